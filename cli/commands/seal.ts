@@ -1,0 +1,123 @@
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { isScope } from '../../src/crypto/binding.js';
+import type { KeyWrapper, Scope } from '../../src/crypto/types.js';
+import { SealboxError } from '../../src/errors.js';
+import { sealDocuments } from '../../src/format/documents.js';
+import { mergeSecretsInto } from '../../src/format/merge.js';
+import type { SecretData } from '../../src/format/secret.js';
+import type { OutputFormat, SourceDocument } from '../../src/format/yaml.js';
+import { parseDocuments, stringifyDocuments } from '../../src/format/yaml.js';
+import { readInput, readText, writeOutput } from '../io.js';
+import { collect } from '../options.js';
+import { certWrappers } from '../recipients.js';
+
+interface SealFlags {
+  file?: string;
+  cert: string[];
+  scope: string;
+  output?: string;
+  format: string;
+  mergeInto?: string;
+  name?: string;
+  namespace?: string;
+  type: string;
+  fromLiteral: string[];
+  fromFile: string[];
+}
+
+/** Registers `sealbox seal`. */
+export function registerSeal(program: Command): void {
+  program
+    .command('seal')
+    .description('seal Secret manifests into SealedSecrets that are safe to commit')
+    .option('-f, --file <file>', 'Secret manifest(s), YAML or JSON, multi-document; - for stdin', '-')
+    .option('--cert <cert>', 'cluster certificate (file or http(s) URL); repeat for several clusters', collect, [])
+    .option('--scope <scope>', 'strict | namespace | cluster', 'strict')
+    .option('-o, --output <file>', 'write here instead of stdout (atomically)')
+    .option('--format <format>', 'yaml | json', 'yaml')
+    .option('--merge-into <sealed>', 'add or replace values in this sealed file, in place, without decrypt rights')
+    .option('--name <name>', 'Secret name (with --from-literal/--from-file, or to rename)')
+    .option('--namespace <ns>', 'Secret namespace when the manifest has none')
+    .option('--type <type>', 'Secret type with --from-literal/--from-file', 'Opaque')
+    .option('--from-literal <key=value>', 'a value given on the command line; repeatable', collect, [])
+    .option('--from-file <[key=]path>', 'a value read from a file; repeatable', collect, [])
+    .action(async (flags: SealFlags) => {
+      const scope = parseScope(flags.scope);
+      const format = parseFormat(flags.format);
+      const wrappers = await resolveWrappers(flags);
+      const literal = flags.fromLiteral.length > 0 || flags.fromFile.length > 0;
+      if (flags.mergeInto !== undefined) {
+        const secrets = literal ? [await secretFromFlags(flags, '')] : await secretsFromFile(flags.file ?? '-');
+        const target = flags.mergeInto;
+        const text = await readText(target);
+        const out = await mergeSecretsInto(text, target, secrets, { wrappers, ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }) });
+        await writeOutput(flags.output ?? target, out);
+        return;
+      }
+      let docs: SourceDocument[];
+      let source: string;
+      if (literal) {
+        const secret = await secretFromFlags(flags, flags.name ?? '');
+        docs = parseDocuments(JSON.stringify(literalManifest(secret)), 'command line');
+        source = 'command line';
+      } else {
+        source = flags.file === '-' || flags.file === undefined ? 'standard input' : flags.file;
+        docs = parseDocuments(await readText(flags.file ?? '-'), source);
+      }
+      if (docs.length === 0) throw new SealboxError('INPUT', `${source}: no documents to seal`);
+      const out = await sealDocuments(docs, source, {
+        scope,
+        wrappers,
+        ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+        ...(flags.name === undefined || literal ? {} : { name: flags.name }),
+      });
+      await writeOutput(flags.output, stringifyDocuments(out, format));
+    });
+}
+
+function parseScope(s: string): Scope {
+  if (!isScope(s)) throw new SealboxError('INPUT', `--scope ${s}: use strict, namespace or cluster`);
+  return s;
+}
+
+function parseFormat(s: string): OutputFormat {
+  if (s !== 'yaml' && s !== 'json') throw new SealboxError('INPUT', `--format ${s}: use yaml or json`);
+  return s;
+}
+
+async function resolveWrappers(flags: SealFlags): Promise<KeyWrapper[]> {
+  if (flags.cert.length === 0) {
+    throw new SealboxError('INPUT', 'no recipients: pass --cert with the cluster certificate (see "sealbox keygen" and "sealbox cert")');
+  }
+  return certWrappers(flags.cert);
+}
+
+async function secretsFromFile(file: string): Promise<SecretData[]> {
+  const { parseSecret, expandLists } = await import('../../src/format/secret.js');
+  const source = file === '-' ? 'standard input' : file;
+  const docs = parseDocuments(await readText(file), source);
+  return docs.flatMap((d) => expandLists([d.value]).map((v) => parseSecret(v, `${source} document ${d.index}`)));
+}
+
+async function secretFromFlags(flags: SealFlags, name: string): Promise<SecretData> {
+  const data = new Map<string, Uint8Array>();
+  for (const lit of flags.fromLiteral) {
+    const eq = lit.indexOf('=');
+    if (eq <= 0) throw new SealboxError('INPUT', `--from-literal ${lit.slice(0, 40).replace(/=.*/, '=…')}: use KEY=VALUE`);
+    data.set(lit.slice(0, eq), new Uint8Array(Buffer.from(lit.slice(eq + 1), 'utf8')));
+  }
+  for (const spec of flags.fromFile) {
+    const eq = spec.indexOf('=');
+    const path = eq < 0 ? spec : spec.slice(eq + 1);
+    data.set(eq < 0 ? basename(path) : spec.slice(0, eq), new Uint8Array(await readInput(path)));
+  }
+  return { name, namespace: flags.namespace ?? '', type: flags.type, labels: {}, annotations: {}, data };
+}
+
+function literalManifest(s: SecretData): object {
+  const data: Record<string, string> = {};
+  for (const [k, v] of s.data) data[k] = Buffer.from(v).toString('base64');
+  if (s.name === '') throw new SealboxError('INPUT', '--from-literal/--from-file need --name');
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: s.name, ...(s.namespace === '' ? {} : { namespace: s.namespace }) }, type: s.type, data };
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { EXIT_CODES, SealboxError } from '../src/errors.js';
+import { registerCert } from './commands/cert.js';
+import { registerKeygen } from './commands/keygen.js';
+import { registerSeal } from './commands/seal.js';
+import { registerUnseal } from './commands/unseal.js';
+import { registerVerify } from './commands/verify.js';
+
+/** Exit code for command-line usage errors (unknown flag, missing argument). */
+const USAGE_EXIT = 2;
+
+function buildProgram(): Command {
+  const program = new Command('sealbox')
+    .description('Seal Kubernetes Secrets so they are safe to commit; unseal them in the cluster.')
+    .version('0.1.0')
+    .option('--debug', 'print stack traces of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerKeygen(program);
+  registerSeal(program);
+  registerUnseal(program);
+  registerCert(program);
+  registerVerify(program);
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : USAGE_EXIT;
+    }
+    const debug = program.opts<{ debug?: boolean }>().debug === true || process.argv.includes('--debug');
+    if (err instanceof SealboxError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+      return EXIT_CODES[err.code];
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`error: unexpected failure: ${message}\n`);
+    if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return EXIT_CODES.INTERNAL;
+  }
+}
+
+process.exitCode = await main(process.argv);

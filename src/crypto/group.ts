@@ -1,0 +1,127 @@
+import { SealboxError, isSealboxError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { decryptValue, encryptValue, generateDataKey, groupIdOf, matchesGroupId, secureRandom } from './aead.js';
+import type { OpenFailure, RandomSource } from './aead.js';
+import { valueAad } from './binding.js';
+import type { Binding, KeyUnwrapper, KeyWrapper, RecipientRef, WrappedKey } from './types.js';
+import type { SealedValue } from './value.js';
+
+/** One data key, named by its group id, wrapped once per recipient. */
+export interface DataKeyGroup {
+  readonly id: string;
+  readonly recipients: readonly WrappedKey[];
+}
+
+/** Values sealed together under one new data key. */
+export interface SealedGroupResult {
+  readonly group: DataKeyGroup;
+  readonly values: ReadonlyMap<string, SealedValue>;
+}
+
+/** Short form of a recipient for messages: `cert:1a2b3c4d5e6f`, `aws-kms:arn:…`. */
+export function describeRecipient(r: RecipientRef): string {
+  return r.type === 'cert' ? `cert:${r.id.slice(0, 12)}` : `${r.type}:${r.id}`;
+}
+
+/**
+ * Wraps `dataKey` for every wrapper, dropping duplicate recipients. Returns the
+ * stanzas in wrapper order. Throws SealboxError('INPUT') when there is no
+ * wrapper; wrapper errors propagate.
+ */
+export async function wrapDataKey(
+  dataKey: Uint8Array,
+  binding: Binding,
+  wrappers: readonly KeyWrapper[],
+): Promise<WrappedKey[]> {
+  if (wrappers.length === 0) {
+    throw new SealboxError('INPUT', 'no recipients: pass --cert or --kms, or configure recipients in .sealbox.yaml');
+  }
+  const stanzas = await Promise.all(wrappers.map((w) => w.wrap(dataKey, binding)));
+  const seen = new Set<string>();
+  return stanzas.filter((s) => {
+    const k = `${s.type}\0${s.id}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * Seals `values` under one fresh data key: one AES-256-GCM encryption per
+ * value, one wrap per recipient. Throws what wrapDataKey throws.
+ */
+export async function sealGroup(
+  values: ReadonlyMap<string, Uint8Array>,
+  binding: Binding,
+  wrappers: readonly KeyWrapper[],
+  random: RandomSource = secureRandom,
+): Promise<SealedGroupResult> {
+  const dataKey = generateDataKey(random);
+  try {
+    const id = groupIdOf(dataKey);
+    const recipients = await wrapDataKey(dataKey, binding, wrappers);
+    const sealed = new Map<string, SealedValue>();
+    for (const [key, plaintext] of values) {
+      sealed.set(key, { groupId: id, sealed: encryptValue(dataKey, key, plaintext, valueAad(binding, id, key), random) });
+    }
+    return { group: { id, recipients }, values: sealed };
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+/**
+ * Returns the data key of `group`, unwrapped by the first unwrapper that holds
+ * one of its recipients; no trial decryption, each stanza names its key.
+ * Throws SealboxError: NO_KEY when no unwrapper is a recipient; otherwise the
+ * most telling code among the failures (TAMPERED before PROVIDER), with each
+ * recipient's reason kept in the message. `what` names the resource.
+ */
+export async function unwrapGroup(
+  group: DataKeyGroup,
+  binding: Binding,
+  unwrappers: readonly KeyUnwrapper[],
+  what: string,
+): Promise<Uint8Array> {
+  const failures: { code: ErrorCode; reason: string }[] = [];
+  for (const unwrapper of unwrappers) {
+    for (const stanza of group.recipients) {
+      let dataKey: Uint8Array | null;
+      try {
+        dataKey = await unwrapper.unwrap(stanza, binding);
+      } catch (err) {
+        const code: ErrorCode = isSealboxError(err) ? err.code : 'PROVIDER';
+        const reason = err instanceof Error ? err.message : 'unknown error';
+        failures.push({ code, reason: `${describeRecipient(stanza)}: ${reason}` });
+        continue;
+      }
+      if (dataKey === null) continue;
+      if (matchesGroupId(dataKey, group.id)) return dataKey;
+      dataKey.fill(0);
+      failures.push({
+        code: 'TAMPERED',
+        reason: `${describeRecipient(stanza)}: the unwrapped data key is not the one group ${group.id} commits to (the stanza was replaced)`,
+      });
+    }
+  }
+  if (failures.length > 0) {
+    const code = (['TAMPERED', 'SCOPE', 'PROVIDER'] as const).find((c) => failures.some((f) => f.code === c)) ?? failures[0]?.code ?? 'INTERNAL';
+    const reasons = failures.map((f) => f.reason).join('; ');
+    throw new SealboxError(code, `${what}: cannot unwrap data-key group ${group.id}: ${reasons}`);
+  }
+  const have = unwrappers.map((u) => u.description).join(', ') || 'none';
+  const want = group.recipients.map(describeRecipient).join(', ');
+  throw new SealboxError(
+    'NO_KEY',
+    `${what}: none of your keys (${have}) is a recipient of data-key group ${group.id}, whose recipients are ${want}; unseal with one of those keys, or have it resealed for yours`,
+  );
+}
+
+/**
+ * Opens one sealed value. Returns the plaintext, or why it failed (`moved`:
+ * sealed under another key name; `tampered`: does not authenticate under its
+ * key name, group and binding).
+ */
+export function openValue(dataKey: Uint8Array, binding: Binding, key: string, value: SealedValue): Uint8Array | OpenFailure {
+  return decryptValue(dataKey, key, value.sealed, valueAad(binding, value.groupId, key));
+}

@@ -1,0 +1,50 @@
+import { isMap, isSeq } from 'yaml';
+import type { Document } from 'yaml';
+import { encodeSealedValue } from '../crypto/value.js';
+import { SealboxError } from '../errors.js';
+import type { SealedSecret } from './sealed.js';
+import { groupManifest } from './sealed.js';
+
+/**
+ * Writes the changes from `before` to `after` into the YAML document that
+ * `before` was parsed from, node by node, so every line that did not change
+ * (other values, comments, layout) stays byte-identical in `git diff`.
+ * Only spec.encryptedData and spec.dataKeys are edited.
+ */
+export function applySealedChanges(doc: Document, before: SealedSecret, after: SealedSecret): void {
+  for (const key of before.encryptedData.keys()) {
+    if (!after.encryptedData.has(key)) doc.deleteIn(['spec', 'encryptedData', key]);
+  }
+  for (const [key, value] of after.encryptedData) {
+    const old = before.encryptedData.get(key);
+    const text = encodeSealedValue(value);
+    if (old === undefined || encodeSealedValue(old) !== text) {
+      if (!isMap(doc.getIn(['spec', 'encryptedData']))) doc.setIn(['spec', 'encryptedData'], doc.createNode({}));
+      doc.setIn(['spec', 'encryptedData', key], text);
+    }
+  }
+  let seq = doc.getIn(['spec', 'dataKeys']);
+  if (!isSeq(seq)) {
+    doc.setIn(['spec', 'dataKeys'], doc.createNode([]));
+    seq = doc.getIn(['spec', 'dataKeys']);
+  }
+  if (!isSeq(seq)) throw new SealboxError('INTERNAL', 'spec.dataKeys is not a list after creating it');
+  const afterIds = new Map(after.dataKeys.map((g) => [g.id, g]));
+  // Walk backwards so deleting does not shift the indexes still to visit.
+  for (let i = before.dataKeys.length - 1; i >= 0; i--) {
+    const old = before.dataKeys[i];
+    if (old === undefined) continue;
+    const next = afterIds.get(old.id);
+    if (next === undefined) {
+      seq.delete(i);
+    } else if (JSON.stringify(groupManifest(next)) !== JSON.stringify(groupManifest(old))) {
+      const m = groupManifest(next);
+      doc.setIn(['spec', 'dataKeys', i, 'binding'], m.binding);
+      doc.setIn(['spec', 'dataKeys', i, 'recipients'], doc.createNode(m.recipients));
+    }
+  }
+  const beforeIds = new Set(before.dataKeys.map((g) => g.id));
+  for (const g of after.dataKeys) {
+    if (!beforeIds.has(g.id)) seq.add(doc.createNode(groupManifest(g)));
+  }
+}

@@ -1,0 +1,141 @@
+import { secureRandom } from '../crypto/aead.js';
+import type { RandomSource } from '../crypto/aead.js';
+import { bindingText } from '../crypto/binding.js';
+import { openValue, sealGroup, unwrapGroup } from '../crypto/group.js';
+import type { Binding, KeyUnwrapper, KeyWrapper, Scope } from '../crypto/types.js';
+import type { SealedValue } from '../crypto/value.js';
+import { SealboxError } from '../errors.js';
+import type { SealedGroup, SealedSecret } from './sealed.js';
+import type { SecretData } from './secret.js';
+import { checkSecretSize } from './secret.js';
+
+/** How to seal: the scope and the recipients. */
+export interface SealOptions {
+  readonly scope: Scope;
+  readonly wrappers: readonly KeyWrapper[];
+  readonly random?: RandomSource;
+}
+
+/** Returns the binding of a sealed resource at the place its document says it lives. */
+export function bindingOf(s: Pick<SealedSecret, 'scope' | 'namespace' | 'name'>): Binding {
+  return { scope: s.scope, namespace: s.namespace, name: s.name };
+}
+
+/**
+ * Seals a Secret: all its values under one fresh data key, wrapped once per
+ * recipient. Returns the sealed resource. Throws SealboxError('INPUT') when
+ * the scope needs a namespace the Secret lacks; wrapper errors propagate.
+ */
+export async function sealSecret(secret: SecretData, opts: SealOptions): Promise<SealedSecret> {
+  const binding: Binding = { scope: opts.scope, namespace: secret.namespace, name: secret.name };
+  const text = bindingText(binding);
+  checkSecretSize(secret.data, `secret "${secret.name}"`);
+  const dataKeys: SealedGroup[] = [];
+  let encryptedData: ReadonlyMap<string, SealedValue> = new Map();
+  if (secret.data.size > 0) {
+    const sealed = await sealGroup(secret.data, binding, opts.wrappers, opts.random ?? secureRandom);
+    dataKeys.push({ ...sealed.group, binding: text });
+    encryptedData = sealed.values;
+  }
+  return {
+    name: secret.name,
+    namespace: secret.namespace,
+    labels: {},
+    annotations: {},
+    scope: opts.scope,
+    template: {
+      type: secret.type,
+      ...(secret.immutable === undefined ? {} : { immutable: secret.immutable }),
+      labels: secret.labels,
+      annotations: secret.annotations,
+    },
+    encryptedData,
+    dataKeys,
+  };
+}
+
+/**
+ * Checks that every data-key group was sealed for the place the resource is
+ * now. Throws SealboxError('SCOPE') saying what moved and what to do.
+ */
+export function checkBinding(s: SealedSecret, what: string): void {
+  const expected = bindingText(bindingOf(s));
+  for (const g of s.dataKeys) {
+    if (g.binding !== expected) throw new SealboxError('SCOPE', `${what}: data-key group ${g.id} ${explainMove(g.binding, expected)}`);
+  }
+}
+
+function explainMove(recorded: string, expected: string): string {
+  const [rScope = '', rNs = '', rName = ''] = recorded.split('/');
+  const [eScope = '', eNs = '', eName = ''] = expected.split('/');
+  if (rScope !== eScope) {
+    return `was sealed with scope "${rScope}" but the resource says "${eScope}"; a scope cannot be changed after sealing: seal the values again with --scope ${eScope}`;
+  }
+  if (rNs !== eNs) {
+    return `is bound to namespace "${rNs}" but was found in "${eNs}"; seal it again for "${eNs}"`;
+  }
+  if (rName !== eName) {
+    return `is bound to secret name "${rName}" but the resource is named "${eName}"; seal it again for "${eName}" or use --scope namespace`;
+  }
+  return `records binding "${recorded.slice(0, 300)}", which is not a valid binding for "${expected}"; seal it again`;
+}
+
+/**
+ * Unseals a sealed resource: one unwrap per data-key group, one AES-GCM
+ * decryption per value. Returns the Secret. Throws SealboxError: SCOPE for a
+ * resource, group or value used outside its binding; NO_KEY, TAMPERED or
+ * PROVIDER from unwrapping; TAMPERED for a value that does not authenticate.
+ */
+export async function unsealSealedSecret(s: SealedSecret, unwrappers: readonly KeyUnwrapper[], what: string): Promise<SecretData> {
+  checkBinding(s, what);
+  const binding = bindingOf(s);
+  const keys = new Map<string, Uint8Array>();
+  const data = new Map<string, Uint8Array>();
+  try {
+    for (const g of s.dataKeys) {
+      if ([...s.encryptedData.values()].some((v) => v.groupId === g.id)) {
+        keys.set(g.id, await unwrapGroup(g, binding, unwrappers, what));
+      }
+    }
+    for (const [key, value] of s.encryptedData) {
+      const dataKey = keys.get(value.groupId);
+      if (dataKey === undefined) throw new SealboxError('INTERNAL', `${what}: group ${value.groupId} was not unwrapped`);
+      const opened = openValue(dataKey, binding, key, value);
+      if (opened === 'moved') {
+        throw new SealboxError('SCOPE', `${what}: value "${key}" was sealed under another key name; values cannot be renamed or moved between keys: seal it again as "${key}"`);
+      }
+      if (opened === 'tampered') {
+        throw new SealboxError('TAMPERED', `${what}: value "${key}" does not authenticate: its ciphertext was altered or corrupted; restore it from Git history or seal it again`);
+      }
+      data.set(key, opened);
+    }
+  } finally {
+    for (const k of keys.values()) k.fill(0);
+  }
+  return {
+    name: s.name,
+    namespace: s.namespace,
+    type: s.template.type,
+    ...(s.template.immutable === undefined ? {} : { immutable: s.template.immutable }),
+    labels: s.template.labels,
+    annotations: s.template.annotations,
+    data,
+  };
+}
+
+/**
+ * Adds or replaces `values` without decrypt rights: they are sealed under a
+ * new data-key group; every other value keeps its exact ciphertext. Groups
+ * left without values are dropped. Returns the updated resource.
+ */
+export async function mergeIntoSealed(s: SealedSecret, values: ReadonlyMap<string, Uint8Array>, opts: Omit<SealOptions, 'scope'>): Promise<SealedSecret> {
+  if (values.size === 0) return s;
+  checkBinding(s, `sealed secret "${s.name}"`);
+  const binding = bindingOf(s);
+  const sealed = await sealGroup(values, binding, opts.wrappers, opts.random ?? secureRandom);
+  const encryptedData = new Map(s.encryptedData);
+  for (const [k, v] of sealed.values) encryptedData.set(k, v);
+  const used = new Set([...encryptedData.values()].map((v) => v.groupId));
+  const dataKeys = [...s.dataKeys.filter((g) => used.has(g.id)), { ...sealed.group, binding: bindingText(binding) }];
+  return { ...s, encryptedData, dataKeys };
+}

@@ -1,0 +1,191 @@
+import { GROUP_ID_HEX } from '../crypto/aead.js';
+import { fromBase64, toBase64 } from '../crypto/base64.js';
+import { isDataKey, isNamespaceName, isObjectName, isScope } from '../crypto/binding.js';
+import type { DataKeyGroup } from '../crypto/group.js';
+import type { RecipientType, Scope, WrappedKey } from '../crypto/types.js';
+import type { SealedValue } from '../crypto/value.js';
+import { encodeSealedValue, isGroupId, parseSealedValue } from '../crypto/value.js';
+import { SealboxError } from '../errors.js';
+import type { JsonObject } from './object.js';
+import { isObject, optionalObject, rejectUnknown, requireObject, requireString, stringMap } from './object.js';
+
+/** apiVersion of sealed resources, format v1. */
+export const SEALED_API_VERSION = 'sealbox.dev/v1';
+/** kind of sealed resources. */
+export const SEALED_KIND = 'SealedSecret';
+/** Recipient types format v1 knows. */
+export const RECIPIENT_TYPES: readonly RecipientType[] = ['cert', 'aws-kms', 'azure-kv'];
+/** Bounds that keep hostile documents cheap to reject. */
+export const LIMITS = { groups: 1000, recipients: 100, values: 10_000, wrappedBytes: 8192, idChars: 2048 } as const;
+
+/** A data-key group as written in a document: the group and the binding it was sealed for. */
+export interface SealedGroup extends DataKeyGroup {
+  /** Binding text recorded at seal time (`strict/NS/NAME`, `namespace/NS`, `cluster`). */
+  readonly binding: string;
+}
+
+/** The Secret fields a sealed resource carries in plaintext. */
+export interface SecretTemplate {
+  readonly type: string;
+  readonly immutable?: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** A parsed, validated sealed resource. */
+export interface SealedSecret {
+  readonly name: string;
+  /** Empty when the document names no namespace. */
+  readonly namespace: string;
+  /** The resource's own labels and annotations, kept as written. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly scope: Scope;
+  readonly template: SecretTemplate;
+  readonly encryptedData: ReadonlyMap<string, SealedValue>;
+  readonly dataKeys: readonly SealedGroup[];
+}
+
+/** True when the document claims to be a sealbox sealed resource (any version). */
+export function isSealedManifest(v: unknown): v is JsonObject {
+  return isObject(v) && v.kind === SEALED_KIND && typeof v.apiVersion === 'string' && v.apiVersion.startsWith('sealbox.dev/');
+}
+
+/**
+ * Parses and validates a sealed resource: shapes, sizes, encodings, and that
+ * every value names a group the document has. Throws SealboxError('INPUT')
+ * naming `what` and the field; SealboxError('SCOPE') for a value whose group
+ * is not in this document (copied from another resource).
+ */
+export function parseSealedSecret(v: unknown, what: string): SealedSecret {
+  const obj = requireObject(v, what);
+  if (obj.apiVersion !== SEALED_API_VERSION || obj.kind !== SEALED_KIND) {
+    const got = `${String(obj.apiVersion).slice(0, 40)} ${String(obj.kind).slice(0, 40)}`;
+    throw new SealboxError('INPUT', `${what} is "${got}", not ${SEALED_API_VERSION} ${SEALED_KIND}; upgrade sealbox if it is a newer format`);
+  }
+  const meta = optionalObject(obj.metadata, `${what} metadata`);
+  const name = typeof meta.name === 'string' ? meta.name : '';
+  if (!isObjectName(name)) throw new SealboxError('INPUT', `${what}: metadata.name is missing or invalid`);
+  const namespace = meta.namespace === undefined ? '' : requireString(meta.namespace, `${what}: metadata.namespace`);
+  if (namespace !== '' && !isNamespaceName(namespace)) {
+    throw new SealboxError('INPUT', `${what}: metadata.namespace "${namespace.slice(0, 64)}" is not a valid namespace`);
+  }
+  const spec = requireObject(obj.spec, `${what} spec`);
+  rejectUnknown(spec, ['scope', 'template', 'encryptedData', 'dataKeys'], `${what} spec`);
+  if (!isScope(spec.scope)) throw new SealboxError('INPUT', `${what}: spec.scope must be strict, namespace or cluster`);
+  const dataKeys = parseGroups(spec.dataKeys, what);
+  const groupIds = new Set(dataKeys.map((g) => g.id));
+  const encryptedData = new Map<string, SealedValue>();
+  const entries = Object.entries(optionalObject(spec.encryptedData, `${what} spec.encryptedData`));
+  if (entries.length > LIMITS.values) throw new SealboxError('INPUT', `${what}: more than ${LIMITS.values} values`);
+  for (const [key, text] of entries) {
+    const field = `${what}: value "${key.slice(0, 64)}"`;
+    if (!isDataKey(key)) throw new SealboxError('INPUT', `${field} has an invalid key name`);
+    if (typeof text !== 'string') throw new SealboxError('INPUT', `${field} must be a string`);
+    const value = parseSealedValue(text, field);
+    if (!groupIds.has(value.groupId)) {
+      throw new SealboxError('SCOPE', `${field} belongs to data-key group ${value.groupId}, which this resource does not have: it was copied from another sealed secret; seal it again here`);
+    }
+    encryptedData.set(key, value);
+  }
+  return {
+    name,
+    namespace,
+    labels: stringMap(meta.labels, `${what} metadata.labels`),
+    annotations: stringMap(meta.annotations, `${what} metadata.annotations`),
+    scope: spec.scope,
+    template: parseTemplate(spec.template, what),
+    encryptedData,
+    dataKeys,
+  };
+}
+
+function parseTemplate(v: unknown, what: string): SecretTemplate {
+  const t = optionalObject(v, `${what} spec.template`);
+  rejectUnknown(t, ['type', 'immutable', 'metadata'], `${what} spec.template`);
+  const meta = optionalObject(t.metadata, `${what} spec.template.metadata`);
+  rejectUnknown(meta, ['labels', 'annotations'], `${what} spec.template.metadata`);
+  const type = t.type === undefined ? 'Opaque' : requireString(t.type, `${what}: spec.template.type`);
+  if (t.immutable !== undefined && typeof t.immutable !== 'boolean') {
+    throw new SealboxError('INPUT', `${what}: spec.template.immutable must be true or false`);
+  }
+  return {
+    type,
+    ...(t.immutable === undefined ? {} : { immutable: t.immutable }),
+    labels: stringMap(meta.labels, `${what} spec.template.metadata.labels`),
+    annotations: stringMap(meta.annotations, `${what} spec.template.metadata.annotations`),
+  };
+}
+
+function parseGroups(v: unknown, what: string): SealedGroup[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new SealboxError('INPUT', `${what}: spec.dataKeys must be a list`);
+  if (v.length > LIMITS.groups) throw new SealboxError('INPUT', `${what}: more than ${LIMITS.groups} data-key groups; compact them`);
+  const seen = new Set<string>();
+  return v.map((item, i) => {
+    const at = `${what}: spec.dataKeys[${i}]`;
+    const g = requireObject(item, at);
+    rejectUnknown(g, ['group', 'binding', 'recipients'], at);
+    const id = requireString(g.group, `${at}.group`);
+    if (!isGroupId(id)) throw new SealboxError('INPUT', `${at}.group must be ${GROUP_ID_HEX} lowercase hex digits`);
+    if (seen.has(id)) throw new SealboxError('INPUT', `${at}.group ${id} appears twice`);
+    seen.add(id);
+    const binding = requireString(g.binding, `${at}.binding`);
+    if (!Array.isArray(g.recipients) || g.recipients.length === 0) {
+      throw new SealboxError('INPUT', `${at}.recipients must be a non-empty list`);
+    }
+    if (g.recipients.length > LIMITS.recipients) {
+      throw new SealboxError('INPUT', `${at}: more than ${LIMITS.recipients} recipients`);
+    }
+    const recipients = g.recipients.map((r, j) => parseRecipient(r, `${at}.recipients[${j}]`));
+    return { id, binding, recipients };
+  });
+}
+
+function parseRecipient(v: unknown, at: string): WrappedKey {
+  const r = requireObject(v, at);
+  rejectUnknown(r, ['type', 'id', 'wrapped'], at);
+  const type = r.type;
+  if (typeof type !== 'string' || !(RECIPIENT_TYPES as readonly string[]).includes(type)) {
+    throw new SealboxError('INPUT', `${at}.type must be one of ${RECIPIENT_TYPES.join(', ')}`);
+  }
+  const id = requireString(r.id, `${at}.id`);
+  if (id.length > LIMITS.idChars) throw new SealboxError('INPUT', `${at}.id is too long`);
+  if (type === 'cert' && !/^[0-9a-f]{64}$/.test(id)) {
+    throw new SealboxError('INPUT', `${at}.id must be a SHA-256 fingerprint (64 lowercase hex digits)`);
+  }
+  const wrappedText = requireString(r.wrapped, `${at}.wrapped`);
+  if (wrappedText.length > (LIMITS.wrappedBytes * 4) / 3 + 4) throw new SealboxError('INPUT', `${at}.wrapped is too long`);
+  return { type: type as RecipientType, id, wrapped: fromBase64(wrappedText, `${at}.wrapped`) };
+}
+
+/** Returns the manifest of a sealed resource; the inverse of parseSealedSecret. */
+export function sealedManifest(s: SealedSecret): JsonObject {
+  const metadata: JsonObject = { name: s.name };
+  if (s.namespace !== '') metadata.namespace = s.namespace;
+  if (Object.keys(s.labels).length > 0) metadata.labels = { ...s.labels };
+  if (Object.keys(s.annotations).length > 0) metadata.annotations = { ...s.annotations };
+  const templateMeta: JsonObject = {};
+  if (Object.keys(s.template.labels).length > 0) templateMeta.labels = { ...s.template.labels };
+  if (Object.keys(s.template.annotations).length > 0) templateMeta.annotations = { ...s.template.annotations };
+  const template: JsonObject = { type: s.template.type };
+  if (s.template.immutable !== undefined) template.immutable = s.template.immutable;
+  if (Object.keys(templateMeta).length > 0) template.metadata = templateMeta;
+  const encryptedData: Record<string, string> = {};
+  for (const [k, v] of s.encryptedData) encryptedData[k] = encodeSealedValue(v);
+  return {
+    apiVersion: SEALED_API_VERSION,
+    kind: SEALED_KIND,
+    metadata,
+    spec: { scope: s.scope, template, encryptedData, dataKeys: s.dataKeys.map(groupManifest) },
+  };
+}
+
+/** Returns the manifest of one data-key group. */
+export function groupManifest(g: SealedGroup): JsonObject {
+  return {
+    group: g.id,
+    binding: g.binding,
+    recipients: g.recipients.map((r) => ({ type: r.type, id: r.id, wrapped: toBase64(r.wrapped) })),
+  };
+}

@@ -1,0 +1,89 @@
+import { LineCounter, parseAllDocuments, stringify } from 'yaml';
+import type { Document } from 'yaml';
+import { SealboxError } from '../errors.js';
+
+/** Largest input sealbox reads, in bytes: far above any real manifest, far below memory trouble. */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+/** Alias expansions allowed per document; stops "billion laughs" bombs. */
+const MAX_ALIAS_COUNT = 100;
+/** Deepest nesting accepted in a document. */
+const MAX_DEPTH = 64;
+
+/** One parsed document of a multi-document input. */
+export interface SourceDocument {
+  /** 1-based position in the input, for messages. */
+  readonly index: number;
+  /** Plain value of the document; null for an empty document. */
+  readonly value: unknown;
+  /** The YAML AST, kept so in-place edits preserve every untouched line. */
+  readonly doc: Document.Parsed;
+}
+
+function depthOf(v: unknown, depth = 0): number {
+  if (depth > MAX_DEPTH || v === null || typeof v !== 'object') return depth;
+  let max = depth;
+  for (const child of Object.values(v as Record<string, unknown>)) {
+    max = Math.max(max, depthOf(child, depth + 1));
+    if (max > MAX_DEPTH) break;
+  }
+  return max;
+}
+
+/**
+ * Parses YAML or JSON text holding one or more documents. Returns every
+ * non-empty document. Throws SealboxError('INPUT') naming `source` and the
+ * document for syntax errors, oversized input, alias bombs and deep nesting.
+ */
+export function parseDocuments(text: string, source: string): SourceDocument[] {
+  if (Buffer.byteLength(text, 'utf8') > MAX_INPUT_BYTES) {
+    throw new SealboxError('INPUT', `${source}: larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB; split it into smaller files`);
+  }
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (!Array.isArray(docs)) {
+    // An empty stream yields a single EmptyStream object.
+    return [];
+  }
+  const out: SourceDocument[] = [];
+  docs.forEach((doc, i) => {
+    const index = i + 1;
+    const err = doc.errors[0];
+    if (err) {
+      const pos = lineCounter.linePos(err.pos[0]);
+      const reason = err.code === 'DUPLICATE_KEY' ? 'duplicate key' : err.message.split('\n')[0] ?? 'syntax error';
+      throw new SealboxError('INPUT', `${source} document ${index}: invalid YAML at line ${pos.line}, column ${pos.col}: ${reason}`);
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (cause) {
+      throw new SealboxError('INPUT', `${source} document ${index}: too many YAML alias expansions (a "billion laughs" document?); write the values out`, { cause });
+    }
+    if (depthOf(value) > MAX_DEPTH) {
+      throw new SealboxError('INPUT', `${source} document ${index}: nested deeper than ${MAX_DEPTH} levels; this is not a Kubernetes manifest`);
+    }
+    if (value !== null && value !== undefined) out.push({ index, value, doc });
+  });
+  return out;
+}
+
+/** Output encodings of manifests. */
+export type OutputFormat = 'yaml' | 'json';
+
+/**
+ * Serialises manifests as multi-document YAML (`---` between documents) or as
+ * JSON (one object, or a `v1 List` when there are several). Long strings are
+ * never folded, so a changed value is exactly one changed line.
+ */
+export function stringifyDocuments(values: readonly unknown[], format: OutputFormat): string {
+  if (format === 'json') {
+    const body = values.length === 1 ? values[0] : { apiVersion: 'v1', kind: 'List', items: values };
+    return `${JSON.stringify(body, null, 2)}\n`;
+  }
+  return values.map((v) => stringify(v, { lineWidth: 0, minContentWidth: 0 })).join('---\n');
+}
+
+/** Serialises an edited YAML document, keeping its layout; long strings are never folded. */
+export function stringifyDocument(doc: Document): string {
+  return doc.toString({ lineWidth: 0, minContentWidth: 0 });
+}

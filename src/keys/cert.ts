@@ -1,0 +1,115 @@
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { wrapLabel } from '../crypto/binding.js';
+import type { Binding, KeyUnwrapper, KeyWrapper, RecipientRef, WrappedKey } from '../crypto/types.js';
+import { SealboxError } from '../errors.js';
+
+const { subtle } = webcrypto;
+type CryptoKey = webcrypto.CryptoKey;
+const OAEP = { name: 'RSA-OAEP', hash: 'SHA-256' } as const;
+/** Smallest RSA modulus sealbox accepts for a cluster key. */
+export const MIN_RSA_BITS = 2048;
+
+/**
+ * Returns the recipient id of an RSA public key: lowercase hex SHA-256 of its
+ * DER SubjectPublicKeyInfo (what `sealbox cert inspect` prints).
+ */
+export function publicKeyFingerprint(key: KeyObject): string {
+  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+function checkRsa(key: KeyObject, source: string): void {
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (key.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_BITS) {
+    throw new SealboxError('INPUT', `${source}: not an RSA key of at least ${MIN_RSA_BITS} bits; use a certificate from "sealbox cert fetch" or "sealbox keygen"`);
+  }
+}
+
+/** Wraps data keys for a cluster's public certificate with RSA-OAEP-SHA256. */
+export class CertRecipient implements KeyWrapper {
+  readonly recipient: RecipientRef;
+  readonly certificate: X509Certificate;
+  readonly #key: Promise<CryptoKey>;
+
+  private constructor(certificate: X509Certificate, source: string) {
+    this.certificate = certificate;
+    const publicKey = certificate.publicKey;
+    checkRsa(publicKey, source);
+    this.recipient = { type: 'cert', id: publicKeyFingerprint(publicKey) };
+    const spki = publicKey.export({ type: 'spki', format: 'der' });
+    this.#key = subtle.importKey('spki', spki, OAEP, false, ['encrypt']);
+  }
+
+  /**
+   * Parses a PEM certificate. Throws SealboxError('INPUT') naming `source`
+   * when it is not a PEM X.509 certificate with an RSA key of 2048+ bits.
+   */
+  static fromPem(pem: string | Uint8Array, source: string): CertRecipient {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(pem);
+    } catch (err) {
+      throw new SealboxError('INPUT', `${source}: not a PEM X.509 certificate; use a certificate from "sealbox cert fetch" or "sealbox keygen"`, { cause: err });
+    }
+    return new CertRecipient(cert, source);
+  }
+
+  /** True when the certificate's validity period has ended. */
+  isExpired(now: Date = new Date()): boolean {
+    return new Date(this.certificate.validTo).getTime() < now.getTime();
+  }
+
+  async wrap(dataKey: Uint8Array, binding: Binding): Promise<WrappedKey> {
+    const wrapped = await subtle.encrypt({ name: 'RSA-OAEP', label: wrapLabel(binding) }, await this.#key, dataKey);
+    return { ...this.recipient, wrapped: new Uint8Array(wrapped) };
+  }
+}
+
+/**
+ * Unwraps data keys wrapped for one RSA private key. RSA runs through
+ * WebCrypto, off the event loop, so a controller uses every core.
+ */
+export class CertIdentity implements KeyUnwrapper {
+  readonly fingerprint: string;
+  readonly description: string;
+  /** RSA private operations performed; counted for metrics and tests. */
+  privateOps = 0;
+  readonly #key: Promise<CryptoKey>;
+
+  private constructor(privateKey: KeyObject, source: string) {
+    checkRsa(privateKey, source);
+    this.fingerprint = publicKeyFingerprint(createPublicKey(privateKey));
+    this.description = `cert:${this.fingerprint.slice(0, 12)}`;
+    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+    this.#key = subtle.importKey('pkcs8', pkcs8, OAEP, false, ['decrypt']);
+  }
+
+  /**
+   * Parses a PEM private key (PKCS#8 or PKCS#1). Throws SealboxError('INPUT')
+   * naming `source` (never the key) when it is not an RSA private key.
+   */
+  static fromPem(pem: string | Uint8Array, source: string): CertIdentity {
+    let key: KeyObject;
+    try {
+      key = createPrivateKey({ key: Buffer.from(pem), format: 'pem' });
+    } catch {
+      // The parser's message may quote key material: leave it out.
+      throw new SealboxError('INPUT', `${source}: not a PEM RSA private key`);
+    }
+    return new CertIdentity(key, source);
+  }
+
+  async unwrap(stanza: WrappedKey, binding: Binding): Promise<Uint8Array | null> {
+    if (stanza.type !== 'cert' || stanza.id !== this.fingerprint) return null;
+    this.privateOps++;
+    try {
+      const dataKey = await subtle.decrypt({ name: 'RSA-OAEP', label: wrapLabel(binding) }, await this.#key, stanza.wrapped);
+      return new Uint8Array(dataKey);
+    } catch {
+      throw new SealboxError(
+        'TAMPERED',
+        'the wrapped data key does not decrypt for this resource: it was altered, or copied from a resource with another namespace, name or scope',
+      );
+    }
+  }
+}
