@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, SealboxError } from '../src/errors.js';
 import { registerCert } from './commands/cert.js';
+import { registerController } from './commands/controller.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerSeal } from './commands/seal.js';
 import { registerUnseal } from './commands/unseal.js';
@@ -22,6 +23,7 @@ function buildProgram(): Command {
   registerUnseal(program);
   registerCert(program);
   registerVerify(program);
+  registerController(program);
   return program;
 }
 

@@ -10,3 +10,13 @@ export function parseIntOption(value: string): number {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses a duration such as `500ms`, `30s`, `10m`, `720h` or `30d` into milliseconds. */
+export function parseDuration(value: string): number {
+  const m = DURATION_RE.exec(value.trim());
+  if (m === null) throw new InvalidArgumentError('not a duration (use e.g. 500ms, 30s, 10m, 720h, 30d)');
+  return Math.round(Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000));
+}

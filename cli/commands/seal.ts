@@ -48,7 +48,7 @@ export function registerSeal(program: Command): void {
       const wrappers = await resolveWrappers(flags);
       const literal = flags.fromLiteral.length > 0 || flags.fromFile.length > 0;
       if (flags.mergeInto !== undefined) {
-        const secrets = literal ? [await secretFromFlags(flags, '')] : await secretsFromFile(flags.file ?? '-');
+        const secrets = literal ? [await secretFromFlags(flags, flags.name ?? '')] : await secretsFromFile(flags.file ?? '-');
         const target = flags.mergeInto;
         const text = await readText(target);
         const out = await mergeSecretsInto(text, target, secrets, { wrappers, ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }) });

@@ -1,8 +1,9 @@
 import { secureRandom } from '../crypto/aead.js';
 import type { RandomSource } from '../crypto/aead.js';
 import { bindingText } from '../crypto/binding.js';
-import { openValue, sealGroup, unwrapGroup } from '../crypto/group.js';
-import type { Binding, KeyUnwrapper, KeyWrapper, Scope } from '../crypto/types.js';
+import { DataKeyCache } from '../crypto/key-cache.js';
+import { openValue, sealGroup, unwrapGroup, wrapDataKey } from '../crypto/group.js';
+import type { Binding, KeyUnwrapper, KeyWrapper, Scope, WrappedKey } from '../crypto/types.js';
 import type { SealedValue } from '../crypto/value.js';
 import { SealboxError } from '../errors.js';
 import type { SealedGroup, SealedSecret } from './sealed.js';
@@ -85,8 +86,14 @@ function explainMove(recorded: string, expected: string): string {
  * decryption per value. Returns the Secret. Throws SealboxError: SCOPE for a
  * resource, group or value used outside its binding; NO_KEY, TAMPERED or
  * PROVIDER from unwrapping; TAMPERED for a value that does not authenticate.
+ * With a cache, a group unwrapped before costs no private-key operation.
  */
-export async function unsealSealedSecret(s: SealedSecret, unwrappers: readonly KeyUnwrapper[], what: string): Promise<SecretData> {
+export async function unsealSealedSecret(
+  s: SealedSecret,
+  unwrappers: readonly KeyUnwrapper[],
+  what: string,
+  cache?: DataKeyCache,
+): Promise<SecretData> {
   checkBinding(s, what);
   const binding = bindingOf(s);
   const keys = new Map<string, Uint8Array>();
@@ -94,7 +101,7 @@ export async function unsealSealedSecret(s: SealedSecret, unwrappers: readonly K
   try {
     for (const g of s.dataKeys) {
       if ([...s.encryptedData.values()].some((v) => v.groupId === g.id)) {
-        keys.set(g.id, await unwrapGroup(g, binding, unwrappers, what));
+        keys.set(g.id, await unwrapCached(g, binding, unwrappers, what, cache));
       }
     }
     for (const [key, value] of s.encryptedData) {
@@ -123,6 +130,16 @@ export async function unsealSealedSecret(s: SealedSecret, unwrappers: readonly K
   };
 }
 
+async function unwrapCached(g: SealedGroup, binding: Binding, unwrappers: readonly KeyUnwrapper[], what: string, cache?: DataKeyCache): Promise<Uint8Array> {
+  if (cache === undefined) return unwrapGroup(g, binding, unwrappers, what);
+  const key = DataKeyCache.keyOf(binding, g);
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const dataKey = await unwrapGroup(g, binding, unwrappers, what);
+  cache.set(key, dataKey);
+  return dataKey;
+}
+
 /**
  * Adds or replaces `values` without decrypt rights: they are sealed under a
  * new data-key group; every other value keeps its exact ciphertext. Groups
@@ -138,4 +155,45 @@ export async function mergeIntoSealed(s: SealedSecret, values: ReadonlyMap<strin
   const used = new Set([...encryptedData.values()].map((v) => v.groupId));
   const dataKeys = [...s.dataKeys.filter((g) => used.has(g.id)), { ...sealed.group, binding: bindingText(binding) }];
   return { ...s, encryptedData, dataKeys };
+}
+
+/** Options of rewrapSealed. */
+export interface RewrapOptions {
+  /** Recipients every group must have afterwards. */
+  readonly wrappers: readonly KeyWrapper[];
+  /** Stanzas to remove (old keys being retired). */
+  readonly drop?: (stanza: WrappedKey) => boolean;
+  readonly cache?: DataKeyCache;
+}
+
+/**
+ * Re-wraps data keys for a new recipient set without touching any value:
+ * for each group, keeps the stanzas not dropped, and adds a stanza for each
+ * wrapper it lacks (a stanza already present is kept byte-identical, so a
+ * second run changes nothing). Groups that need no change are not unwrapped.
+ * Returns the updated resource; throws what unsealing throws.
+ */
+export async function rewrapSealed(s: SealedSecret, unwrappers: readonly KeyUnwrapper[], opts: RewrapOptions, what: string): Promise<SealedSecret> {
+  checkBinding(s, what);
+  const binding = bindingOf(s);
+  const drop = opts.drop ?? (() => false);
+  const dataKeys: SealedGroup[] = [];
+  for (const g of s.dataKeys) {
+    const kept = g.recipients.filter((r) => !drop(r));
+    const missing = opts.wrappers.filter((w) => !kept.some((r) => r.type === w.recipient.type && r.id === w.recipient.id));
+    if (missing.length === 0 && kept.length === g.recipients.length) {
+      dataKeys.push(g);
+      continue;
+    }
+    const dataKey = await unwrapCached(g, binding, unwrappers, what, opts.cache);
+    try {
+      const added = missing.length === 0 ? [] : await wrapDataKey(dataKey, binding, missing);
+      const recipients = [...kept, ...added.filter((a) => !kept.some((r) => r.type === a.type && r.id === a.id))];
+      if (recipients.length === 0) throw new SealboxError('INPUT', `${what}: re-wrapping would leave data-key group ${g.id} without recipients`);
+      dataKeys.push({ ...g, recipients });
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+  return { ...s, dataKeys };
 }

@@ -1,0 +1,178 @@
+/**
+ * Sealing-key manager: keeps the controller's RSA keys as labelled Secrets in
+ * its namespace, generates the first one, adds one every rotation period or
+ * on request, picks up keys added or removed by hand (watch), and publishes
+ * the public certificates in a ConfigMap anyone may read.
+ */
+import { SealboxError } from '../errors.js';
+import { CertIdentity, CertRecipient } from '../keys/cert.js';
+import { generateSealingKey } from '../keys/cert-gen.js';
+import type { KubeApi, KubeInformer, V1ConfigMap, V1Secret } from './kube.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+
+/** Label that marks a Secret as a sealing key. */
+export const KEY_LABEL = 'sealbox.dev/sealing-key';
+/** Name of the public ConfigMap with the certificates. */
+export const CERTS_CONFIGMAP = 'sealbox-certs';
+/** Annotation on the ConfigMap: set it to a new value to ask for a new key now. */
+export const ROTATE_ANNOTATION = 'sealbox.dev/rotate-requested';
+const ROTATED_ANNOTATION = 'sealbox.dev/rotated-for';
+
+/** One loaded sealing key. */
+export interface SealingKey {
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly fingerprint: string;
+  readonly certificatePem: string;
+  readonly identity: CertIdentity;
+  readonly recipient: CertRecipient;
+}
+
+/** Options of KeyManager. */
+export interface KeyManagerOptions {
+  readonly api: KubeApi;
+  readonly namespace: string;
+  readonly rotationPeriodMs: number;
+  readonly keyBits: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Called after the set of keys changed. */
+  readonly onChange: () => void;
+}
+
+function parseKeySecret(s: V1Secret): SealingKey {
+  const name = s.metadata?.name ?? '';
+  const crt = s.data?.['tls.crt'];
+  const key = s.data?.['tls.key'];
+  if (crt === undefined || key === undefined) throw new SealboxError('INPUT', `key secret ${name} lacks tls.crt or tls.key`);
+  const certificatePem = Buffer.from(crt, 'base64').toString('utf8');
+  const identity = CertIdentity.fromPem(Buffer.from(key, 'base64'), `key secret ${name}`);
+  const recipient = CertRecipient.fromPem(certificatePem, `key secret ${name}`);
+  if (recipient.recipient.id !== identity.fingerprint) throw new SealboxError('INPUT', `key secret ${name}: tls.crt does not belong to tls.key`);
+  const created = s.metadata?.creationTimestamp;
+  return { name, createdAt: created === undefined ? new Date(0) : new Date(created), fingerprint: identity.fingerprint, certificatePem, identity, recipient };
+}
+
+/** Loads, generates, rotates and publishes the sealing keys. */
+export class KeyManager {
+  readonly #o: KeyManagerOptions;
+  #keys: SealingKey[] = [];
+  #informer: KubeInformer<V1Secret> | undefined;
+  #rsaOpsSeen = 0;
+
+  constructor(opts: KeyManagerOptions) {
+    this.#o = opts;
+  }
+
+  /** Keys, newest first. */
+  get keys(): readonly SealingKey[] {
+    return this.#keys;
+  }
+
+  /** The key new seals should use, or undefined before the first key exists. */
+  get newest(): SealingKey | undefined {
+    return this.#keys[0];
+  }
+
+  /** Starts watching the key Secrets; resolves after the first list. */
+  async start(): Promise<void> {
+    const inf = this.#o.api.secretInformer(`${KEY_LABEL}=true`, this.#o.namespace);
+    const reload = (): void => {
+      this.#reload(inf.list(this.#o.namespace));
+    };
+    inf.on('add', reload);
+    inf.on('update', reload);
+    inf.on('delete', reload);
+    inf.on('error', (err: unknown) => {
+      this.#o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'key watch failed; retrying in 2s');
+      setTimeout(() => void inf.start().catch(() => undefined), 2000);
+    });
+    await inf.start();
+    this.#informer = inf;
+    reload();
+  }
+
+  async stop(): Promise<void> {
+    await this.#informer?.stop();
+  }
+
+  #reload(secrets: readonly V1Secret[]): void {
+    const keys: SealingKey[] = [];
+    for (const s of secrets) {
+      try {
+        keys.push(parseKeySecret(s));
+      } catch (err) {
+        this.#o.log.warn({ secret: s.metadata?.name, err: err instanceof Error ? err.message : String(err) }, 'ignoring unusable key secret');
+      }
+    }
+    keys.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.name.localeCompare(a.name));
+    const before = this.#keys.map((k) => k.fingerprint).join();
+    // Keep already-imported identities so their counters and imported CryptoKeys survive.
+    const old = new Map(this.#keys.map((k) => [k.fingerprint, k]));
+    this.#keys = keys.map((k) => old.get(k.fingerprint) ?? k);
+    this.#o.metrics.keys.set(keys.length);
+    if (before !== this.#keys.map((k) => k.fingerprint).join()) {
+      this.#o.log.info({ keys: this.#keys.map((k) => k.fingerprint.slice(0, 12)) }, 'sealing keys loaded');
+      this.#o.onChange();
+    }
+  }
+
+  /** Adds RSA operations done since the last call to the metric. */
+  countRsaOps(): void {
+    const total = this.#keys.reduce((n, k) => n + k.identity.privateOps, 0);
+    if (total > this.#rsaOpsSeen) this.#o.metrics.rsaOps.inc(total - this.#rsaOpsSeen);
+    this.#rsaOpsSeen = total;
+  }
+
+  /**
+   * Leader's periodic duty: create the first key, add one when the newest is
+   * older than the rotation period or a rotation was requested, and publish
+   * the certificates. Throws SealboxError('KUBE') on API failure.
+   */
+  async maintain(now = new Date()): Promise<void> {
+    const cm = await this.#o.api.getConfigMap(this.#o.namespace, CERTS_CONFIGMAP);
+    const requested = cm?.metadata?.annotations?.[ROTATE_ANNOTATION];
+    const handled = cm?.metadata?.annotations?.[ROTATED_ANNOTATION];
+    const newest = this.newest;
+    const due = newest === undefined || now.getTime() - newest.createdAt.getTime() >= this.#o.rotationPeriodMs;
+    const onRequest = requested !== undefined && requested !== handled;
+    let generated = false;
+    if (due || onRequest) {
+      await this.#generate(newest === undefined ? 'first start' : onRequest ? 'requested' : 'rotation period');
+      generated = true;
+    }
+    if (newest !== undefined) this.#o.metrics.keyAge.set((now.getTime() - newest.createdAt.getTime()) / 1000);
+    await this.#publish(cm, generated && onRequest ? requested : handled);
+  }
+
+  async #generate(why: string): Promise<void> {
+    const key = await generateSealingKey({ bits: this.#o.keyBits, commonName: 'sealbox-controller' });
+    const secret: V1Secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { generateName: 'sealbox-key-', namespace: this.#o.namespace, labels: { [KEY_LABEL]: 'true' }, annotations: { 'sealbox.dev/fingerprint': key.fingerprint } },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': Buffer.from(key.certificatePem).toString('base64'), 'tls.key': Buffer.from(key.privateKeyPem).toString('base64') },
+    };
+    const created = await this.#o.api.createSecret(secret);
+    this.#o.log.info({ secret: created.metadata?.name, fingerprint: key.fingerprint.slice(0, 12), why }, 'generated a new sealing key');
+    this.#reload([...(this.#informer?.list(this.#o.namespace) ?? []).filter((s) => s.metadata?.uid !== created.metadata?.uid), created]);
+  }
+
+  async #publish(cm: V1ConfigMap | undefined, rotatedFor: string | undefined): Promise<void> {
+    if (this.#keys.length === 0) return;
+    const data = {
+      'cert.pem': this.#keys[0]?.certificatePem ?? '',
+      'certs.pem': this.#keys.map((k) => k.certificatePem).join(''),
+      'fingerprints': this.#keys.map((k) => k.fingerprint).join('\n') + '\n',
+    };
+    const annotations = { ...(cm?.metadata?.annotations ?? {}), ...(rotatedFor === undefined ? {} : { [ROTATED_ANNOTATION]: rotatedFor }) };
+    if (cm === undefined) {
+      await this.#o.api.createConfigMap({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CERTS_CONFIGMAP, namespace: this.#o.namespace, annotations }, data });
+      return;
+    }
+    const same = Object.entries(data).every(([k, v]) => cm.data?.[k] === v) && annotations[ROTATED_ANNOTATION] === cm.metadata?.annotations?.[ROTATED_ANNOTATION];
+    if (!same) await this.#o.api.replaceConfigMap({ ...cm, metadata: { ...cm.metadata, annotations }, data });
+  }
+}

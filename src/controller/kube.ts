@@ -1,0 +1,287 @@
+/**
+ * The only module that imports @kubernetes/client-node. Everything else talks
+ * to the API server through KubeApi, which rate-limits requests (QPS/burst),
+ * counts them, and turns failures into SealboxError('KUBE') with the HTTP
+ * status kept in `status`.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { SealboxError } from '../errors.js';
+
+export type { V1ConfigMap, V1Lease, V1ObjectMeta, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+export type KubeObject = k8s.KubernetesObject;
+export type KubeInformer<T extends k8s.KubernetesObject> = k8s.Informer<T> & k8s.ObjectCache<T>;
+
+/** API group, version and plural of sealed resources. */
+export const SEALED_GROUP = 'sealbox.dev';
+export const SEALED_VERSION = 'v1';
+export const SEALED_PLURAL = 'sealedsecrets';
+
+/** A SealedSecret as the API server returns it. */
+export interface SealedSecretObject extends k8s.KubernetesObject {
+  spec?: unknown;
+  status?: Record<string, unknown>;
+}
+
+/** A failed API request: HTTP status (0 when the server was not reached). */
+export class KubeError extends SealboxError {
+  readonly status: number;
+  constructor(status: number, message: string, options?: { cause?: unknown }) {
+    super('KUBE', message, options);
+    this.status = status;
+  }
+}
+
+/** True when `err` is a KubeError with the given HTTP status. */
+export function isKubeStatus(err: unknown, status: number): boolean {
+  return err instanceof KubeError && err.status === status;
+}
+
+/**
+ * Loads a kubeconfig: the given file, else the in-cluster service account
+ * when running in a pod, else the default ($KUBECONFIG, ~/.kube/config).
+ */
+export function loadKubeConfig(file?: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (file !== undefined && file !== '') kc.loadFromFile(file);
+  else if (process.env.KUBERNETES_SERVICE_HOST !== undefined) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** Returns the namespace of the kubeconfig's current context, or `default`. */
+export function currentNamespace(kc: k8s.KubeConfig): string {
+  return kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+}
+
+/** Token bucket: `qps` requests a second on average, bursts of `burst`. */
+class RateLimiter {
+  #tokens: number;
+  #last = Date.now();
+  readonly #qps: number;
+  readonly #burst: number;
+  constructor(qps: number, burst: number) {
+    this.#qps = qps;
+    this.#burst = Math.max(1, burst);
+    this.#tokens = this.#burst;
+  }
+  async take(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#qps);
+      this.#last = now;
+      if (this.#tokens >= 1) {
+        this.#tokens -= 1;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.#tokens) / this.#qps) * 1000)));
+    }
+  }
+}
+
+/** Options of KubeApi. */
+export interface KubeApiOptions {
+  readonly qps: number;
+  readonly burst: number;
+  /** Called once per request sent, for metrics. */
+  readonly onRequest?: (verb: string, resource: string) => void;
+  readonly fieldManager?: string;
+}
+
+function describeFailure(err: unknown, what: string): KubeError {
+  if (err instanceof k8s.ApiException) {
+    const code = (err as k8s.ApiException<unknown>).code;
+    const body = (err as k8s.ApiException<unknown>).body;
+    let reason = '';
+    if (typeof body === 'string') {
+      try {
+        const parsed = JSON.parse(body) as { message?: unknown };
+        if (typeof parsed.message === 'string') reason = parsed.message;
+      } catch {
+        // not JSON; keep the status only
+      }
+    } else if (body !== null && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
+      reason = (body as { message: string }).message;
+    }
+    return new KubeError(code, `${what}: HTTP ${code}${reason === '' ? '' : `: ${reason.slice(0, 300)}`}`);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new KubeError(0, `${what}: API server unreachable (${message.slice(0, 200)})`);
+}
+
+/** The API calls sealbox makes, rate-limited and counted. */
+export class KubeApi {
+  readonly kc: k8s.KubeConfig;
+  readonly #core: k8s.CoreV1Api;
+  readonly #custom: k8s.CustomObjectsApi;
+  readonly #coordination: k8s.CoordinationV1Api;
+  readonly #limiter: RateLimiter;
+  readonly #opts: KubeApiOptions;
+
+  constructor(kc: k8s.KubeConfig, opts: KubeApiOptions) {
+    this.kc = kc;
+    this.#core = kc.makeApiClient(k8s.CoreV1Api);
+    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.#coordination = kc.makeApiClient(k8s.CoordinationV1Api);
+    this.#limiter = new RateLimiter(opts.qps, opts.burst);
+    this.#opts = opts;
+  }
+
+  async #call<T>(verb: string, resource: string, what: string, fn: () => Promise<T>): Promise<T> {
+    await this.#limiter.take();
+    this.#opts.onRequest?.(verb, resource);
+    try {
+      return await fn();
+    } catch (err) {
+      throw describeFailure(err, what);
+    }
+  }
+
+  get #fieldManager(): string {
+    return this.#opts.fieldManager ?? 'sealbox-controller';
+  }
+
+  /** Returns the Secret, or undefined when it does not exist. */
+  async getSecret(namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
+    try {
+      return await this.#call('get', 'secrets', `get secret ${namespace}/${name}`, () => this.#core.readNamespacedSecret({ name, namespace }));
+    } catch (err) {
+      if (isKubeStatus(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Lists Secrets of a namespace matching a label selector. */
+  async listSecrets(namespace: string, labelSelector: string): Promise<k8s.V1Secret[]> {
+    const list = await this.#call('list', 'secrets', `list secrets in ${namespace}`, () =>
+      this.#core.listNamespacedSecret({ namespace, labelSelector }),
+    );
+    return list.items;
+  }
+
+  async createSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret> {
+    const ns = secret.metadata?.namespace ?? '';
+    return this.#call('create', 'secrets', `create secret ${ns}/${secret.metadata?.name ?? ''}`, () =>
+      this.#core.createNamespacedSecret({ namespace: ns, body: secret, fieldManager: this.#fieldManager }),
+    );
+  }
+
+  /** Replaces a Secret; its resourceVersion makes the write conditional (409 on conflict). */
+  async replaceSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret> {
+    const ns = secret.metadata?.namespace ?? '';
+    const name = secret.metadata?.name ?? '';
+    return this.#call('update', 'secrets', `update secret ${ns}/${name}`, () =>
+      this.#core.replaceNamespacedSecret({ name, namespace: ns, body: secret, fieldManager: this.#fieldManager }),
+    );
+  }
+
+  /** Deletes a Secret only if it still has `uid` (precondition). */
+  async deleteSecret(namespace: string, name: string, uid: string): Promise<void> {
+    await this.#call('delete', 'secrets', `delete secret ${namespace}/${name}`, () =>
+      this.#core.deleteNamespacedSecret({ name, namespace, body: { preconditions: { uid } } }),
+    );
+  }
+
+  /** Merge-patches the status subresource of a sealed resource. */
+  async patchSealedStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
+    await this.#call('patch', 'sealedsecrets/status', `update status of sealed secret ${namespace}/${name}`, () =>
+      this.#custom.patchNamespacedCustomObjectStatus(
+        { group: SEALED_GROUP, version: SEALED_VERSION, namespace, plural: SEALED_PLURAL, name, body: { status }, fieldManager: this.#fieldManager },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
+  /** Records a core/v1 Event. */
+  async createEvent(event: k8s.CoreV1Event): Promise<void> {
+    const ns = event.metadata.namespace ?? 'default';
+    await this.#call('create', 'events', `record event in ${ns}`, () => this.#core.createNamespacedEvent({ namespace: ns, body: event }));
+  }
+
+  async getLease(namespace: string, name: string): Promise<k8s.V1Lease | undefined> {
+    try {
+      return await this.#call('get', 'leases', `get lease ${namespace}/${name}`, () => this.#coordination.readNamespacedLease({ name, namespace }));
+    } catch (err) {
+      if (isKubeStatus(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
+  async createLease(lease: k8s.V1Lease): Promise<k8s.V1Lease> {
+    const ns = lease.metadata?.namespace ?? '';
+    return this.#call('create', 'leases', `create lease ${ns}/${lease.metadata?.name ?? ''}`, () =>
+      this.#coordination.createNamespacedLease({ namespace: ns, body: lease }),
+    );
+  }
+
+  async replaceLease(lease: k8s.V1Lease): Promise<k8s.V1Lease> {
+    const ns = lease.metadata?.namespace ?? '';
+    const name = lease.metadata?.name ?? '';
+    return this.#call('update', 'leases', `update lease ${ns}/${name}`, () =>
+      this.#coordination.replaceNamespacedLease({ name, namespace: ns, body: lease }),
+    );
+  }
+
+  async getConfigMap(namespace: string, name: string): Promise<k8s.V1ConfigMap | undefined> {
+    try {
+      return await this.#call('get', 'configmaps', `get configmap ${namespace}/${name}`, () => this.#core.readNamespacedConfigMap({ name, namespace }));
+    } catch (err) {
+      if (isKubeStatus(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
+  async createConfigMap(cm: k8s.V1ConfigMap): Promise<k8s.V1ConfigMap> {
+    const ns = cm.metadata?.namespace ?? '';
+    return this.#call('create', 'configmaps', `create configmap ${ns}/${cm.metadata?.name ?? ''}`, () =>
+      this.#core.createNamespacedConfigMap({ namespace: ns, body: cm, fieldManager: this.#fieldManager }),
+    );
+  }
+
+  async replaceConfigMap(cm: k8s.V1ConfigMap): Promise<k8s.V1ConfigMap> {
+    const ns = cm.metadata?.namespace ?? '';
+    const name = cm.metadata?.name ?? '';
+    return this.#call('update', 'configmaps', `update configmap ${ns}/${name}`, () =>
+      this.#core.replaceNamespacedConfigMap({ name, namespace: ns, body: cm, fieldManager: this.#fieldManager }),
+    );
+  }
+
+  /** GETs a path through the API server's service proxy; returns the body text. */
+  async proxyGet(namespace: string, service: string, path: string): Promise<string> {
+    return this.#call('get', 'services/proxy', `get ${path} from service ${namespace}/${service}`, async () => {
+      const res = await this.#core.connectGetNamespacedServiceProxyWithPath({ name: service, namespace, path: path.replace(/^\//, '') });
+      return typeof res === 'string' ? res : JSON.stringify(res);
+    });
+  }
+
+  /** An informer (list + watch + cache) of sealed resources, cluster-wide or in one namespace. */
+  sealedInformer(namespace?: string): KubeInformer<SealedSecretObject> {
+    const path = namespace === undefined
+      ? `/apis/${SEALED_GROUP}/${SEALED_VERSION}/${SEALED_PLURAL}`
+      : `/apis/${SEALED_GROUP}/${SEALED_VERSION}/namespaces/${namespace}/${SEALED_PLURAL}`;
+    const list = async (): Promise<k8s.KubernetesListObject<SealedSecretObject>> => {
+      this.#opts.onRequest?.('list', 'sealedsecrets');
+      const res: unknown = namespace === undefined
+        ? await this.#custom.listClusterCustomObject({ group: SEALED_GROUP, version: SEALED_VERSION, plural: SEALED_PLURAL })
+        : await this.#custom.listNamespacedCustomObject({ group: SEALED_GROUP, version: SEALED_VERSION, namespace, plural: SEALED_PLURAL });
+      return res as k8s.KubernetesListObject<SealedSecretObject>;
+    };
+    return k8s.makeInformer(this.kc, path, list);
+  }
+
+  /** An informer of Secrets with a label selector, cluster-wide or in one namespace. */
+  secretInformer(labelSelector: string, namespace?: string): KubeInformer<k8s.V1Secret> {
+    const path = namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${namespace}/secrets`;
+    const list = async (): Promise<k8s.KubernetesListObject<k8s.V1Secret>> => {
+      this.#opts.onRequest?.('list', 'secrets');
+      return namespace === undefined
+        ? this.#core.listSecretForAllNamespaces({ labelSelector })
+        : this.#core.listNamespacedSecret({ namespace, labelSelector });
+    };
+    return k8s.makeInformer(this.kc, path, list, labelSelector);
+  }
+}
+
+/** Returns a V1MicroTime for Lease fields (the API server wants 6 fractional digits). */
+export function microTime(d: Date): Date {
+  return new k8s.V1MicroTime(d.getTime());
+}

@@ -1,0 +1,181 @@
+/**
+ * Reconciles one sealed resource: unseal → plan → apply, then status and
+ * events. Only `apply` and the status/event writers talk to the API server.
+ */
+import { describeRecipient } from '../crypto/group.js';
+import type { DataKeyCache } from '../crypto/key-cache.js';
+import type { KeyUnwrapper } from '../crypto/types.js';
+import type { ErrorCode } from '../errors.js';
+import { SealboxError, isSealboxError } from '../errors.js';
+import { unsealSealedSecret } from '../format/seal.js';
+import type { SealedSecret } from '../format/sealed.js';
+import { SEALED_API_VERSION, SEALED_KIND, parseSealedSecret } from '../format/sealed.js';
+import type { SecretData } from '../format/secret.js';
+import type { EventRecorder } from './events.js';
+import type { KubeApi, SealedSecretObject, V1Secret } from './kube.js';
+import { isKubeStatus } from './kube.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { Owner, Plan } from './plan.js';
+import { PATCH_ANNOTATION, plan } from './plan.js';
+
+/** Condition reason for each error code; stable, documented in README. */
+export const REASONS: Readonly<Record<ErrorCode, string>> = {
+  INPUT: 'InvalidSealedSecret',
+  SCOPE: 'ScopeMismatch',
+  NO_KEY: 'NoKey',
+  TAMPERED: 'Tampered',
+  PROVIDER: 'ProviderUnavailable',
+  KUBE: 'ApiError',
+  IO: 'InternalError',
+  FINDINGS: 'InternalError',
+  INTERNAL: 'InternalError',
+};
+
+/** A failure with its own condition reason (e.g. SecretNotOwned). */
+export class ReconcileError extends SealboxError {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super('KUBE', message);
+    this.reason = reason;
+  }
+}
+
+/** What the reconciler needs from the rest of the controller. */
+export interface ReconcilerDeps {
+  readonly api: KubeApi;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly events: EventRecorder;
+  readonly cache: DataKeyCache;
+  /** Sealed resource from the informer cache. */
+  readonly getSealed: (namespace: string, name: string) => SealedSecretObject | undefined;
+  /** Managed Secret from the informer cache (labelled ones only). */
+  readonly getCachedSecret: (namespace: string, name: string) => V1Secret | undefined;
+  /** Every key that may unwrap: cluster keys first, then KMS. */
+  readonly unwrappers: () => readonly KeyUnwrapper[];
+  /** Cluster-key fingerprints, to report which key was used. */
+  readonly fingerprints: () => ReadonlySet<string>;
+  /** Called after unsealing, to move RSA counters into metrics. */
+  readonly afterUnseal?: () => void;
+}
+
+interface Status {
+  observedGeneration: number;
+  conditions: { type: string; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string; observedGeneration: number }[];
+  keyIds: string[];
+  secretName: string;
+}
+
+function usedKeys(s: SealedSecret, ours: ReadonlySet<string>): string[] {
+  const out = new Set<string>();
+  for (const g of s.dataKeys) {
+    const mine = g.recipients.find((r) => r.type === 'cert' && ours.has(r.id)) ?? g.recipients.find((r) => r.type !== 'cert');
+    if (mine !== undefined) out.add(describeRecipient(mine));
+  }
+  return [...out].sort();
+}
+
+/** Unseals, plans and applies; writes status and events. */
+export class Reconciler {
+  readonly #d: ReconcilerDeps;
+
+  constructor(deps: ReconcilerDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Reconciles `namespace/name`. Resolves when the Secret matches Git (or the
+   * sealed resource is gone); throws to ask the work queue for a retry.
+   */
+  async reconcile(key: string): Promise<void> {
+    const [namespace = '', name = ''] = key.split('/');
+    const obj = this.#d.getSealed(namespace, name);
+    if (obj === undefined) return; // deleted: garbage collection removes the Secret
+    const generation = obj.metadata?.generation ?? 0;
+    const what = `sealed secret "${namespace}/${name}"`;
+    let sealed: SealedSecret | undefined;
+    try {
+      sealed = parseSealedSecret({ ...obj, metadata: { ...obj.metadata, namespace } }, what);
+      const started = process.hrtime.bigint();
+      const desired = await unsealSealedSecret(sealed, this.#d.unwrappers(), what, this.#d.cache);
+      this.#d.metrics.unsealSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      this.#d.afterUnseal?.();
+      const result = await this.#apply(obj, desired);
+      this.#d.metrics.reconciles.inc({ result });
+      await this.#setStatus(obj, { ok: true, reason: 'Unsealed', message: 'the secret matches the sealed resource' }, usedKeys(sealed, this.#d.fingerprints()));
+      if (result !== 'unchanged') this.#d.log.info({ namespace, name, generation, result }, 'secret synced');
+    } catch (err) {
+      this.#d.afterUnseal?.();
+      const code: ErrorCode = isSealboxError(err) ? err.code : 'INTERNAL';
+      const reason = err instanceof ReconcileError ? err.reason : REASONS[code];
+      const message = err instanceof Error ? err.message : 'unexpected failure';
+      this.#d.metrics.reconciles.inc({ result: 'failed' });
+      this.#d.metrics.errors.inc({ reason });
+      this.#d.log.warn({ namespace, name, generation, reason, err: message }, 'reconcile failed');
+      if (!(isKubeStatus(err, 404) || isKubeStatus(err, 409))) {
+        await this.#setStatus(obj, { ok: false, reason, message }, sealed === undefined ? [] : usedKeys(sealed, this.#d.fingerprints()));
+        await this.#d.events.warning(obj, reason, message);
+      }
+      throw err;
+    }
+  }
+
+  async #apply(obj: SealedSecretObject, desired: SecretData): Promise<'unchanged' | 'created' | 'updated' | 'recreated'> {
+    const meta = obj.metadata ?? {};
+    const owner: Owner = { apiVersion: SEALED_API_VERSION, kind: SEALED_KIND, name: meta.name ?? '', namespace: meta.namespace ?? '', uid: meta.uid ?? '' };
+    const existing = this.#d.getCachedSecret(owner.namespace, owner.name) ?? (await this.#d.api.getSecret(owner.namespace, owner.name));
+    const p: Plan = plan(owner, existing, desired, { patch: meta.annotations?.[PATCH_ANNOTATION] === 'true' });
+    switch (p.action) {
+      case 'none':
+        return 'unchanged';
+      case 'refuse':
+        throw new ReconcileError(p.reason, p.message);
+      case 'create':
+        await this.#d.api.createSecret(p.secret);
+        await this.#d.events.normal(obj, 'Created', `created secret ${owner.name}`);
+        return 'created';
+      case 'update':
+        await this.#d.api.replaceSecret(p.secret);
+        await this.#d.events.normal(obj, 'Updated', `updated secret ${owner.name} to match the sealed resource`);
+        return 'updated';
+      case 'recreate':
+        await this.#d.api.deleteSecret(owner.namespace, owner.name, p.uid);
+        await this.#d.api.createSecret(p.secret);
+        await this.#d.events.normal(obj, 'Recreated', `re-created secret ${owner.name}: its type or immutability changed`);
+        return 'recreated';
+    }
+  }
+
+  async #setStatus(obj: SealedSecretObject, result: { ok: boolean; reason: string; message: string }, keyIds: string[]): Promise<void> {
+    const meta = obj.metadata ?? {};
+    const generation = meta.generation ?? 0;
+    const current = (obj.status ?? {}) as Partial<Status>;
+    const ready = current.conditions?.find((c) => c.type === 'Ready');
+    const status: Status['conditions'][number]['status'] = result.ok ? 'True' : 'False';
+    const message = result.message.slice(0, 1024);
+    if (
+      current.observedGeneration === generation &&
+      ready?.status === status &&
+      ready.reason === result.reason &&
+      ready.message === message &&
+      JSON.stringify(current.keyIds ?? []) === JSON.stringify(keyIds)
+    ) {
+      return;
+    }
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const next: Status = {
+      observedGeneration: generation,
+      conditions: [{ type: 'Ready', status, reason: result.reason, message, lastTransitionTime: ready?.status === status ? ready.lastTransitionTime : now, observedGeneration: generation }],
+      keyIds,
+      secretName: meta.name ?? '',
+    };
+    try {
+      await this.#d.api.patchSealedStatus(meta.namespace ?? '', meta.name ?? '', next as unknown as Record<string, unknown>);
+      // Keep the cached object's status current so an unchanged resync writes nothing.
+      obj.status = next as unknown as Record<string, unknown>;
+    } catch (err) {
+      if (!isKubeStatus(err, 404)) this.#d.log.warn({ namespace: meta.namespace, name: meta.name, err: err instanceof Error ? err.message : String(err) }, 'status update failed');
+    }
+  }
+}
