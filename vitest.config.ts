@@ -10,6 +10,17 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
+      {
+        test: {
+          // against moto (AWS KMS) and Lowkey Vault (Azure Key Vault), started by
+          // test/peers (docs/KMS.md); no control plane needed
+          name: 'kms',
+          include: ['test/integration/kms-*.test.ts'],
+          globalSetup: ['test/peers/kms-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

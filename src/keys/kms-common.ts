@@ -76,6 +76,7 @@ export function describeFailure(err: unknown, secret?: Uint8Array): ServiceFailu
   const code = str(e.code) ?? str(e.Code) ?? name;
   const status = num(e.statusCode) ?? num(meta.httpStatusCode);
   let message = str(e.message) ?? (typeof err === 'string' ? err : '');
+  if (message === 'UnknownError') message = ''; // the AWS SDK's placeholder when the service sent no message
   if (secret) message = scrub(message, secret);
   message = message.replace(/\s+/g, ' ').trim();
   if (message.length > 300) message = `${message.slice(0, 300)}…`;
