@@ -3,6 +3,9 @@
  * Each test makes its own keys, so tests do not depend on one another.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -14,7 +17,7 @@ import { AwsKmsKey, awsKmsKeyFromSpec } from '../../src/keys/aws-kms.js';
 import { createLimiter } from '../../src/keys/kms-common.js';
 import { kmsKeyFromSpec } from '../../src/keys/kms-spec.js';
 import { kmsPeer } from '../peers/kms-context.js';
-import { freePort } from '../peers/kms-servers.js';
+import { freePort, startMoto } from '../peers/kms-servers.js';
 
 const region = 'eu-west-1';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -189,6 +192,29 @@ describe('aws kms key', () => {
       expect(err.message).toContain('ECONNREFUSED');
       expect(err.message).toContain('check the endpoint');
       expectNoKey(err, dataKey);
+    }
+  });
+
+  it('reports a server stopped after sealing as a PROVIDER error when unwrapping', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'sealbox-kms-test-'));
+    const own = await startMoto({ stateDir });
+    const ownClient = client(own.endpoint);
+    try {
+      const out = await ownClient.send(new CreateKeyCommand({}));
+      const key = new AwsKmsKey({ client: ownClient, keyId: out.KeyMetadata?.Arn ?? '' });
+      const dataKey = randomBytes(32);
+      const stanza = await key.wrap(dataKey, strict);
+
+      await own.stop();
+      const err = await failure(key.unwrap(stanza, strict));
+
+      expect(err.code).toBe('PROVIDER');
+      expect(err.message).toContain(`aws kms key "${stanza.id}": decrypt failed`);
+      expectNoKey(err, dataKey);
+    } finally {
+      ownClient.destroy();
+      await own.stop();
+      rmSync(stateDir, { recursive: true, force: true });
     }
   });
 
