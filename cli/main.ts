@@ -4,6 +4,8 @@ import { EXIT_CODES, SealboxError } from '../src/errors.js';
 import { registerCert } from './commands/cert.js';
 import { registerController } from './commands/controller.js';
 import { registerKeygen } from './commands/keygen.js';
+import { registerKeys } from './commands/keys.js';
+import { registerReseal } from './commands/reseal.js';
 import { registerSeal } from './commands/seal.js';
 import { registerUnseal } from './commands/unseal.js';
 import { registerVerify } from './commands/verify.js';
@@ -23,6 +25,8 @@ function buildProgram(): Command {
   registerUnseal(program);
   registerCert(program);
   registerVerify(program);
+  registerReseal(program);
+  registerKeys(program);
   registerController(program);
   return program;
 }

@@ -11,8 +11,11 @@ import { parseDocuments, stringifyDocuments } from '../../src/format/yaml.js';
 import { readInput, readText, writeOutput } from '../io.js';
 import { collect } from '../options.js';
 import { certWrappers } from '../recipients.js';
+import { addClusterOptions, fetchCertificates } from '../cluster.js';
+import type { ClusterFlags } from '../cluster.js';
+import { CertRecipient } from '../../src/keys/cert.js';
 
-interface SealFlags {
+interface SealFlags extends ClusterFlags {
   file?: string;
   cert: string[];
   scope: string;
@@ -28,11 +31,11 @@ interface SealFlags {
 
 /** Registers `sealbox seal`. */
 export function registerSeal(program: Command): void {
-  program
+  const cmd = program
     .command('seal')
     .description('seal Secret manifests into SealedSecrets that are safe to commit')
     .option('-f, --file <file>', 'Secret manifest(s), YAML or JSON, multi-document; - for stdin', '-')
-    .option('--cert <cert>', 'cluster certificate (file or http(s) URL); repeat for several clusters', collect, [])
+    .option('--cert <cert>', 'cluster certificate (file or http(s) URL); repeat for several clusters; default: fetched from the cluster', collect, [])
     .option('--scope <scope>', 'strict | namespace | cluster', 'strict')
     .option('-o, --output <file>', 'write here instead of stdout (atomically)')
     .option('--format <format>', 'yaml | json', 'yaml')
@@ -41,8 +44,8 @@ export function registerSeal(program: Command): void {
     .option('--namespace <ns>', 'Secret namespace when the manifest has none')
     .option('--type <type>', 'Secret type with --from-literal/--from-file', 'Opaque')
     .option('--from-literal <key=value>', 'a value given on the command line; repeatable', collect, [])
-    .option('--from-file <[key=]path>', 'a value read from a file; repeatable', collect, [])
-    .action(async (flags: SealFlags) => {
+    .option('--from-file <[key=]path>', 'a value read from a file; repeatable', collect, []);
+  addClusterOptions(cmd).action(async (flags: SealFlags) => {
       const scope = parseScope(flags.scope);
       const format = parseFormat(flags.format);
       const wrappers = await resolveWrappers(flags);
@@ -88,7 +91,9 @@ function parseFormat(s: string): OutputFormat {
 
 async function resolveWrappers(flags: SealFlags): Promise<KeyWrapper[]> {
   if (flags.cert.length === 0) {
-    throw new SealboxError('INPUT', 'no recipients: pass --cert with the cluster certificate (see "sealbox keygen" and "sealbox cert")');
+    // No key given: use the cluster's newest certificate, as kubeseal does.
+    const pem = await fetchCertificates(flags, false);
+    return [CertRecipient.fromPem(pem, `certificate of controller ${flags.controllerNamespace}/${flags.controllerName}`)];
   }
   return certWrappers(flags.cert);
 }

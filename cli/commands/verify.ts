@@ -1,31 +1,10 @@
-import { readdir, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { SealboxError, isSealboxError } from '../../src/errors.js';
 import type { Finding } from '../../src/format/verify.js';
 import { verifyDocuments } from '../../src/format/verify.js';
 import { parseDocuments } from '../../src/format/yaml.js';
 import { readText } from '../io.js';
-
-const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
-const SKIP_DIRS = new Set(['.git', 'node_modules', '.cache']);
-
-async function* walk(path: string): AsyncGenerator<string> {
-  const st = await stat(path).catch((cause: unknown) => {
-    throw new SealboxError('IO', `cannot read ${path}: no such file or folder`, { cause });
-  });
-  if (st.isFile()) {
-    yield path;
-    return;
-  }
-  if (!st.isDirectory()) return;
-  const entries = await readdir(path, { withFileTypes: true });
-  entries.sort((a, b) => a.name.localeCompare(b.name));
-  for (const e of entries) {
-    if (e.isDirectory() && !SKIP_DIRS.has(e.name)) yield* walk(join(path, e.name));
-    else if (e.isFile() && MANIFEST_EXTENSIONS.has(extname(e.name))) yield join(path, e.name);
-  }
-}
+import { walkManifests } from '../walk.js';
 
 /** Checks one file; a file that is not YAML is a finding only if it claims to hold sealbox or Secret documents. */
 async function verifyFile(path: string): Promise<Finding[]> {
@@ -51,7 +30,7 @@ export function registerVerify(program: Command): void {
       let count = 0;
       let files = 0;
       for (const p of paths) {
-        for await (const file of walk(p)) {
+        for await (const file of walkManifests(p)) {
           files++;
           for (const f of await verifyFile(file)) {
             count++;

@@ -4,6 +4,7 @@
  * counts them, and turns failures into SealboxError('KUBE') with the HTTP
  * status kept in `status`.
  */
+import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { SealboxError } from '../errors.js';
 
@@ -245,12 +246,39 @@ export class KubeApi {
     );
   }
 
-  /** GETs a path through the API server's service proxy; returns the body text. */
-  async proxyGet(namespace: string, service: string, path: string): Promise<string> {
-    return this.#call('get', 'services/proxy', `get ${path} from service ${namespace}/${service}`, async () => {
-      const res = await this.#core.connectGetNamespacedServiceProxyWithPath({ name: service, namespace, path: path.replace(/^\//, '') });
-      return typeof res === 'string' ? res : JSON.stringify(res);
+  /**
+   * Sends a request through the API server's service proxy
+   * (`/api/v1/namespaces/NS/services/SERVICE/proxy/PATH`) and returns the
+   * status and body. Throws KubeError when the API server is unreachable.
+   */
+  async serviceProxy(method: 'GET' | 'POST', namespace: string, service: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+    const cluster = this.kc.getCurrentCluster();
+    if (cluster === null) throw new KubeError(0, 'the kubeconfig has no current cluster');
+    const url = new URL(`/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}/proxy${path}`, cluster.server);
+    return this.#call(method.toLowerCase(), 'services/proxy', `${method} ${path} through service ${namespace}/${service}`, async () => {
+      const opts: https.RequestOptions = { method, headers: body === undefined ? {} : { 'content-type': 'application/yaml' } };
+      await this.kc.applyToHTTPSOptions(opts);
+      return new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = https.request(url, opts, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+          });
+          res.on('error', reject);
+        });
+        req.setTimeout(30_000, () => req.destroy(new Error('timed out')));
+        req.on('error', reject);
+        req.end(body);
+      });
     });
+  }
+
+  /** Merge-patches a ConfigMap's annotations. */
+  async annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
+    await this.#call('patch', 'configmaps', `annotate configmap ${namespace}/${name}`, () =>
+      this.#core.patchNamespacedConfigMap({ name, namespace, body: { metadata: { annotations } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)),
+    );
   }
 
   /** An informer (list + watch + cache) of sealed resources, cluster-wide or in one namespace. */

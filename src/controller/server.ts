@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyUnwrapper } from '../crypto/types.js';
-import { EXIT_CODES, isSealboxError } from '../errors.js';
+import { isSealboxError } from '../errors.js';
 import { rewrapSealed } from '../format/seal.js';
 import { isSealedManifest, parseSealedSecret, sealedManifest } from '../format/sealed.js';
 import { parseDocuments } from '../format/yaml.js';
@@ -87,7 +87,7 @@ async function rewrap(body: string, o: ServerOptions): Promise<{ status: number;
     return { status: 200, body: `${JSON.stringify(sealedManifest(next))}\n` };
   } catch (err) {
     o.keys.countRsaOps();
-    if (isSealboxError(err)) return { status: 422, body: `error: ${err.message}\n(exit code ${EXIT_CODES[err.code]}, ${err.code})\n` };
+    if (isSealboxError(err)) return { status: 422, body: `${JSON.stringify({ error: err.message, code: err.code })}\n` };
     throw err;
   }
 }
@@ -116,7 +116,7 @@ async function route(req: IncomingMessage, res: ServerResponse, o: ServerOptions
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, `error: body larger than ${MAX_BODY_BYTES} bytes\n`);
     const out = await rewrap(body, o);
-    return send(res, out.status, out.body, out.status === 200 ? 'application/json' : 'text/plain; charset=utf-8');
+    return send(res, out.status, out.body, out.status === 200 || out.status === 422 ? 'application/json' : 'text/plain; charset=utf-8');
   }
   return send(res, 404, 'not found\n');
 }

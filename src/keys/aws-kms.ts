@@ -194,6 +194,7 @@ const AUTH = new Set([
   'AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException',
   'CredentialsProviderError', 'InvalidClientTokenId', 'SignatureDoesNotMatch',
 ]);
+const ACTIONS: Partial<Record<string, string>> = { encrypt: 'Encrypt', decrypt: 'Decrypt', 're-encrypt': 'ReEncryptFrom and kms:ReEncryptTo', resolve: 'DescribeKey' };
 const KEY_STATE = new Set(['NotFoundException', 'DisabledException', 'KMSInvalidStateException', 'InvalidKeyUsageException']);
 
 function awsError(op: string, key: string, f: ServiceFailure, timeoutMs: number, binding?: Binding): SealboxError {
@@ -204,7 +205,7 @@ function awsError(op: string, key: string, f: ServiceFailure, timeoutMs: number,
   }
   let hint = 'the service is unreachable or failing; check the endpoint (AWS_ENDPOINT_URL_KMS, region) and the network, then retry';
   if (AUTH.has(f.code) || f.status === 401 || f.status === 403) {
-    hint = `check the AWS credentials and that the key policy allows kms:${op === 'encrypt' ? 'Encrypt' : 'Decrypt'}`;
+    hint = `check the AWS credentials and that the key policy allows kms:${ACTIONS[op] ?? 'Decrypt'}`;
   } else if (KEY_STATE.has(f.code)) {
     hint = 'check that the key exists, is enabled and is a symmetric encryption key';
   } else if (f.code === 'ValidationException' || f.status === 400) {

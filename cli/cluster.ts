@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { SealboxError, isSealboxError } from '../src/errors.js';
+import type { ErrorCode } from '../src/errors.js';
+
+/** Flags that say how to reach the cluster and the controller. */
+export interface ClusterFlags {
+  kubeconfig?: string;
+  controllerNamespace: string;
+  controllerName: string;
+  controllerUrl?: string;
+}
+
+/** Adds --kubeconfig, --controller-namespace, --controller-name and --controller-url to a command. */
+export function addClusterOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config)'))
+    .addOption(new Option('--controller-namespace <ns>', 'namespace of the sealbox controller').env('SEALBOX_CONTROLLER_NAMESPACE').default('sealbox-system'))
+    .addOption(new Option('--controller-name <name>', 'Service name of the controller').env('SEALBOX_CONTROLLER_NAME').default('sealbox-controller'))
+    .addOption(new Option('--controller-url <url>', 'reach the controller directly (e.g. http://127.0.0.1:8080) instead of through the API server').env('SEALBOX_CONTROLLER_URL'));
+}
+
+/** Opens the Kubernetes API; @kubernetes/client-node is loaded only here, only when needed. */
+export async function connect(flags: ClusterFlags): Promise<import('../src/controller/kube.js').KubeApi> {
+  const { KubeApi, loadKubeConfig } = await import('../src/controller/kube.js');
+  try {
+    return new KubeApi(loadKubeConfig(flags.kubeconfig), { qps: 20, burst: 40, fieldManager: 'sealbox-cli' });
+  } catch (cause) {
+    throw new SealboxError('KUBE', 'cannot load a kubeconfig; pass --kubeconfig or --cert', { cause });
+  }
+}
+
+/**
+ * Fetches the controller's public certificates (PEM, newest first): from its
+ * public ConfigMap, falling back to the service proxy (or --controller-url).
+ * Throws SealboxError('KUBE' | 'PROVIDER') saying what was tried.
+ */
+export async function fetchCertificates(flags: ClusterFlags, all: boolean): Promise<string> {
+  const file = all ? 'certs.pem' : 'cert.pem';
+  if (flags.controllerUrl !== undefined) return fetchDirect(`${flags.controllerUrl.replace(/\/$/, '')}/v1/${file}`);
+  const { CERTS_CONFIGMAP } = await import('../src/controller/keys.js');
+  const api = await connect(flags);
+  let configMapError = '';
+  try {
+    const cm = await api.getConfigMap(flags.controllerNamespace, CERTS_CONFIGMAP);
+    const pem = cm?.data?.[file];
+    if (pem !== undefined && pem !== '') return pem;
+    configMapError = `configmap ${flags.controllerNamespace}/${CERTS_CONFIGMAP} has no ${file}`;
+  } catch (err) {
+    if (!isSealboxError(err)) throw err;
+    configMapError = err.message;
+  }
+  const res = await api.serviceProxy('GET', flags.controllerNamespace, `${flags.controllerName}:http`, `/v1/${file}`).catch((err: unknown) => ({ status: 0, body: err instanceof Error ? err.message : '' }));
+  if (res.status === 200) return res.body;
+  throw new SealboxError('KUBE', `cannot fetch the certificate: ${configMapError}; service proxy: ${res.status === 0 ? res.body : `HTTP ${res.status}`}; is the controller installed in namespace "${flags.controllerNamespace}"? (or pass --cert)`);
+}
+
+async function fetchDirect(url: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (cause) {
+    throw new SealboxError('PROVIDER', `cannot reach the controller at ${url}`, { cause });
+  }
+  if (!res.ok) throw new SealboxError('PROVIDER', `controller at ${url} answered HTTP ${res.status}`);
+  return res.text();
+}
+
+/**
+ * Asks the controller to re-wrap one sealed resource to its newest key.
+ * Returns the re-wrapped manifest as JSON text. Throws SealboxError with the
+ * controller's reason when it refuses.
+ */
+export async function requestRewrap(flags: ClusterFlags, manifest: string): Promise<string> {
+  let status: number;
+  let body: string;
+  if (flags.controllerUrl !== undefined) {
+    const url = `${flags.controllerUrl.replace(/\/$/, '')}/v1/rewrap`;
+    try {
+      const res = await fetch(url, { method: 'POST', body: manifest, headers: { 'content-type': 'application/yaml' }, signal: AbortSignal.timeout(30_000) });
+      status = res.status;
+      body = await res.text();
+    } catch (cause) {
+      throw new SealboxError('PROVIDER', `cannot reach the controller at ${url}`, { cause });
+    }
+  } else {
+    const api = await connect(flags);
+    ({ status, body } = await api.serviceProxy('POST', flags.controllerNamespace, `${flags.controllerName}:http`, '/v1/rewrap', manifest));
+  }
+  if (status === 200) return body;
+  if (status === 422) {
+    const parsed = JSON.parse(body) as { error?: string; code?: ErrorCode };
+    throw new SealboxError(parsed.code ?? 'PROVIDER', `the controller cannot re-wrap: ${(parsed.error ?? '').slice(0, 500)}`);
+  }
+  const reason = body.split('\n')[0]?.replace(/^error: /, '') ?? '';
+  throw new SealboxError('PROVIDER', `the controller refused to re-wrap (HTTP ${status}): ${reason.slice(0, 300)}`);
+}
