@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -8,6 +8,22 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/vectors/**/*.test.ts', 'test/cli/**/*.test.ts'],
           testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          // against a real control plane (test/cluster, docs/CLUSTER.md); set
+          // SEALBOX_TEST_KUBECONFIG to use an existing cluster instead
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/integration/kms-*.test.ts'],
+          globalSetup: ['test/cluster/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // files share one API server on a 2-core machine; each has its own namespace
+          maxWorkers: 2,
+          // a different worker limit from 'unit' needs its own group: runs after 'unit'
+          sequence: { groupOrder: 1 },
         },
       },
       {

@@ -29,7 +29,7 @@ build_k8s() {
     done
     echo ")"
   } > go.mod
-  echo "sealbox: building kubernetes v$K8S_VERSION (first time only; ~15 min on 2 cores)" >&2
+  echo "sealbox: building kubernetes v$K8S_VERSION (first time only; ~7 min on 2 cores)" >&2
   go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION"
   local minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
   go build -trimpath -o "$bin/" -ldflags "-s -w \
