@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SealboxError } from '../../../src/errors.js';
+import { sealDocuments, unsealDocuments } from '../../../src/format/documents.js';
+import { parseSealedSecret } from '../../../src/format/sealed.js';
+import { parseSecret } from '../../../src/format/secret.js';
+import { verifyDocuments } from '../../../src/format/verify.js';
+import { parseDocuments } from '../../../src/format/yaml.js';
+import { LocalKey } from '../../helpers/local-key.js';
+import { DELETE, pathsOf, withPath } from '../../helpers/paths.js';
+
+// Parsers face hostile input: whatever they get, they either return or throw
+// a SealboxError (which the CLI turns into "error: ..." and an exit code);
+// never a TypeError, a RangeError or a stack overflow.
+
+const key = new LocalKey('properties');
+const MARKER = 'plaintext-marker-9c3b';
+const secretDoc = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'prod', labels: { a: 'b' } }, type: 'Opaque', data: { a: Buffer.from(`${MARKER}-a`).toString('base64') }, stringData: { b: `${MARKER}-b` } };
+let sealedDoc: unknown;
+
+beforeAll(async () => {
+  [sealedDoc] = await sealDocuments(parseDocuments(JSON.stringify(secretDoc), 'in'), 'in', { scope: 'strict', wrappers: [key] });
+});
+
+function onlySealboxErrors(f: () => unknown): void {
+  try {
+    f();
+  } catch (err) {
+    if (!(err instanceof SealboxError)) throw err;
+  }
+}
+
+/** `doc` with the value at one path replaced by anything, or removed. */
+function mutated(doc: unknown): fc.Arbitrary<unknown> {
+  return fc.tuple(fc.constantFrom(...pathsOf(doc)), fc.option(fc.anything(), { freq: 4 })).map(([path, value]) => withPath(doc, path, value ?? DELETE));
+}
+
+const yamlish = fc.oneof(
+  fc.string({ maxLength: 200 }),
+  fc.string({ unit: fc.constantFrom('a', ':', ' ', '\n', '-', '[', ']', '{', '}', '&a', '*a', '!', '!!binary', '"', "'", '#', '|', '>', '---', '?', ',', '%YAML 1.2', '<<', '\t', '\r'), maxLength: 80 }),
+);
+
+describe('parsers on arbitrary input', () => {
+  it('parseDocuments only ever throws SealboxError (property)', () => {
+    fc.assert(
+      fc.property(yamlish, (text) => {
+        onlySealboxErrors(() => parseDocuments(text, 'in'));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it.each([
+    ['parseSecret', (v: unknown) => parseSecret(v, 'in')],
+    ['parseSealedSecret', (v: unknown) => parseSealedSecret(v, 'in')],
+  ])('%s only ever throws SealboxError on any value (property)', (_name, parse) => {
+    fc.assert(
+      fc.property(fc.anything({ withNullPrototype: true, withBoxedValues: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true }), (v) => {
+        onlySealboxErrors(() => parse(v));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('parseSecret only ever throws SealboxError on a Secret with one field replaced (property)', () => {
+    fc.assert(
+      fc.property(mutated(secretDoc), (v) => {
+        onlySealboxErrors(() => parseSecret(v, 'in'));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('parseSealedSecret only ever throws SealboxError on a sealed resource with one field replaced (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constant(null).chain(() => mutated(sealedDoc)),
+        (v) => {
+          onlySealboxErrors(() => parseSealedSecret(v, 'in'));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('verifyDocuments reports findings and never throws on parsed YAML of any shape (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(mutated(secretDoc), fc.constant(null).chain(() => mutated(sealedDoc)), fc.jsonValue()), (v) => {
+        const docs = parseDocuments(JSON.stringify(v ?? null), 'in');
+        expect(() => verifyDocuments('in', docs)).not.toThrow();
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('unsealing a sealed resource with one field replaced either gives the secret back or fails with a SealboxError (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constant(null).chain(() => mutated(sealedDoc)),
+        async (v) => {
+          const docs = parseDocuments(JSON.stringify(v ?? null), 'in');
+          try {
+            await unsealDocuments(docs, 'in', [key]);
+          } catch (err) {
+            expect(err).toBeInstanceOf(SealboxError);
+            expect((err as Error).message).not.toContain(MARKER);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

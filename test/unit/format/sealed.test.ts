@@ -1,0 +1,179 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SealboxError } from '../../../src/errors.js';
+import type { ErrorCode } from '../../../src/errors.js';
+import { LIMITS, groupManifest, isSealedManifest, parseSealedSecret, sealedManifest } from '../../../src/format/sealed.js';
+import { parseDocuments, stringifyDocuments } from '../../../src/format/yaml.js';
+import { sealedSecretArb } from '../../helpers/arbitraries.js';
+import type { Path } from '../../helpers/paths.js';
+import { DELETE, withPath } from '../../helpers/paths.js';
+
+const G = '0123456789abcdef';
+const FP = 'ab'.repeat(32);
+const VALUE = `sb1:${G}:${Buffer.alloc(40, 1).toString('base64')}`;
+const recipient = { type: 'cert', id: FP, wrapped: Buffer.alloc(256, 2).toString('base64') };
+
+/** A valid sealed manifest. */
+const valid = {
+  apiVersion: 'sealbox.dev/v1',
+  kind: 'SealedSecret',
+  metadata: { name: 'db', namespace: 'prod', labels: { team: 'a' } },
+  spec: {
+    scope: 'strict',
+    template: { type: 'Opaque', immutable: true, metadata: { labels: { app: 'db' }, annotations: { n: 'x' } } },
+    encryptedData: { password: VALUE },
+    dataKeys: [{ group: G, binding: 'strict/prod/db', recipients: [recipient] }],
+  },
+};
+const group0 = valid.spec.dataKeys[0];
+const R0 = ['spec', 'dataKeys', 0, 'recipients', 0] as const;
+
+function refusal(v: unknown): SealboxError {
+  try {
+    parseSealedSecret(v, 'sealed.yaml document 1');
+  } catch (err) {
+    expect(err).toBeInstanceOf(SealboxError);
+    return err as SealboxError;
+  }
+  throw new Error('parseSealedSecret accepted the document');
+}
+
+const many = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
+const hex16 = (i: number): string => i.toString(16).padStart(16, '0');
+
+describe('isSealedManifest', () => {
+  it.each([
+    [valid, true],
+    [withPath(valid, ['apiVersion'], 'sealbox.dev/v2'), true],
+    [withPath(valid, ['apiVersion'], 'bitnami.com/v1alpha1'), false],
+    [withPath(valid, ['kind'], 'Secret'), false],
+    [{ kind: 'SealedSecret' }, false],
+    [null, false],
+  ])('says %j is %s', (v, want) => {
+    expect(isSealedManifest(v)).toBe(want);
+  });
+});
+
+describe('parseSealedSecret', () => {
+  it('reads every field of a valid resource', () => {
+    const s = parseSealedSecret(valid, 'w');
+    expect(s).toMatchObject({ name: 'db', namespace: 'prod', labels: { team: 'a' }, annotations: {}, scope: 'strict' });
+    expect(s.template).toEqual({ type: 'Opaque', immutable: true, labels: { app: 'db' }, annotations: { n: 'x' } });
+    expect(s.encryptedData.get('password')?.groupId).toBe(G);
+    expect(s.dataKeys).toEqual([{ id: G, binding: 'strict/prod/db', recipients: [{ type: 'cert', id: FP, wrapped: new Uint8Array(256).fill(2) }] }]);
+  });
+
+  it('accepts a resource with no values, no groups and no template', () => {
+    const s = parseSealedSecret(withPath(valid, ['spec'], { scope: 'cluster' }), 'w');
+    expect(s).toMatchObject({ scope: 'cluster', encryptedData: new Map(), dataKeys: [], template: { type: 'Opaque', labels: {}, annotations: {} } });
+  });
+
+  it.each<[string, Path, unknown, ErrorCode, string]>([
+    ['another apiVersion', ['apiVersion'], 'sealbox.dev/v2', 'INPUT', 'upgrade sealbox'],
+    ['another kind', ['kind'], 'Secret', 'INPUT', 'not sealbox.dev/v1 SealedSecret'],
+    ['metadata that is not a mapping', ['metadata'], [], 'INPUT', 'metadata must be a mapping'],
+    ['no name', ['metadata', 'name'], DELETE, 'INPUT', 'metadata.name is missing or invalid'],
+    ['an invalid name', ['metadata', 'name'], 'DB', 'INPUT', 'metadata.name is missing or invalid'],
+    ['an empty namespace', ['metadata', 'namespace'], '', 'INPUT', 'metadata.namespace must be a non-empty string'],
+    ['a numeric namespace', ['metadata', 'namespace'], 5, 'INPUT', 'metadata.namespace must be a non-empty string'],
+    ['an invalid namespace', ['metadata', 'namespace'], 'a.b', 'INPUT', 'metadata.namespace "a.b" is not a valid namespace'],
+    ['a label that is not a string', ['metadata', 'labels'], { a: true }, 'INPUT', 'metadata.labels."a" must be a string'],
+    ['no spec', ['spec'], DELETE, 'INPUT', 'spec must be a mapping'],
+    ['an unknown spec field', ['spec', 'data'], {}, 'INPUT', 'spec has unknown field "data"'],
+    ['an unknown scope', ['spec', 'scope'], 'global', 'INPUT', 'spec.scope must be strict, namespace or cluster'],
+    ['no scope', ['spec', 'scope'], DELETE, 'INPUT', 'spec.scope must be'],
+    ['a template that is not a mapping', ['spec', 'template'], 'Opaque', 'INPUT', 'spec.template must be a mapping'],
+    ['an unknown template field', ['spec', 'template', 'data'], {}, 'INPUT', 'spec.template has unknown field "data"'],
+    ['an unknown template metadata field', ['spec', 'template', 'metadata', 'name'], 'x', 'INPUT', 'spec.template.metadata has unknown field "name"'],
+    ['an empty template type', ['spec', 'template', 'type'], '', 'INPUT', 'spec.template.type must be a non-empty string'],
+    ['a template immutable that is not boolean', ['spec', 'template', 'immutable'], 'true', 'INPUT', 'immutable must be true or false'],
+    ['a template annotation that is not a string', ['spec', 'template', 'metadata', 'annotations'], { a: 1 }, 'INPUT', 'annotations."a" must be a string'],
+    ['encryptedData that is not a mapping', ['spec', 'encryptedData'], [VALUE], 'INPUT', 'spec.encryptedData must be a mapping'],
+    ['an invalid value key', ['spec', 'encryptedData'], { 'a/b': VALUE }, 'INPUT', 'value "a/b" has an invalid key name'],
+    ['a value that is not a string', ['spec', 'encryptedData', 'password'], 1, 'INPUT', 'value "password" must be a string'],
+    ['a plaintext value', ['spec', 'encryptedData', 'password'], 'hunter2', 'INPUT', 'value "password" is not a sealed value'],
+    ['a truncated value', ['spec', 'encryptedData', 'password'], `sb1:${G}:AAAA`, 'INPUT', 'value "password" is truncated'],
+    ['a value of a group the resource does not have', ['spec', 'encryptedData', 'password'], VALUE.replace(G, 'f'.repeat(16)), 'SCOPE', 'copied from another sealed secret'],
+    ['dataKeys that is not a list', ['spec', 'dataKeys'], {}, 'INPUT', 'spec.dataKeys must be a list'],
+    ['a group that is not a mapping', ['spec', 'dataKeys'], ['x'], 'INPUT', 'spec.dataKeys[0] must be a mapping'],
+    ['an unknown group field', ['spec', 'dataKeys', 0, 'note'], 'x', 'INPUT', 'spec.dataKeys[0] has unknown field "note"'],
+    ['a group without an id', ['spec', 'dataKeys', 0, 'group'], DELETE, 'INPUT', 'spec.dataKeys[0].group must be a non-empty string'],
+    ['an uppercase group id', ['spec', 'dataKeys', 0, 'group'], G.toUpperCase(), 'INPUT', 'group must be 16 lowercase hex digits'],
+    ['a group listed twice', ['spec', 'dataKeys', 1], group0, 'INPUT', `spec.dataKeys[1].group ${G} appears twice`],
+    ['a group without a binding', ['spec', 'dataKeys', 0, 'binding'], DELETE, 'INPUT', 'spec.dataKeys[0].binding must be a non-empty string'],
+    ['a group without recipients', ['spec', 'dataKeys', 0, 'recipients'], [], 'INPUT', 'recipients must be a non-empty list'],
+    ['recipients that are not a list', ['spec', 'dataKeys', 0, 'recipients'], recipient, 'INPUT', 'recipients must be a non-empty list'],
+    ['a recipient that is not a mapping', ['spec', 'dataKeys', 0, 'recipients'], ['x'], 'INPUT', 'recipients[0] must be a mapping'],
+    ['an unknown recipient field', [...R0, 'label'], 'x', 'INPUT', 'recipients[0] has unknown field "label"'],
+    ['an unknown recipient type', [...R0, 'type'], 'gcp-kms', 'INPUT', 'recipients[0].type must be one of cert, aws-kms, azure-kv'],
+    ['a recipient without an id', [...R0, 'id'], DELETE, 'INPUT', 'recipients[0].id must be a non-empty string'],
+    ['a cert id that is not a fingerprint', [...R0, 'id'], FP.toUpperCase(), 'INPUT', 'SHA-256 fingerprint'],
+    ['a recipient id that is too long', [...R0], { ...recipient, type: 'aws-kms', id: 'a'.repeat(LIMITS.idChars + 1) }, 'INPUT', 'id is too long'],
+    ['a recipient without wrapped bytes', [...R0, 'wrapped'], DELETE, 'INPUT', 'wrapped must be a non-empty string'],
+    ['wrapped bytes that are not base64', [...R0, 'wrapped'], 'not base64!', 'INPUT', 'recipients[0].wrapped is not valid base64'],
+    ['wrapped bytes over the limit', [...R0, 'wrapped'], Buffer.alloc(LIMITS.wrappedBytes + 16).toString('base64'), 'INPUT', 'wrapped is too long'],
+  ])('refuses %s', (_what, path, value, code, message) => {
+    const err = refusal(withPath(valid, path, value));
+    expect(err.code).toBe(code);
+    expect(err.message).toContain(message);
+    expect(err.message).toMatch(/^sealed\.yaml document 1/);
+  });
+
+  it.each<[string, Path, unknown, string]>([
+    ['groups', ['spec', 'dataKeys'], many(LIMITS.groups + 1, (i) => ({ group: hex16(i), binding: 'b', recipients: [recipient] })), 'more than 1000 data-key groups'],
+    ['recipients', ['spec', 'dataKeys', 0, 'recipients'], many(LIMITS.recipients + 1, () => recipient), 'more than 100 recipients'],
+    ['values', ['spec', 'encryptedData'], Object.fromEntries(many(LIMITS.values + 1, (i) => [`k${i}`, VALUE])), 'more than 10000 values'],
+  ])('refuses more %s than the limit', (_what, path, value, message) => {
+    const err = refusal(withPath(valid, path, value));
+    expect(err.code).toBe('INPUT');
+    expect(err.message).toContain(message);
+  });
+
+  it('accepts exactly the limits', () => {
+    const big = { ...recipient, wrapped: Buffer.alloc(LIMITS.wrappedBytes).toString('base64') };
+    const m = withPath(valid, ['spec', 'dataKeys', 0, 'recipients'], [big, ...many(LIMITS.recipients - 1, () => recipient)]);
+    expect(parseSealedSecret(m, 'w').dataKeys[0]?.recipients).toHaveLength(LIMITS.recipients);
+  });
+
+  it('keeps hostile field names short in messages', () => {
+    const err = refusal(withPath(valid, ['spec', `x${'y'.repeat(10_000)}`], 1));
+    expect(err.message.length).toBeLessThan(300);
+  });
+});
+
+describe('sealedManifest', () => {
+  it('is the inverse of parseSealedSecret on a resource sealbox wrote', () => {
+    expect(sealedManifest(parseSealedSecret(valid, 'w'))).toEqual(valid);
+  });
+
+  it('keeps a value stored under the valid Secret key "__proto__"', () => {
+    const s = parseSealedSecret(withPath(valid, ['spec', 'encryptedData'], JSON.parse(`{"__proto__": "${VALUE}"}`)), 'w');
+    expect([...s.encryptedData.keys()]).toEqual(['__proto__']);
+    expect(Object.keys((sealedManifest(s).spec as { encryptedData: object }).encryptedData)).toEqual(['__proto__']);
+  });
+
+  it('writes a group with base64 wrapped keys', () => {
+    expect(groupManifest({ id: G, binding: 'cluster', recipients: [{ type: 'cert', id: FP, wrapped: new Uint8Array([1, 2, 3]) }] })).toEqual({
+      group: G,
+      binding: 'cluster',
+      recipients: [{ type: 'cert', id: FP, wrapped: 'AQID' }],
+    });
+  });
+
+  it('round-trips any resource through parseSealedSecret (property)', () => {
+    fc.assert(
+      fc.property(sealedSecretArb, (s) => {
+        expect(parseSealedSecret(sealedManifest(s), 'w')).toEqual(s);
+      }),
+    );
+  });
+
+  it('round-trips any resource through YAML and JSON text (property)', () => {
+    fc.assert(
+      fc.property(sealedSecretArb, fc.constantFrom('yaml' as const, 'json' as const), (s, format) => {
+        const [doc] = parseDocuments(stringifyDocuments([sealedManifest(s)], format), 'w');
+        expect(parseSealedSecret(doc?.value, 'w')).toEqual(s);
+      }),
+    );
+  });
+});

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { SealboxError } from '../../../src/errors.js';
+import type { ErrorCode } from '../../../src/errors.js';
+import { MAX_INPUT_BYTES, parseDocuments, stringifyDocument, stringifyDocuments } from '../../../src/format/yaml.js';
+
+function failure(text: string): { code: ErrorCode; message: string } {
+  try {
+    parseDocuments(text, 'in.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(SealboxError);
+    return { code: (err as SealboxError).code, message: (err as SealboxError).message };
+  }
+  throw new Error('parseDocuments accepted the input');
+}
+
+/** A "billion laughs" document: each level refers to the previous one ten times. */
+function aliasBomb(levels: number): string {
+  const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (let i = 1; i <= levels; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const cur = String.fromCharCode(97 + i);
+    lines.push(`${cur}: &${cur} [${Array(10).fill(`*${prev}`).join(',')}]`);
+  }
+  return lines.join('\n');
+}
+
+describe('parseDocuments', () => {
+  it('reads every document of a multi-document stream, numbering them from 1', () => {
+    const docs = parseDocuments('a: 1\n---\nb: 2\n---\nc: 3\n', 'in.yaml');
+    expect(docs.map((d) => [d.index, d.value])).toEqual([
+      [1, { a: 1 }],
+      [2, { b: 2 }],
+      [3, { c: 3 }],
+    ]);
+  });
+
+  it('skips empty documents but keeps the numbering of the others', () => {
+    const docs = parseDocuments('---\n# only a comment\n---\nb: 2\n', 'in.yaml');
+    expect(docs.map((d) => [d.index, d.value])).toEqual([[2, { b: 2 }]]);
+  });
+
+  it.each(['', '\n\n', '# comment\n'])('returns no document for %j', (text) => {
+    expect(parseDocuments(text, 'in.yaml')).toEqual([]);
+  });
+
+  it('reads JSON', () => {
+    expect(parseDocuments('{"kind": "Secret", "data": {"a": "YQ=="}}', 'in.json')[0]?.value).toEqual({ kind: 'Secret', data: { a: 'YQ==' } });
+  });
+
+  it('names the file, the document, the line and the column of a syntax error', () => {
+    const { code, message } = failure('a: 1\n---\nb: [1, 2\nc: 3\n');
+    expect(code).toBe('INPUT');
+    expect(message).toMatch(/^in\.yaml document 2: invalid YAML at line \d+, column \d+: /);
+    expect(message).not.toContain('\n');
+  });
+
+  it('refuses duplicate keys, which would let one value hide another', () => {
+    const { code, message } = failure('data:\n  password: YQ==\n  password: Yg==\n');
+    expect(code).toBe('INPUT');
+    expect(message).toBe('in.yaml document 1: invalid YAML at line 3, column 3: duplicate key');
+  });
+
+  it('refuses a "billion laughs" alias bomb quickly', () => {
+    const started = Date.now();
+    const { code, message } = failure(aliasBomb(8));
+    expect(code).toBe('INPUT');
+    expect(message).toContain('too many YAML alias expansions');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('accepts a few ordinary aliases', () => {
+    const [doc] = parseDocuments('base: &b {x: 1}\none: *b\ntwo: *b\n', 'in.yaml');
+    expect(doc?.value).toEqual({ base: { x: 1 }, one: { x: 1 }, two: { x: 1 } });
+  });
+
+  it.each([
+    ['flow sequences', (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`],
+    ['flow mappings', (n: number) => `${'{a: '.repeat(n)}1${'}'.repeat(n)}`],
+  ])('refuses %s nested deeper than 64 levels', (_what, nest) => {
+    expect(parseDocuments(nest(60), 'in.yaml')).toHaveLength(1);
+    const { code, message } = failure(nest(100));
+    expect(code).toBe('INPUT');
+    expect(message).toContain('nested deeper than 64 levels');
+  });
+
+  it('refuses input over the size limit before parsing it', () => {
+    const text = `a: "${'x'.repeat(MAX_INPUT_BYTES)}"`;
+    const { code, message } = failure(text);
+    expect(code).toBe('INPUT');
+    expect(message).toBe('in.yaml: larger than 64 MiB; split it into smaller files');
+  });
+
+  it('counts the limit in UTF-8 bytes, not characters', () => {
+    const { message } = failure('é'.repeat(MAX_INPUT_BYTES / 2 + 1));
+    expect(message).toContain('larger than 64 MiB');
+  });
+
+  it('keeps the AST so a document in sealbox\'s own layout is written back unchanged', () => {
+    const text = '# keep me\napiVersion: v1 # and me\nkind: Secret\nlist:\n  - a\n  - "b"\nblock: |\n  x\n';
+    const [doc] = parseDocuments(text, 'in.yaml');
+    expect(doc && stringifyDocument(doc.doc)).toBe(text);
+  });
+});
+
+describe('stringifyDocuments', () => {
+  const long = 'x'.repeat(500);
+
+  it('writes multi-document YAML that reads back to the same values', () => {
+    const values = [{ a: 1 }, { b: [1, 2] }];
+    const text = stringifyDocuments(values, 'yaml');
+    expect(text).toContain('---\n');
+    expect(parseDocuments(text, 'out').map((d) => d.value)).toEqual(values);
+  });
+
+  it('never folds a long value over several lines', () => {
+    const text = stringifyDocuments([{ spec: { encryptedData: { k: `sb1:0123456789abcdef:${long}` } } }], 'yaml');
+    expect(text.split('\n').filter((l) => l.includes('x'))).toEqual([`    k: sb1:0123456789abcdef:${long}`]);
+  });
+
+  it('writes one JSON object for one document', () => {
+    expect(JSON.parse(stringifyDocuments([{ a: 1 }], 'json'))).toEqual({ a: 1 });
+  });
+
+  it('writes a v1 List for several JSON documents', () => {
+    expect(JSON.parse(stringifyDocuments([{ a: 1 }, { b: 2 }], 'json'))).toEqual({ apiVersion: 'v1', kind: 'List', items: [{ a: 1 }, { b: 2 }] });
+  });
+});
