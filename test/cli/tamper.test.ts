@@ -136,6 +136,17 @@ describe('sealbox seal with bad input', () => {
     expect(readdirSync(work)).toEqual([]);
   });
 
+  it('fails with exit code 9 when the output cannot be renamed into place, leaving no temporary file', () => {
+    const work = join(dir, 'rename-fails');
+    mkdirSync(join(work, 'out.yaml'), { recursive: true });
+    const r = sealbox(['unseal', '--key', a.key, '-o', 'out.yaml'], { input: sealedText, cwd: work });
+    expect(r.status).toBe(EXIT_CODES.IO);
+    expect(r.stderr).toMatch(/^error: cannot write out\.yaml: [^\n]+\n$/);
+    expect(r.stderr).not.toContain(MARKER);
+    expect(readdirSync(work)).toEqual(['out.yaml']);
+    expect(readdirSync(join(work, 'out.yaml'))).toEqual([]);
+  });
+
   it('leaves the --merge-into file byte-identical when the merge fails', () => {
     const target = join(dir, 'merge-target.yaml');
     writeFileSync(target, sealedText);
