@@ -78,10 +78,13 @@ export function registerController(program: Command): void {
       await new Promise<void>((resolve) => {
         const shutdown = (): void => {
           running.log.info('shutting down');
+          // Give in-flight work a few seconds, then go: the pod is being replaced.
+          setTimeout(resolve, 5000).unref();
           running.stop().then(resolve, resolve);
         };
         process.once('SIGTERM', shutdown);
         process.once('SIGINT', shutdown);
       });
+      process.exit(0);
     });
 }

@@ -183,7 +183,10 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
       await elector.stop();
       await Promise.all([...sealedInformers, ...secretInformers].map((i) => i.stop()));
       await keys.stop();
-      await new Promise<void>((r) => server.close(() => { r(); }));
+      await new Promise<void>((r) => {
+        server.close(() => { r(); });
+        server.closeAllConnections();
+      });
     },
   };
 }

@@ -60,6 +60,7 @@ export class KeyManager {
   #keys: SealingKey[] = [];
   #informer: KubeInformer<V1Secret> | undefined;
   #rsaOpsSeen = 0;
+  #stopped = false;
 
   constructor(opts: KeyManagerOptions) {
     this.#o = opts;
@@ -85,6 +86,7 @@ export class KeyManager {
     inf.on('update', reload);
     inf.on('delete', reload);
     inf.on('error', (err: unknown) => {
+      if (this.#stopped) return;
       this.#o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'key watch failed; retrying in 2s');
       setTimeout(() => void inf.start().catch(() => undefined), 2000);
     });
@@ -94,6 +96,7 @@ export class KeyManager {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     await this.#informer?.stop();
   }
 

@@ -81,7 +81,7 @@ export class LeaderElector {
       this.#o.log.warn({ identity: this.#o.identity }, 'lost leadership');
       this.#o.onStoppedLeading();
     }
-    if (!this.#stopped) this.#timer = setTimeout(() => void this.#tick(), this.#o.retryPeriodMs);
+    this.#timer = setTimeout(() => void this.#tick(), this.#o.retryPeriodMs);
   }
 
   async #tryAcquireOrRenew(): Promise<boolean> {

@@ -49,8 +49,8 @@ class Bucket {
   }
 }
 
-function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+function send(res: ServerResponse, status: number, body: string, type?: string): void {
+  res.writeHead(status, { 'content-type': type ?? 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
   res.end(body);
 }
 
@@ -92,40 +92,51 @@ async function rewrap(body: string, o: ServerOptions): Promise<{ status: number;
   }
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, o: ServerOptions, bucket: Bucket): Promise<void> {
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+  readonly type?: string | undefined;
+}
+
+const text = (status: number, body: string): Reply => ({ status, body });
+
+async function handle(req: IncomingMessage, o: ServerOptions, bucket: Bucket): Promise<Reply> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  if (req.method === 'GET' && path === '/healthz') return send(res, 200, 'ok\n');
-  if (req.method === 'GET' && path === '/readyz') return o.ready() ? send(res, 200, 'ok\n') : send(res, 503, 'not ready\n');
-  if (req.method === 'GET' && path === '/metrics') {
+  const get = req.method === 'GET';
+  if (get && path === '/healthz') return text(200, 'ok\n');
+  if (get && path === '/readyz') return o.ready() ? text(200, 'ok\n') : text(503, 'not ready\n');
+  if (get && path === '/metrics') {
     o.keys.countRsaOps();
-    return send(res, 200, await o.metrics.registry.metrics(), o.metrics.registry.contentType);
+    return { status: 200, body: await o.metrics.registry.metrics(), type: o.metrics.registry.contentType };
   }
-  if (req.method === 'GET' && (path === '/v1/cert.pem' || path === '/v1/certs.pem')) {
+  if (get && (path === '/v1/cert.pem' || path === '/v1/certs.pem')) {
     const keys = o.keys.keys;
-    if (keys.length === 0) return send(res, 503, 'error: no sealing key yet\n');
+    if (keys.length === 0) return text(503, 'error: no sealing key yet\n');
     const pem = path === '/v1/cert.pem' ? keys[0]?.certificatePem ?? '' : keys.map((k) => k.certificatePem).join('');
-    return send(res, 200, pem, 'application/x-pem-file');
+    return { status: 200, body: pem, type: 'application/x-pem-file' };
   }
-  if (req.method === 'GET' && path === '/v1/keys') {
+  if (get && path === '/v1/keys') {
     const list = o.keys.keys.map((k, i) => ({ fingerprint: k.fingerprint, secret: k.name, createdAt: k.createdAt.toISOString(), newest: i === 0 }));
-    return send(res, 200, `${JSON.stringify(list, null, 2)}\n`, 'application/json');
+    return { status: 200, body: `${JSON.stringify(list, null, 2)}\n`, type: 'application/json' };
   }
   if (path === '/v1/rewrap') {
-    if (req.method !== 'POST') return send(res, 405, 'error: use POST\n');
-    if (!bucket.take()) return send(res, 429, 'error: too many re-wrap requests; retry shortly\n');
+    if (req.method !== 'POST') return text(405, 'error: use POST\n');
+    if (!bucket.take()) return text(429, 'error: too many re-wrap requests; retry shortly\n');
     const body = await readBody(req);
-    if (body === undefined) return send(res, 413, `error: body larger than ${MAX_BODY_BYTES} bytes\n`);
+    if (body === undefined) return text(413, `error: body larger than ${MAX_BODY_BYTES} bytes\n`);
     const out = await rewrap(body, o);
-    return send(res, out.status, out.body, out.status === 200 || out.status === 422 ? 'application/json' : 'text/plain; charset=utf-8');
+    return { ...out, type: out.status === 200 || out.status === 422 ? 'application/json' : undefined };
   }
-  return send(res, 404, 'not found\n');
+  return text(404, 'not found\n');
 }
 
 /** Starts the HTTP server; resolves with it once listening. */
 export async function startServer(o: ServerOptions): Promise<Server> {
   const bucket = new Bucket(o.rewrapRate, o.rewrapRate * 2);
   const server = createServer((req, res) => {
-    route(req, res, o, bucket).catch((err: unknown) => {
+    handle(req, o, bucket).then((reply) => {
+      send(res, reply.status, reply.body, reply.type);
+    }).catch((err: unknown) => {
       o.log.error({ path: req.url, err: err instanceof Error ? err.message : String(err) }, 'http handler failed');
       if (!res.headersSent) send(res, 500, 'error: internal error\n');
       else res.end();
