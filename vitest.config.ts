@@ -1,7 +1,11 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
+// SEALBOX_TEST_REPORT=FILE also writes a JSON report (.ci/run prints its totals).
+const report = process.env.SEALBOX_TEST_REPORT;
+
 export default defineConfig({
   test: {
+    reporters: report === undefined ? ['default'] : ['default', ['json', { outputFile: report }]],
     projects: [
       {
         test: {
