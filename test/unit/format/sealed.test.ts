@@ -71,6 +71,9 @@ describe('parseSealedSecret', () => {
   it.each<[string, Path, unknown, ErrorCode, string]>([
     ['another apiVersion', ['apiVersion'], 'sealbox.dev/v2', 'INPUT', 'upgrade sealbox'],
     ['another kind', ['kind'], 'Secret', 'INPUT', 'not sealbox.dev/v1 SealedSecret'],
+    // YAML "apiVersion: {toString: 1}" parses to this; String() of it throws a TypeError
+    ['an apiVersion that is a mapping with a toString key', ['apiVersion'], { toString: 1 }, 'INPUT', 'not sealbox.dev/v1 SealedSecret'],
+    ['a kind that is a list', ['kind'], ['SealedSecret'], 'INPUT', 'not sealbox.dev/v1 SealedSecret'],
     ['metadata that is not a mapping', ['metadata'], [], 'INPUT', 'metadata must be a mapping'],
     ['no name', ['metadata', 'name'], DELETE, 'INPUT', 'metadata.name is missing or invalid'],
     ['an invalid name', ['metadata', 'name'], 'DB', 'INPUT', 'metadata.name is missing or invalid'],
