@@ -1,7 +1,9 @@
 /**
- * The Azure Key Vault provider against a real Lowkey Vault (test/peers,
- * docs/KMS.md), trusted through its CA file, never with TLS checks off.
- * Each test makes its own keys, so tests do not depend on one another.
+ * The Azure Key Vault provider against the `kms` project's Azure peer: the
+ * Key Vault stand-in test/peers/keyvault-server.mjs (or Lowkey Vault with
+ * SEALBOX_TEST_AZURE_PEER=lowkey; docs/KMS.md), trusted through its CA file,
+ * never with TLS checks off. Each test makes its own keys, so tests do not
+ * depend on one another.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,9 +19,10 @@ import { kmsKeyFromSpec, kmsOptionsFromEnv } from '../../src/keys/kms-spec.js';
 import { kmsPeer } from '../peers/kms-context.js';
 import { freePort } from '../peers/kms-servers.js';
 
-// Lowkey Vault accepts any bearer token; the SDK still runs its challenge flow.
+// The stand-in accepts the token it printed at start (Lowkey accepts any); the
+// SDK still runs its challenge flow.
 const credential: AzureCredential = {
-  getToken: () => Promise.resolve({ token: 'test', expiresOnTimestamp: Date.now() + 3_600_000 }),
+  getToken: () => Promise.resolve({ token: kmsPeer('azure').token ?? 'test', expiresOnTimestamp: Date.now() + 3_600_000 }),
 };
 const strict: Binding = { scope: 'strict', namespace: 'prod', name: 'db' };
 
@@ -32,13 +35,13 @@ interface Vault {
 let cached: Vault | undefined;
 
 /**
- * The Lowkey Vault of this run. Called inside each test, so that every test
+ * The Azure peer of this run. Called inside each test, so that every test
  * fails with the reason when the server could not be installed or started.
  */
-function lowkey(): Vault {
+function vault(): Vault {
   if (cached) return cached;
-  const peer = kmsPeer('lowkey');
-  if (peer.caFile === undefined) throw new Error('lowkey peer has no CA file');
+  const peer = kmsPeer('azure');
+  if (peer.caFile === undefined) throw new Error('azure peer has no CA file');
   const caPem = readFileSync(peer.caFile, 'utf8');
   // The emulator's auth challenge names no Key Vault domain, so its check is off.
   const options = { serviceVersion: '7.6', disableChallengeResourceVerification: true, tlsOptions: { ca: caPem } };
@@ -48,13 +51,13 @@ function lowkey(): Vault {
 
 /** Creates an RSA key (or a new version of it) and returns its versioned id. */
 async function newKeyVersion(name: string): Promise<string> {
-  const key = await lowkey().keys.createRsaKey(name, { keySize: 2048, keyOps: ['wrapKey', 'unwrapKey'] });
+  const key = await vault().keys.createRsaKey(name, { keySize: 2048, keyOps: ['wrapKey', 'unwrapKey'] });
   if (key.id === undefined) throw new Error('vault returned no key id');
   return key.id;
 }
 
 function azureKey(keyId: string, extra: Partial<ConstructorParameters<typeof AzureKvKey>[0]> = {}): AzureKvKey {
-  return new AzureKvKey({ keyId, credential, clientOptions: lowkey().options, ...extra });
+  return new AzureKvKey({ keyId, credential, clientOptions: vault().options, ...extra });
 }
 
 async function failure(p: Promise<unknown>): Promise<SealboxError> {
@@ -78,7 +81,7 @@ describe('azure key vault key', () => {
   it('wraps with the newest version, names it in the stanza, and unwraps to the same bytes', async () => {
     const keyName = name();
     const versioned = await newKeyVersion(keyName);
-    const key = azureKey(`${lowkey().url}/keys/${keyName}`);
+    const key = azureKey(`${vault().url}/keys/${keyName}`);
     const dataKey = randomBytes(32);
 
     const stanza = await key.wrap(dataKey);
@@ -91,9 +94,9 @@ describe('azure key vault key', () => {
   it('wraps with a new key version once it exists and still unwraps stanzas of the old one', async () => {
     const keyName = name();
     const v1 = await newKeyVersion(keyName);
-    const old = await azureKey(`${lowkey().url}/keys/${keyName}`).wrap(randomBytes(32));
+    const old = await azureKey(`${vault().url}/keys/${keyName}`).wrap(randomBytes(32));
     const v2 = await newKeyVersion(keyName);
-    const key = azureKey(`${lowkey().url}/keys/${keyName}`);
+    const key = azureKey(`${vault().url}/keys/${keyName}`);
     const dataKey = randomBytes(32);
 
     const fresh = await key.wrap(dataKey);
@@ -118,7 +121,7 @@ describe('azure key vault key', () => {
   it('unwraps regardless of the binding, which the values themselves enforce', async () => {
     const keyName = name();
     await newKeyVersion(keyName);
-    const key = azureKey(`${lowkey().url}/keys/${keyName}`);
+    const key = azureKey(`${vault().url}/keys/${keyName}`);
     const dataKey = randomBytes(32);
     const stanza = await key.wrap(dataKey);
 
@@ -130,7 +133,7 @@ describe('azure key vault key', () => {
   it('refuses wrapped bytes that were altered with a TAMPERED error, without the data key', async () => {
     const keyName = name();
     await newKeyVersion(keyName);
-    const key = azureKey(`${lowkey().url}/keys/${keyName}`);
+    const key = azureKey(`${vault().url}/keys/${keyName}`);
     const dataKey = randomBytes(32);
     const stanza = await key.wrap(dataKey);
     const altered = Uint8Array.from(stanza.wrapped);
@@ -161,7 +164,7 @@ describe('azure key vault key', () => {
 
   it('reports an unreachable vault as a PROVIDER error naming azure key vault and the key, without the data key', async () => {
     const closed = `https://127.0.0.1:${String(await freePort())}`;
-    const offline = azureKey(`${closed}/keys/mine/0123456789abcdef`, { clientOptions: { ...lowkey().options, retryOptions: { maxRetries: 1 } } });
+    const offline = azureKey(`${closed}/keys/mine/0123456789abcdef`, { clientOptions: { ...vault().options, retryOptions: { maxRetries: 1 } } });
     const dataKey = randomBytes(32);
     const stanza: WrappedKey = { type: 'azure-kv', id: `${closed}/keys/mine/0123456789abcdef`, wrapped: randomBytes(256) };
 
@@ -179,8 +182,8 @@ describe('azure key vault key', () => {
   it('builds a key from an azure: spec that trusts the vault through an extra CA certificate', async () => {
     const keyName = name();
     const versioned = await newKeyVersion(keyName);
-    const key = await azureKvKeyFromSpec(`azure:${lowkey().url}/keys/${keyName}`, {
-      credential, caPem: lowkey().caPem, ...kmsOptionsFromEnv({ SEALBOX_AZURE_DISABLE_CHALLENGE_VERIFICATION: '1' }).azure,
+    const key = await azureKvKeyFromSpec(`azure:${vault().url}/keys/${keyName}`, {
+      credential, caPem: vault().caPem, ...kmsOptionsFromEnv({ SEALBOX_AZURE_DISABLE_CHALLENGE_VERIFICATION: '1' }).azure,
     });
     const dataKey = randomBytes(32);
 
@@ -193,7 +196,7 @@ describe('azure key vault key', () => {
   it('fails TLS, as a PROVIDER error, for a vault whose certificate is not trusted', async () => {
     const keyName = name();
     await newKeyVersion(keyName);
-    const key = await kmsKeyFromSpec(`azure:${lowkey().url}/keys/${keyName}`, {
+    const key = await kmsKeyFromSpec(`azure:${vault().url}/keys/${keyName}`, {
       azure: { credential, disableChallengeResourceVerification: true, clientOptions: { retryOptions: { maxRetries: 0 } } },
     });
 

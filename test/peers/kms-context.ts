@@ -2,11 +2,24 @@
 import { inject } from 'vitest';
 
 /** A started server, or why it could not be started. */
-export type KmsPeer = { readonly endpoint: string; readonly caFile?: string } | { readonly error: string };
+export type KmsPeer =
+  | {
+    readonly endpoint: string;
+    readonly caFile?: string;
+    /** Bearer token the Azure peer accepts (Key Vault stand-in only; Lowkey accepts any). */
+    readonly token?: string;
+    /** App Service managed-identity endpoint and header (Key Vault stand-in only). */
+    readonly identityEndpoint?: string;
+    readonly identityHeader?: string;
+    /** Which server plays Azure Key Vault: the stand-in or Lowkey Vault. */
+    readonly kind?: 'keyvault-stand-in' | 'lowkey';
+  }
+  | { readonly error: string };
 
 export interface KmsPeers {
   readonly moto: KmsPeer;
-  readonly lowkey: KmsPeer;
+  /** Azure Key Vault: test/peers/keyvault-server.mjs, or Lowkey Vault with SEALBOX_TEST_AZURE_PEER=lowkey. */
+  readonly azure: KmsPeer;
 }
 
 declare module 'vitest' {
@@ -15,12 +28,15 @@ declare module 'vitest' {
   }
 }
 
+/** A peer that is running. */
+export type RunningPeer = Exclude<KmsPeer, { error: string }>;
+
 /**
- * Returns the endpoint (and CA file) of a KMS test server. Throws, failing
- * the test, when the server could not be started, or when the file does not
- * run in the `kms` project.
+ * Returns the endpoint (and CA file, token) of a KMS test server. Throws,
+ * failing the test, when the server could not be started, or when the file
+ * does not run in the `kms` project.
  */
-export function kmsPeer(name: keyof KmsPeers): { endpoint: string; caFile?: string } {
+export function kmsPeer(name: keyof KmsPeers): RunningPeer {
   const peers = inject('kmsPeers') as KmsPeers | undefined;
   if (peers === undefined) throw new Error('no KMS test servers: run this file in the vitest project "kms"');
   const peer = peers[name];

@@ -1,28 +1,39 @@
 /**
- * vitest globalSetup of the `kms` project: starts moto (AWS KMS) and Lowkey
- * Vault (Azure Key Vault) once for all files, provides their endpoints, and
- * stops them afterwards. A server that cannot be installed or started is
- * provided as `{ error }`, so the tests that need it fail with the reason
- * (and the other server's tests still run); nothing is skipped.
+ * vitest globalSetup of the `kms` project: starts moto (AWS KMS) and the
+ * Azure Key Vault test server once for all files, provides their endpoints,
+ * and stops them afterwards. The Azure server is the stand-in
+ * test/peers/keyvault-server.mjs, or Lowkey Vault with
+ * SEALBOX_TEST_AZURE_PEER=lowkey (its jar must be installable, see
+ * docs/KMS.md). A server that cannot be installed or started is provided as
+ * `{ error }`, so the tests that need it fail with the reason (and the other
+ * server's tests still run); nothing is skipped.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import type { KmsPeers } from './kms-context.js';
+import type { KmsPeer, KmsPeers } from './kms-context.js';
 import type { Started } from './kms-servers.js';
-import { startLowkey, startMoto } from './kms-servers.js';
+import { startKeyVault, startLowkey, startMoto } from './kms-servers.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stateDir = mkdtempSync(join(tmpdir(), 'sealbox-kms-'));
-  const [moto, lowkey] = await Promise.allSettled([startMoto({ stateDir }), startLowkey({ stateDir })]);
+  const lowkey = process.env.SEALBOX_TEST_AZURE_PEER === 'lowkey';
+  const [moto, azure] = await Promise.allSettled([startMoto({ stateDir }), lowkey ? startLowkey({ stateDir }) : startKeyVault({ stateDir })]);
   const started: Started[] = [];
-  const peer = (r: PromiseSettledResult<Started>) => {
+  const peer = (r: PromiseSettledResult<Started>): KmsPeer => {
     if (r.status === 'rejected') return { error: r.reason instanceof Error ? r.reason.message : String(r.reason) };
     started.push(r.value);
-    return { endpoint: r.value.endpoint, ...(r.value.caFile === undefined ? {} : { caFile: r.value.caFile }) };
+    const { endpoint, caFile, token, identityEndpoint, identityHeader } = r.value;
+    return {
+      endpoint,
+      ...(caFile === undefined ? {} : { caFile }),
+      ...(token === undefined ? {} : { token }),
+      ...(identityEndpoint === undefined || identityHeader === undefined ? {} : { identityEndpoint, identityHeader }),
+    };
   };
-  const peers: KmsPeers = { moto: peer(moto), lowkey: peer(lowkey) };
+  const azurePeer = peer(azure);
+  const peers: KmsPeers = { moto: peer(moto), azure: 'error' in azurePeer ? azurePeer : { ...azurePeer, kind: lowkey ? 'lowkey' : 'keyvault-stand-in' } };
   project.provide('kmsPeers', peers);
   return async () => {
     await Promise.all(started.map((s) => s.stop()));

@@ -6,8 +6,14 @@ export interface Started {
   readonly pid: number;
   /** `http://127.0.0.1:PORT` (moto) or `https://127.0.0.1:PORT` (Lowkey Vault). */
   readonly endpoint: string;
-  /** PEM file of the certificate to trust for `endpoint` (Lowkey Vault). */
+  /** PEM file of the certificate to trust for `endpoint` (Key Vault stand-in, Lowkey Vault). */
   readonly caFile?: string;
+  /** Bearer token the Key Vault stand-in accepts. */
+  readonly token?: string;
+  /** App Service managed-identity endpoint of the Key Vault stand-in (IDENTITY_ENDPOINT). */
+  readonly identityEndpoint?: string;
+  /** Secret header value for `identityEndpoint` (IDENTITY_HEADER). */
+  readonly identityHeader?: string;
   readonly logFile: string;
   /** Kills the server (SIGTERM, then SIGKILL after 5 s) and removes its pid file. */
   stop(): Promise<void>;
@@ -18,6 +24,8 @@ export interface StartOptions {
   readonly stateDir?: string;
   /** How long to wait for the server to answer. */
   readonly timeoutMs?: number;
+  /** Listen on this loopback port (e.g. to restart a server where it was); default a free one. */
+  readonly port?: number;
 }
 
 export const defaultStateDir: string;
@@ -25,6 +33,8 @@ export const defaultStateDir: string;
 export function freePort(): Promise<number>;
 /** Installs (first time, test/peers/moto.sh) and starts moto's server. */
 export function startMoto(opts?: StartOptions): Promise<Started>;
+/** Starts the Key Vault stand-in (test/peers/keyvault-server.mjs) with a fresh certificate. */
+export function startKeyVault(opts?: StartOptions): Promise<Started>;
 /** Installs (first time, test/peers/lowkey.sh) and starts Lowkey Vault. */
 export function startLowkey(opts?: StartOptions): Promise<Started>;
 /** Kills the servers whose pid files are in `stateDir`. */

@@ -1,15 +1,21 @@
 /* global fetch */
-// Starts and stops the KMS test servers: moto (AWS KMS) and Lowkey Vault
-// (Azure Key Vault). Plain ESM so that vitest's globalSetup, .ci/run and any
-// node script can use it. Installs come from moto.sh / lowkey.sh (cached
-// outside the clone); each start picks free loopback ports, waits until the
-// server answers, writes a pid file, and stop() kills only what it started.
+// Starts and stops the KMS test servers: moto (AWS KMS), the Key Vault
+// stand-in keyvault-server.mjs (Azure Key Vault; the default) and Lowkey Vault
+// (Azure Key Vault; only on request, its jar is not served by our Maven
+// registry, see docs/KMS.md). Plain ESM so that vitest's globalSetup, .ci/run
+// and any node script can use it. Installs come from moto.sh / lowkey.sh
+// (cached outside the clone); each start picks free loopback ports (or the
+// port asked for), waits until the server answers, writes a pid file, and
+// stop() kills only what it started.
 //
-//   node test/peers/kms-servers.js start [moto|lowkey|all] [--state DIR]
-//     prints one JSON object { moto?: {endpoint}, lowkey?: {endpoint, caFile} }
+//   node test/peers/kms-servers.js start [moto|keyvault|lowkey|all] [--state DIR]
+//     prints one JSON object { moto?: {endpoint}, keyvault?: {endpoint, caFile, token,
+//     identityEndpoint, identityHeader}, lowkey?: {endpoint, caFile} }; all = moto + keyvault
 //   node test/peers/kms-servers.js stop [--state DIR]
 //     kills the servers whose pid files are in DIR
+import { Buffer } from 'node:buffer';
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -69,6 +75,9 @@ export function freePort() {
  * @property {number} pid
  * @property {string} endpoint
  * @property {string} [caFile]
+ * @property {string} [token]
+ * @property {string} [identityEndpoint]
+ * @property {string} [identityHeader]
  * @property {string} logFile
  * @property {() => Promise<void>} stop
  */
@@ -132,17 +141,17 @@ function alive(pid) {
 }
 
 /**
- * Installs (first time) and starts moto's server on a free loopback port.
- * Its endpoint serves AWS KMS for any region; account 123456789012.
- * @param {{ stateDir?: string, timeoutMs?: number }} [opts]
+ * Installs (first time) and starts moto's server on a free loopback port (or
+ * `port`). Its endpoint serves AWS KMS for any region; account 123456789012.
+ * @param {{ stateDir?: string, timeoutMs?: number, port?: number }} [opts]
  * @returns {Promise<Started>}
  */
 export async function startMoto(opts = {}) {
   const bin = await install('moto.sh');
   const stateDir = opts.stateDir ?? defaultStateDir;
   let lastErr;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+  for (let attempt = 0; attempt < (opts.port === undefined ? 3 : 1); attempt++) {
+    const port = opts.port ?? await freePort();
     const endpoint = `http://127.0.0.1:${String(port)}`;
     try {
       return await startProcess({
@@ -151,6 +160,46 @@ export async function startMoto(opts = {}) {
         ready: async () => (await fetch(`${endpoint}/moto-api/`)).ok,
       });
     } catch (err) { lastErr = err; } // most likely another process took the port: try another
+  }
+  throw lastErr;
+}
+
+/**
+ * Starts the Key Vault stand-in (keyvault-server.mjs) as its own process on a
+ * free loopback port (or `port`), with a fresh self-signed certificate
+ * (`caFile`, trust it with NODE_EXTRA_CA_CERTS or the provider's caPem), a
+ * bearer `token` it accepts, and an App Service managed-identity endpoint
+ * (`identityEndpoint` + `identityHeader`, the IDENTITY_ENDPOINT and
+ * IDENTITY_HEADER of DefaultAzureCredential). Nothing to install.
+ * @param {{ stateDir?: string, timeoutMs?: number, port?: number }} [opts]
+ * @returns {Promise<Started>}
+ */
+export async function startKeyVault(opts = {}) {
+  const { makeTlsCertificate } = await import('./keyvault-server.mjs');
+  const stateDir = opts.stateDir ?? defaultStateDir;
+  mkdirSync(stateDir, { recursive: true });
+  const { certPem, keyPem } = makeTlsCertificate();
+  const caFile = join(stateDir, 'keyvault-ca.pem');
+  const keyFile = join(stateDir, 'keyvault-key.pem');
+  writeFileSync(caFile, certPem);
+  writeFileSync(keyFile, keyPem, { mode: 0o600 });
+  const token = `kv-test-${randomBytes(12).toString('hex')}`;
+  const identityHeader = randomBytes(12).toString('hex');
+  const ca = Buffer.from(certPem);
+  let lastErr;
+  for (let attempt = 0; attempt < (opts.port === undefined ? 3 : 1); attempt++) {
+    const port = opts.port ?? await freePort();
+    const endpoint = `https://127.0.0.1:${String(port)}`;
+    try {
+      const started = await startProcess({
+        name: 'keyvault', cmd: process.execPath, stateDir, endpoint, caFile,
+        args: [join(here, 'keyvault-server.mjs'), '--cert', caFile, '--key', keyFile, '--port', String(port),
+          '--token', token, '--identity-header', identityHeader],
+        timeoutMs: opts.timeoutMs ?? 30_000,
+        ready: () => httpsOk(`${endpoint}/healthz`, ca),
+      });
+      return { ...started, token, identityHeader, identityEndpoint: `${endpoint}/msi/token` };
+    } catch (err) { lastErr = err; }
   }
   throw lastErr;
 }
@@ -220,7 +269,7 @@ export async function stopFromState(stateDir) {
     // A recycled pid must not be killed: check the command line still names our server.
     let cmdline = '';
     try { cmdline = readFileSync(`/proc/${String(pid)}/cmdline`, 'utf8'); } catch { /* gone */ }
-    if (pid > 0 && /moto_server|lowkey-vault-app/.test(cmdline)) await killPid(pid);
+    if (pid > 0 && /moto_server|lowkey-vault-app|keyvault-server\.mjs/.test(cmdline)) await killPid(pid);
     rmSync(file, { force: true });
   }
 }
@@ -230,15 +279,19 @@ async function main(argv) {
   const stateDir = stateIdx >= 0 ? argv[stateIdx + 1] ?? defaultStateDir : defaultStateDir;
   const [cmd, which = 'all'] = argv.filter((a, i) => a !== '--state' && argv[i - 1] !== '--state');
   if (cmd === 'stop') { await stopFromState(stateDir); return; }
-  if (cmd !== 'start' || !['moto', 'lowkey', 'all'].includes(which)) {
-    process.stderr.write('usage: kms-servers.js start [moto|lowkey|all] [--state DIR] | stop [--state DIR]\n');
+  if (cmd !== 'start' || !['moto', 'keyvault', 'lowkey', 'all'].includes(which)) {
+    process.stderr.write('usage: kms-servers.js start [moto|keyvault|lowkey|all] [--state DIR] | stop [--state DIR]\n');
     process.exit(2);
   }
-  /** @type {Record<string, { endpoint: string, caFile?: string, pid: number }>} */
+  /** @type {Record<string, Record<string, unknown>>} */
   const result = {};
   try {
-    if (which !== 'lowkey') { const m = await startMoto({ stateDir }); result.moto = { endpoint: m.endpoint, pid: m.pid }; }
-    if (which !== 'moto') { const l = await startLowkey({ stateDir }); result.lowkey = { endpoint: l.endpoint, caFile: l.caFile, pid: l.pid }; }
+    if (which === 'moto' || which === 'all') { const m = await startMoto({ stateDir }); result.moto = { endpoint: m.endpoint, pid: m.pid }; }
+    if (which === 'keyvault' || which === 'all') {
+      const k = await startKeyVault({ stateDir });
+      result.keyvault = { endpoint: k.endpoint, caFile: k.caFile, token: k.token, identityEndpoint: k.identityEndpoint, identityHeader: k.identityHeader, pid: k.pid };
+    }
+    if (which === 'lowkey') { const l = await startLowkey({ stateDir }); result.lowkey = { endpoint: l.endpoint, caFile: l.caFile, pid: l.pid }; }
   } catch (err) {
     await stopFromState(stateDir);
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
