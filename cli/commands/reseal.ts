@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { SealboxError } from '../../src/errors.js';
 import { parseSealedDocument } from '../../src/format/documents.js';
-import { applySealedChanges } from '../../src/format/edit.js';
+import { editSealedFile } from '../../src/format/edit.js';
+import type { SealedChange } from '../../src/format/edit.js';
 import { isSealedManifest, parseSealedSecret } from '../../src/format/sealed.js';
-import { parseDocuments, stringifyDocument } from '../../src/format/yaml.js';
+import { parseDocuments } from '../../src/format/yaml.js';
 import { addClusterOptions, requestRewrap } from '../cluster.js';
 import type { ClusterFlags } from '../cluster.js';
 import { readText, writeFileAtomic } from '../io.js';
@@ -25,7 +26,7 @@ export function registerReseal(program: Command): void {
         const text = await readText(file);
         if (!text.includes('sealbox.dev/')) continue;
         const docs = parseDocuments(text, file);
-        let dirty = false;
+        const changes: SealedChange[] = [];
         for (const d of docs) {
           if (!isSealedManifest(d.value)) continue;
           seen++;
@@ -34,14 +35,13 @@ export function registerReseal(program: Command): void {
           if (after.name !== before.name || after.namespace !== before.namespace || after.encryptedData.size !== before.encryptedData.size) {
             throw new SealboxError('PROVIDER', `${what}: the controller returned another resource; nothing written`);
           }
-          const beforeText = stringifyDocument(d.doc);
-          applySealedChanges(d.doc, before, after);
-          if (stringifyDocument(d.doc) !== beforeText) dirty = true;
+          changes.push({ doc: d, before, after });
         }
-        if (!dirty) continue;
+        const next = editSealedFile(text, docs, changes);
+        if (next === text) continue;
         changed++;
         process.stderr.write(`${flags.dryRun === true ? 'would reseal' : 'resealed'} ${file}\n`);
-        if (flags.dryRun !== true) await writeFileAtomic(file, docs.map((d) => stringifyDocument(d.doc)).join(''));
+        if (flags.dryRun !== true) await writeFileAtomic(file, next);
       }
     }
     process.stderr.write(`${changed} file(s) ${flags.dryRun === true ? 'to reseal' : 'resealed'}, ${seen} sealed resource(s) checked\n`);

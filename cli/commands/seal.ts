@@ -121,8 +121,7 @@ async function secretFromFlags(flags: SealFlags, name: string): Promise<SecretDa
 }
 
 function literalManifest(s: SecretData): object {
-  const data: Record<string, string> = {};
-  for (const [k, v] of s.data) data[k] = Buffer.from(v).toString('base64');
+  const data = Object.fromEntries([...s.data].map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
   if (s.name === '') throw new SealboxError('INPUT', '--from-literal/--from-file need --name');
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name: s.name, ...(s.namespace === '' ? {} : { namespace: s.namespace }) }, type: s.type, data };
 }

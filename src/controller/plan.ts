@@ -55,9 +55,8 @@ function canTakeOver(secret: V1Secret, owner: Owner): boolean {
 }
 
 function encodeData(data: ReadonlyMap<string, Uint8Array>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of data) out[k] = toBase64(v);
-  return out;
+  // fromEntries defines own properties, so a key named "__proto__" survives.
+  return Object.fromEntries([...data].map(([k, v]) => [k, toBase64(v)]));
 }
 
 function sameMap(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {

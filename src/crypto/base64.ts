@@ -13,13 +13,15 @@ export function toBase64(bytes: Uint8Array): string {
  * Throws SealboxError('INPUT') naming `what` when the text is not base64.
  */
 export function fromBase64(text: string, what: string): Uint8Array {
-  if (!BASE64_RE.test(text)) {
+  const bytes = BASE64_RE.test(text) ? Buffer.from(text, 'base64') : undefined;
+  // Canonical only: unused bits of the last character must be zero ("AB==" is not).
+  if (bytes === undefined || bytes.toString('base64') !== text) {
     throw new SealboxError('INPUT', `${what} is not valid base64`);
   }
-  return new Uint8Array(Buffer.from(text, 'base64'));
+  return new Uint8Array(bytes);
 }
 
 /** True when `text` is canonical standard base64. */
 export function isBase64(text: string): boolean {
-  return BASE64_RE.test(text);
+  return BASE64_RE.test(text) && Buffer.from(text, 'base64').toString('base64') === text;
 }

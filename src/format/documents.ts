@@ -63,6 +63,9 @@ export async function sealDocuments(
       const what = describeDocument(source, d.index, value);
       if (isSecretManifest(value) || looksLikeSecret(value)) {
         const secret = placeSecret(parseSecret(value, what), opts, what);
+        if (opts.scope !== 'cluster' && secret.namespace === '') {
+          throw new SealboxError('INPUT', `${what}: no namespace, and ${opts.scope} scope binds the namespace; set metadata.namespace or pass --namespace`);
+        }
         out.push(sealedManifest(await sealSecret(secret, opts)));
       } else if (isSealedManifest(value) || (isObject(value) && typeof value.kind === 'string' && typeof value.apiVersion === 'string')) {
         out.push(value);

@@ -4,6 +4,10 @@ import { encodeSealedValue } from '../crypto/value.js';
 import { SealboxError } from '../errors.js';
 import type { SealedSecret } from './sealed.js';
 import { groupManifest } from './sealed.js';
+import type { TextEdit } from './splice.js';
+import { applyTextEdits, spliceSealedChanges } from './splice.js';
+import type { SourceDocument } from './yaml.js';
+import { stringifyDocument } from './yaml.js';
 
 /**
  * Writes the changes from `before` to `after` into the YAML document that
@@ -47,4 +51,30 @@ export function applySealedChanges(doc: Document, before: SealedSecret, after: S
   for (const g of after.dataKeys) {
     if (!beforeIds.has(g.id)) seq.add(doc.createNode(groupManifest(g)));
   }
+}
+
+/** One sealed resource of a file, before and after a change. */
+export interface SealedChange {
+  readonly doc: SourceDocument;
+  readonly before: SealedSecret;
+  readonly after: SealedSecret;
+}
+
+/**
+ * Returns the new text of a sealed YAML file after `changes`. Splices the
+ * source text so untouched bytes stay exactly as they were; when a layout is
+ * beyond the splicer (flow collections), edits the YAML tree and re-renders
+ * the documents instead, which still keeps every untouched value on its line.
+ */
+export function editSealedFile(source: string, docs: readonly SourceDocument[], changes: readonly SealedChange[]): string {
+  const edits: TextEdit[] = [];
+  for (const c of changes) {
+    const e = spliceSealedChanges(source, c.doc.doc, c.before, c.after);
+    if (e === undefined) {
+      for (const x of changes) applySealedChanges(x.doc.doc, x.before, x.after);
+      return docs.map((d) => stringifyDocument(d.doc)).join('');
+    }
+    edits.push(...e);
+  }
+  return applyTextEdits(source, edits);
 }

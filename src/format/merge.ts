@@ -2,13 +2,15 @@ import type { KeyWrapper } from '../crypto/types.js';
 import { isDataKey } from '../crypto/binding.js';
 import { SealboxError } from '../errors.js';
 import { parseSealedDocument } from './documents.js';
-import { applySealedChanges } from './edit.js';
+import { editSealedFile } from './edit.js';
+import { isObject } from './object.js';
 import { mergeIntoSealed } from './seal.js';
 import { isSealedManifest, sealedManifest } from './sealed.js';
 import type { SealedSecret } from './sealed.js';
 import type { SecretData } from './secret.js';
+import { expandLists } from './secret.js';
 import type { SourceDocument } from './yaml.js';
-import { parseDocuments, stringifyDocument } from './yaml.js';
+import { parseDocuments } from './yaml.js';
 
 /** Options of mergeSecretsInto. */
 export interface MergeOptions {
@@ -18,6 +20,7 @@ export interface MergeOptions {
 
 interface Target {
   readonly doc: SourceDocument;
+  readonly value: unknown;
   readonly sealed: SealedSecret;
 }
 
@@ -42,28 +45,36 @@ function findTarget(targets: readonly Target[], secret: SecretData, source: stri
  */
 export async function mergeSecretsInto(text: string, source: string, secrets: readonly SecretData[], opts: MergeOptions): Promise<string> {
   const docs = parseDocuments(text, source);
-  const targets: Target[] = docs
-    .filter((d) => isSealedManifest(d.value))
-    .map((d) => ({ doc: d, sealed: parseSealedDocument(d.value, source, d.index).sealed }));
-  const updated = new Map<SourceDocument, SealedSecret>();
+  const isJson = /^\s*[{[]/.test(text);
+  // JSON files may hold a v1 List (what "seal --format json" writes for several secrets).
+  const targets: Target[] = docs.flatMap((d) =>
+    (isJson ? expandLists([d.value]) : [d.value])
+      .filter((v) => isSealedManifest(v))
+      .map((v) => ({ doc: d, value: v, sealed: parseSealedDocument(v, source, d.index).sealed })),
+  );
+  const updated = new Map<Target, SealedSecret>();
   for (const secret of secrets) {
     for (const key of secret.data.keys()) {
       if (!isDataKey(key)) throw new SealboxError('INPUT', `"${key.slice(0, 64)}" is not a valid Secret key (letters, digits, "-", "_", ".")`);
     }
     const target = findTarget(targets, secret, source, opts.namespace);
-    const current = updated.get(target.doc) ?? target.sealed;
-    updated.set(target.doc, await mergeIntoSealed(current, secret.data, { wrappers: opts.wrappers }));
+    const current = updated.get(target) ?? target.sealed;
+    updated.set(target, await mergeIntoSealed(current, secret.data, { wrappers: opts.wrappers }));
   }
-  if (text.trimStart().startsWith('{') || text.trimStart().startsWith('[')) {
-    const values = docs.map((d) => {
-      const next = updated.get(d);
-      return next === undefined ? d.value : { ...(d.value as object), ...sealedManifest(next) };
+  const changes = targets.flatMap((t) => {
+    const after = updated.get(t);
+    return after === undefined ? [] : [{ doc: t.doc, before: t.sealed, after }];
+  });
+  if (isJson) {
+    const out = docs.map((d) => {
+      const items = expandLists([d.value]).map((v) => {
+        const t = targets.find((x) => x.value === v);
+        const next = t === undefined ? undefined : updated.get(t);
+        return next === undefined ? v : { ...(v as object), ...sealedManifest(next) };
+      });
+      return isObject(d.value) && d.value.kind === 'List' ? { ...d.value, items } : items[0];
     });
-    return `${JSON.stringify(values.length === 1 ? values[0] : { apiVersion: 'v1', kind: 'List', items: values }, null, 2)}\n`;
+    return `${JSON.stringify(out.length === 1 ? out[0] : { apiVersion: 'v1', kind: 'List', items: out }, null, 2)}\n`;
   }
-  for (const t of targets) {
-    const next = updated.get(t.doc);
-    if (next !== undefined) applySealedChanges(t.doc.doc, t.sealed, next);
-  }
-  return docs.map((d) => stringifyDocument(d.doc)).join('');
+  return editSealedFile(text, docs, changes);
 }

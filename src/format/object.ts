@@ -31,12 +31,11 @@ export function optionalObject(v: unknown, what: string): JsonObject {
  */
 export function stringMap(v: unknown, what: string): Record<string, string> {
   const obj = optionalObject(v, what);
-  const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(obj)) {
     if (typeof val !== 'string') throw new SealboxError('INPUT', `${what}."${k}" must be a string`);
-    out[k] = val;
   }
-  return out;
+  // fromEntries defines own properties, so a key named "__proto__" survives.
+  return Object.fromEntries(Object.entries(obj)) as Record<string, string>;
 }
 
 /** Rejects fields other than `allowed`, so typos and smuggled fields surface. */

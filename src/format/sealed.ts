@@ -60,7 +60,8 @@ export function isSealedManifest(v: unknown): v is JsonObject {
 export function parseSealedSecret(v: unknown, what: string): SealedSecret {
   const obj = requireObject(v, what);
   if (obj.apiVersion !== SEALED_API_VERSION || obj.kind !== SEALED_KIND) {
-    const got = `${String(obj.apiVersion).slice(0, 40)} ${String(obj.kind).slice(0, 40)}`;
+    const show = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 40) : `(${v === null ? 'null' : typeof v})`);
+    const got = `${show(obj.apiVersion)} ${show(obj.kind)}`;
     throw new SealboxError('INPUT', `${what} is "${got}", not ${SEALED_API_VERSION} ${SEALED_KIND}; upgrade sealbox if it is a newer format`);
   }
   const meta = optionalObject(obj.metadata, `${what} metadata`);
@@ -171,8 +172,8 @@ export function sealedManifest(s: SealedSecret): JsonObject {
   const template: JsonObject = { type: s.template.type };
   if (s.template.immutable !== undefined) template.immutable = s.template.immutable;
   if (Object.keys(templateMeta).length > 0) template.metadata = templateMeta;
-  const encryptedData: Record<string, string> = {};
-  for (const [k, v] of s.encryptedData) encryptedData[k] = encodeSealedValue(v);
+  // fromEntries defines own properties, so a key named "__proto__" survives.
+  const encryptedData = Object.fromEntries([...s.encryptedData].map(([k, v]) => [k, encodeSealedValue(v)]));
   return {
     apiVersion: SEALED_API_VERSION,
     kind: SEALED_KIND,

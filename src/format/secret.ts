@@ -97,8 +97,8 @@ export function secretManifest(s: SecretData): JsonObject {
   if (s.namespace !== '') metadata.namespace = s.namespace;
   if (Object.keys(s.labels).length > 0) metadata.labels = { ...s.labels };
   if (Object.keys(s.annotations).length > 0) metadata.annotations = { ...s.annotations };
-  const data: Record<string, string> = {};
-  for (const [k, v] of s.data) data[k] = toBase64(v);
+  // fromEntries defines own properties, so a key named "__proto__" survives.
+  const data = Object.fromEntries([...s.data].map(([k, v]) => [k, toBase64(v)]));
   return {
     apiVersion: 'v1',
     kind: 'Secret',
