@@ -60,6 +60,7 @@ export class KeyManager {
   #keys: SealingKey[] = [];
   #informer: KubeInformer<V1Secret> | undefined;
   #rsaOpsSeen = 0;
+  #maintaining: Promise<void> | undefined;
   #stopped = false;
 
   constructor(opts: KeyManagerOptions) {
@@ -131,9 +132,20 @@ export class KeyManager {
   /**
    * Leader's periodic duty: create the first key, add one when the newest is
    * older than the rotation period or a rotation was requested, and publish
-   * the certificates. Throws SealboxError('KUBE') on API failure.
+   * the certificates. A call made while a run is in progress joins that run.
+   * Throws SealboxError('KUBE') on API failure.
    */
-  async maintain(now = new Date()): Promise<void> {
+  maintain(now = new Date()): Promise<void> {
+    // One run at a time: a run still generating a key when the next timer
+    // fires would let that one see the same rotation request, not yet marked
+    // handled in the ConfigMap, and add a second key.
+    this.#maintaining ??= this.#maintainOnce(now).finally(() => {
+      this.#maintaining = undefined;
+    });
+    return this.#maintaining;
+  }
+
+  async #maintainOnce(now: Date): Promise<void> {
     const cm = await this.#o.api.getConfigMap(this.#o.namespace, CERTS_CONFIGMAP);
     const requested = cm?.metadata?.annotations?.[ROTATE_ANNOTATION];
     const handled = cm?.metadata?.annotations?.[ROTATED_ANNOTATION];
