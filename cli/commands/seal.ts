@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isScope } from '../../src/crypto/binding.js';
 import type { KeyWrapper, Scope } from '../../src/crypto/types.js';
@@ -14,11 +14,14 @@ import { certWrappers } from '../recipients.js';
 import { addClusterOptions, fetchCertificates } from '../cluster.js';
 import type { ClusterFlags } from '../cluster.js';
 import { CertRecipient } from '../../src/keys/cert.js';
+import { describeRule, findConfig, ruleFor } from '../config.js';
+import { kmsWrappers, recipientWrappers } from '../kms.js';
 
 interface SealFlags extends ClusterFlags {
   file?: string;
   cert: string[];
-  scope: string;
+  kms: string[];
+  scope?: string;
   output?: string;
   format: string;
   mergeInto?: string;
@@ -35,8 +38,9 @@ export function registerSeal(program: Command): void {
     .command('seal')
     .description('seal Secret manifests into SealedSecrets that are safe to commit')
     .option('-f, --file <file>', 'Secret manifest(s), YAML or JSON, multi-document; - for stdin', '-')
-    .option('--cert <cert>', 'cluster certificate (file or http(s) URL); repeat for several clusters; default: fetched from the cluster', collect, [])
-    .option('--scope <scope>', 'strict | namespace | cluster', 'strict')
+    .option('--cert <cert>', 'cluster certificate (file or http(s) URL); repeat for several clusters; default: .sealbox.yaml, else fetched from the cluster', collect, [])
+    .option('--kms <spec>', 'KMS key: aws:KEY_ARN_OR_ALIAS or azure:https://VAULT/keys/NAME[/VERSION]; repeatable, mixable with --cert', collect, [])
+    .option('--scope <scope>', 'strict | namespace | cluster (default: .sealbox.yaml rule, else strict)')
     .option('-o, --output <file>', 'write here instead of stdout (atomically)')
     .option('--format <format>', 'yaml | json', 'yaml')
     .option('--merge-into <sealed>', 'add or replace values in this sealed file, in place, without decrypt rights')
@@ -46,9 +50,8 @@ export function registerSeal(program: Command): void {
     .option('--from-literal <key=value>', 'a value given on the command line; repeatable', collect, [])
     .option('--from-file <[key=]path>', 'a value read from a file; repeatable', collect, []);
   addClusterOptions(cmd).action(async (flags: SealFlags) => {
-      const scope = parseScope(flags.scope);
       const format = parseFormat(flags.format);
-      const wrappers = await resolveWrappers(flags);
+      const { scope, wrappers } = await resolveRecipients(flags);
       const literal = flags.fromLiteral.length > 0 || flags.fromFile.length > 0;
       if (flags.mergeInto !== undefined) {
         const secrets = literal ? [await secretFromFlags(flags, flags.name ?? '')] : await secretsFromFile(flags.file ?? '-');
@@ -89,13 +92,43 @@ function parseFormat(s: string): OutputFormat {
   return s;
 }
 
-async function resolveWrappers(flags: SealFlags): Promise<KeyWrapper[]> {
-  if (flags.cert.length === 0) {
-    // No key given: use the cluster's newest certificate, as kubeseal does.
-    const pem = await fetchCertificates(flags, false);
-    return [CertRecipient.fromPem(pem, `certificate of controller ${flags.controllerNamespace}/${flags.controllerName}`)];
+/**
+ * The path `.sealbox.yaml` rules are matched against: the file written
+ * (`-o`, `--merge-into`), else the file read, else (standard input to
+ * standard output) the current folder.
+ */
+function configTarget(flags: SealFlags): { target: string; startDir: string } {
+  const file = [flags.output, flags.mergeInto, flags.file].find((f) => f !== undefined && f !== '-');
+  return file === undefined ? { target: process.cwd(), startDir: process.cwd() } : { target: file, startDir: dirname(resolve(file)) };
+}
+
+/**
+ * Returns the scope and the recipients: --cert/--kms when given, else the
+ * first matching rule of the nearest .sealbox.yaml, else the cluster's newest
+ * certificate (as kubeseal does). --scope overrides a rule's scope.
+ */
+async function resolveRecipients(flags: SealFlags): Promise<{ scope: Scope; wrappers: KeyWrapper[] }> {
+  const flagScope = flags.scope === undefined ? undefined : parseScope(flags.scope);
+  if (flags.cert.length > 0 || flags.kms.length > 0) {
+    // The SDKs load only when --kms is given.
+    return { scope: flagScope ?? 'strict', wrappers: [...(await certWrappers(flags.cert)), ...(await kmsWrappers(flags.kms))] };
   }
-  return certWrappers(flags.cert);
+  const { target, startDir } = configTarget(flags);
+  const config = await findConfig(startDir);
+  if (config !== undefined) {
+    const rule = ruleFor(config, target);
+    if (rule === undefined) {
+      throw new SealboxError('INPUT', `no rule of ${config.file} matches ${target}; add a rule for it, or pass --cert or --kms`);
+    }
+    try {
+      return { scope: flagScope ?? rule.scope ?? 'strict', wrappers: await recipientWrappers(rule.recipients) };
+    } catch (err) {
+      if (err instanceof SealboxError) throw new SealboxError(err.code, `${describeRule(config, rule)}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+  const pem = await fetchCertificates(flags, false);
+  return { scope: flagScope ?? 'strict', wrappers: [CertRecipient.fromPem(pem, `certificate of controller ${flags.controllerNamespace}/${flags.controllerName}`)] };
 }
 
 async function secretsFromFile(file: string): Promise<SecretData[]> {

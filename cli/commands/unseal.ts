@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import { SealboxError } from '../../src/errors.js';
-import { unsealDocuments } from '../../src/format/documents.js';
+import { parseSealedDocument, unsealDocuments } from '../../src/format/documents.js';
+import { isSealedManifest } from '../../src/format/sealed.js';
+import { expandLists } from '../../src/format/secret.js';
 import type { OutputFormat } from '../../src/format/yaml.js';
 import { parseDocuments, stringifyDocuments } from '../../src/format/yaml.js';
 import { readText, writeOutput } from '../io.js';
+import { unsealUnwrappers } from '../kms.js';
 import { collect } from '../options.js';
 import { keyUnwrappers } from '../recipients.js';
 
@@ -18,18 +21,22 @@ interface UnsealFlags {
 export function registerUnseal(program: Command): void {
   program
     .command('unseal')
-    .description('turn sealed resources back into Secret manifests (recovery path for key holders)')
-    .option('--key <file>', 'private key (PEM); repeat for several keys', collect, [])
+    .description('turn sealed resources back into Secret manifests (for holders of a private key or a KMS key)')
+    .option('--key <file>', 'private key (PEM) of a cert recipient; repeat for several keys; KMS recipients need no flag (default credentials)', collect, [])
     .option('-f, --file <file>', 'sealed file(s); - for stdin', '-')
     .option('-o, --output <file>', 'write here (mode 0600, atomically) instead of stdout')
     .option('--format <format>', 'yaml | json', 'yaml')
     .action(async (flags: UnsealFlags) => {
       if (flags.format !== 'yaml' && flags.format !== 'json') throw new SealboxError('INPUT', `--format ${flags.format}: use yaml or json`);
       const format: OutputFormat = flags.format;
-      if (flags.key.length === 0) throw new SealboxError('INPUT', 'no keys: pass --key with a private key file');
-      const unwrappers = await keyUnwrappers(flags.key);
       const source = flags.file === '-' ? 'standard input' : flags.file;
       const docs = parseDocuments(await readText(flags.file), source);
+      const sealed = docs.flatMap((d) => expandLists([d.value]).filter(isSealedManifest).map((v) => parseSealedDocument(v, source, d.index).sealed));
+      // KMS stanzas are unwrapped with the keys they name and the default credentials.
+      const unwrappers = await unsealUnwrappers(await keyUnwrappers(flags.key), sealed);
+      if (unwrappers.length === 0 && sealed.length > 0) {
+        throw new SealboxError('INPUT', 'no keys: the sealed resources have no KMS recipients; pass --key with a private key file');
+      }
       const out = await unsealDocuments(docs, source, unwrappers);
       // Plaintext output: private to the user.
       await writeOutput(flags.output, stringifyDocuments(out, format), 0o600);

@@ -1,4 +1,3 @@
-/* global fetch */
 // Starts and stops the KMS test servers: moto (AWS KMS), the Key Vault
 // stand-in keyvault-server.mjs (Azure Key Vault; the default) and Lowkey Vault
 // (Azure Key Vault; only on request, its jar is not served by our Maven
