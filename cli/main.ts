@@ -6,6 +6,7 @@ import { registerController } from './commands/controller.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerKeys } from './commands/keys.js';
 import { registerReseal } from './commands/reseal.js';
+import { registerRotate } from './commands/rotate.js';
 import { registerSeal } from './commands/seal.js';
 import { registerUnseal } from './commands/unseal.js';
 import { registerVerify } from './commands/verify.js';
@@ -26,6 +27,7 @@ function buildProgram(): Command {
   registerCert(program);
   registerVerify(program);
   registerReseal(program);
+  registerRotate(program);
   registerKeys(program);
   registerController(program);
   return program;
