@@ -98,7 +98,10 @@ export class WorkQueue {
     } catch (err) {
       const attempt = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, attempt);
-      const exp = Math.min(this.#opts.maxDelayMs, this.#opts.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
+      let exp = Math.min(this.#opts.maxDelayMs, this.#opts.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
+      // A handler may know it should look again sooner (e.g. waiting for a user's annotation).
+      const hint = err instanceof Error ? (err as Error & { retryAfterMs?: unknown }).retryAfterMs : undefined;
+      if (typeof hint === 'number') exp = Math.min(exp, hint);
       // Jitter spreads retries of many keys failing together (an outage).
       const delay = Math.round(exp * (0.8 + Math.random() * 0.4));
       this.#opts.onRetry?.(key, err, attempt, delay);

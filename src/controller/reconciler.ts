@@ -35,11 +35,21 @@ export const REASONS: Readonly<Record<ErrorCode, string>> = {
 /** A failure with its own condition reason (e.g. SecretNotOwned). */
 export class ReconcileError extends SealboxError {
   readonly reason: string;
-  constructor(reason: string, message: string) {
+  /** Look again after at most this long, whatever the backoff says. */
+  readonly retryAfterMs: number | undefined;
+  constructor(reason: string, message: string, retryAfterMs?: number) {
     super('KUBE', message);
     this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
   }
 }
+
+/**
+ * How often a sealed resource blocked by a Secret it does not own looks again:
+ * such Secrets are outside the managed-label watch, so a take-over annotation
+ * is noticed on this poll.
+ */
+export const NOT_OWNED_RECHECK_MS = 15_000;
 
 /** What the reconciler needs from the rest of the controller. */
 export interface ReconcilerDeps {
@@ -130,7 +140,7 @@ export class Reconciler {
       case 'none':
         return 'unchanged';
       case 'refuse':
-        throw new ReconcileError(p.reason, p.message);
+        throw new ReconcileError(p.reason, p.message, NOT_OWNED_RECHECK_MS);
       case 'create':
         await this.#d.api.createSecret(p.secret);
         await this.#d.events.normal(obj, 'Created', `created secret ${owner.name}`);

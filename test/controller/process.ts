@@ -1,4 +1,4 @@
-// Runs `sealbox controller` (the built CLI, dist/cli/main.js) as a child
+// Runs `sealbox controller` (the built CLI, dist/bundle/sealbox.js, what npx sealbox runs) as a child
 // process the way a pod would: its own kubeconfig, JSON logs to a file. Each
 // process gets a detached watchdog (watchdog.js) that stops it if the test
 // worker dies, and a record file so a later run can stop it if the watchdog
@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
  * The built CLI the tests run: dist/ (`npm run build` makes it), or the file
  * named by SEALBOX_TEST_CLI (e.g. a deliberately broken build, to see a test fail).
  */
-export const CLI = process.env.SEALBOX_TEST_CLI ?? join(root, 'dist', 'cli', 'main.js');
+export const CLI = process.env.SEALBOX_TEST_CLI ?? join(root, 'dist', 'bundle', 'sealbox.js');
 const WATCHDOG = fileURLToPath(new URL('./watchdog.js', import.meta.url));
 
 interface ControllerRecord {
@@ -118,7 +118,7 @@ function parseLog(text: string): Record<string, unknown>[] {
 }
 
 /**
- * Spawns `node dist/cli/main.js controller ARGS` with stdout and stderr in
+ * Spawns `node dist/bundle/sealbox.js controller ARGS` with stdout and stderr in
  * `<logDir>/<name>.log`, and resolves once it serves HTTP.
  * @throws {Error} with the log's tail when the process exits or does not listen in time
  */

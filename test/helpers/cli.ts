@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The built CLI, as `npx sealbox` runs it. */
-export const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+export const MAIN = join(ROOT, 'dist', 'bundle', 'sealbox.js');
 
 function newestSource(dir: string): number {
   let newest = 0;

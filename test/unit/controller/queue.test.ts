@@ -61,4 +61,19 @@ describe('WorkQueue', () => {
     await q.idle();
     expect(maxRunning).toBe(3);
   });
+
+  it('retries sooner when the failure says when to look again', async () => {
+    const delays: number[] = [];
+    let calls = 0;
+    const q = new WorkQueue(() => {
+      calls++;
+      if (calls > 3) return Promise.resolve();
+      return Promise.reject(Object.assign(new Error('waiting for an annotation'), { retryAfterMs: 3 }));
+    }, { workers: 1, baseDelayMs: 1000, maxDelayMs: 60_000, onRetry: (_k, _e, _a, d) => delays.push(d) });
+    q.add('a');
+    for (let i = 0; i < 50 && calls < 4; i++) await sleep(10);
+    q.stop();
+    expect(calls).toBe(4);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(4);
+  });
 });
