@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, SealboxError } from '../src/errors.js';
 import { registerCert } from './commands/cert.js';
 import { registerController } from './commands/controller.js';
+import { registerEdit } from './commands/edit.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerKeys } from './commands/keys.js';
 import { registerReseal } from './commands/reseal.js';
@@ -24,6 +25,7 @@ function buildProgram(): Command {
   registerKeygen(program);
   registerSeal(program);
   registerUnseal(program);
+  registerEdit(program);
   registerCert(program);
   registerVerify(program);
   registerReseal(program);

@@ -1,0 +1,124 @@
+import { basename, extname } from 'node:path';
+import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { DataKeyCache } from '../../src/crypto/key-cache.js';
+import type { KeyUnwrapper } from '../../src/crypto/types.js';
+import { SealboxError } from '../../src/errors.js';
+import { parseSealedDocument } from '../../src/format/documents.js';
+import { rewriteSealedText } from '../../src/format/rewrite.js';
+import { unsealSealedSecret } from '../../src/format/seal.js';
+import type { SealedSecret } from '../../src/format/sealed.js';
+import { isSealedManifest } from '../../src/format/sealed.js';
+import type { SecretData } from '../../src/format/secret.js';
+import { expandLists, parseSecret } from '../../src/format/secret.js';
+import { setSealedValues } from '../../src/format/values.js';
+import { parseDocuments } from '../../src/format/yaml.js';
+import { editPrivately } from '../edit-session.js';
+import { readText, writeFileAtomic } from '../io.js';
+import { unsealUnwrappers } from '../kms.js';
+import { collect } from '../options.js';
+import { keyUnwrappers } from '../recipients.js';
+
+const HEADER = [
+  '# sealbox edit: change, add or remove values, then save and quit to re-seal.',
+  '# stringData holds text values, data holds binary ones (base64); either may take new keys.',
+  '# Only values can change here: name, namespace, type, labels and annotations cannot.',
+  '# Quit without saving (or leave it unchanged) to write nothing.',
+  '',
+].join('\n');
+
+/** Registers `sealbox edit`. */
+export function registerEdit(program: Command): void {
+  program
+    .command('edit')
+    .description('edit the values of a sealed file in $EDITOR (holders of a KMS key or a private key); only changed values are re-sealed')
+    .argument('<file>', 'sealed file, edited in place')
+    .option('--key <file>', 'private key (PEM) of a cert recipient; KMS recipients need no flag (default credentials)', collect, [])
+    .action(async (file: string, flags: { key: string[] }) => {
+      const text = await readText(file);
+      const docs = parseDocuments(text, file);
+      const sealed = docs.flatMap((d) => expandLists([d.value]).filter(isSealedManifest).map((v) => parseSealedDocument(v, file, d.index)));
+      if (sealed.length === 0) throw new SealboxError('INPUT', `${file} has no sealed secret to edit`);
+      const unwrappers = await unsealUnwrappers(await keyUnwrappers(flags.key), sealed.map((s) => s.sealed));
+      if (unwrappers.length === 0) throw new SealboxError('INPUT', `${file} has no KMS recipients; pass --key with a private key file`);
+      const cache = new DataKeyCache(1000);
+      try {
+        const before = await Promise.all(sealed.map((s) => unsealSealedSecret(s.sealed, unwrappers, s.what, cache)));
+        const plaintext = HEADER + before.map(renderSecret).join('---\n');
+        const edited = await editPrivately(plaintext, `${basename(file, extname(file))}.yaml`);
+        if (edited === plaintext) {
+          process.stderr.write('no changes; nothing written\n');
+          return;
+        }
+        const after = readEdited(edited, before);
+        const result = await updateFile(text, file, after, unwrappers, cache);
+        if (result === text) {
+          process.stderr.write('no value changed; nothing written\n');
+          return;
+        }
+        await writeFileAtomic(file, result, (await stat(file)).mode & 0o777);
+      } finally {
+        cache.clear();
+      }
+    });
+}
+
+async function updateFile(text: string, file: string, after: readonly SecretData[], unwrappers: readonly KeyUnwrapper[], cache: DataKeyCache): Promise<string> {
+  let i = 0;
+  const summary: string[] = [];
+  const result = await rewriteSealedText(text, file, async (s: SealedSecret, what: string) => {
+    const next = after[i++];
+    if (next === undefined) throw new SealboxError('INTERNAL', `${what}: no edited secret for it`);
+    const { sealed, changes } = await setSealedValues(s, next.data, unwrappers, what, { cache });
+    const parts = [['changed', changes.changed], ['added', changes.added], ['removed', changes.removed]] as const;
+    const told = parts.filter(([, keys]) => keys.length > 0).map(([verb, keys]) => `${verb} ${keys.join(', ')}`);
+    if (told.length > 0) summary.push(`${s.namespace === '' ? '' : `${s.namespace}/`}${s.name}: ${told.join('; ')}`);
+    return sealed;
+  });
+  for (const line of summary) process.stderr.write(`${line}\n`);
+  return result.text;
+}
+
+/** A Secret manifest for editing: text values in stringData, others (base64) in data. */
+function renderSecret(s: SecretData): string {
+  const stringData: Record<string, string> = {};
+  const data: Record<string, string> = {};
+  for (const [k, v] of s.data) {
+    const asText = Buffer.from(v).toString('utf8');
+    // eslint-disable-next-line no-control-regex -- control characters make a value binary here
+    if (Buffer.from(asText, 'utf8').equals(Buffer.from(v)) && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(asText)) stringData[k] = asText;
+    else data[k] = Buffer.from(v).toString('base64');
+  }
+  const metadata = { name: s.name, ...(s.namespace === '' ? {} : { namespace: s.namespace }) };
+  const manifest = {
+    apiVersion: 'v1', kind: 'Secret', metadata, type: s.type,
+    ...(Object.keys(stringData).length > 0 ? { stringData } : {}),
+    ...(Object.keys(data).length > 0 ? { data } : {}),
+  };
+  return stringify(manifest, { lineWidth: 0, minContentWidth: 0 });
+}
+
+/**
+ * Parses the edited text back into one Secret per sealed resource, in order.
+ * Throws SealboxError('INPUT') when a resource was added, removed or renamed,
+ * or anything but its values changed.
+ */
+function readEdited(text: string, before: readonly SecretData[]): SecretData[] {
+  const source = 'the edited secret';
+  const values = parseDocuments(text, source).flatMap((d) => expandLists([d.value]));
+  if (values.length !== before.length) {
+    throw new SealboxError('INPUT', `${source} has ${values.length} document(s) but the file has ${before.length} sealed secret(s); edit values only. Your edits were not saved`);
+  }
+  return values.map((v, i) => {
+    const s = parseSecret(v, `${source} document ${i + 1}`);
+    const b = before[i];
+    if (b === undefined) throw new SealboxError('INTERNAL', 'edited document without a sealed secret');
+    const same = s.name === b.name && (s.namespace === b.namespace || s.namespace === '') && s.type === b.type &&
+      Object.keys(s.labels).length === 0 && Object.keys(s.annotations).length === 0 && s.immutable === undefined;
+    if (!same) {
+      throw new SealboxError('INPUT', `${source} document ${i + 1}: only values can change in sealbox edit (it was "${b.namespace}/${b.name}", type ${b.type}); change the template in the sealed file itself. Your edits were not saved`);
+    }
+    return s;
+  });
+}
