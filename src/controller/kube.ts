@@ -137,18 +137,23 @@ export class KubeApi {
     }
   }
 
+  /** A GET that returns undefined for 404. */
+  async #find<T>(resource: string, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.#call('get', resource, what, fn);
+    } catch (err) {
+      if (isKubeStatus(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
   get #fieldManager(): string {
     return this.#opts.fieldManager ?? 'sealbox-controller';
   }
 
   /** Returns the Secret, or undefined when it does not exist. */
   async getSecret(namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
-    try {
-      return await this.#call('get', 'secrets', `get secret ${namespace}/${name}`, () => this.#core.readNamespacedSecret({ name, namespace }));
-    } catch (err) {
-      if (isKubeStatus(err, 404)) return undefined;
-      throw err;
-    }
+    return this.#find('secrets', `get secret ${namespace}/${name}`, () => this.#core.readNamespacedSecret({ name, namespace }));
   }
 
   /** Lists Secrets of a namespace matching a label selector. */
@@ -199,12 +204,7 @@ export class KubeApi {
   }
 
   async getLease(namespace: string, name: string): Promise<k8s.V1Lease | undefined> {
-    try {
-      return await this.#call('get', 'leases', `get lease ${namespace}/${name}`, () => this.#coordination.readNamespacedLease({ name, namespace }));
-    } catch (err) {
-      if (isKubeStatus(err, 404)) return undefined;
-      throw err;
-    }
+    return this.#find('leases', `get lease ${namespace}/${name}`, () => this.#coordination.readNamespacedLease({ name, namespace }));
   }
 
   async createLease(lease: k8s.V1Lease): Promise<k8s.V1Lease> {
@@ -223,12 +223,7 @@ export class KubeApi {
   }
 
   async getConfigMap(namespace: string, name: string): Promise<k8s.V1ConfigMap | undefined> {
-    try {
-      return await this.#call('get', 'configmaps', `get configmap ${namespace}/${name}`, () => this.#core.readNamespacedConfigMap({ name, namespace }));
-    } catch (err) {
-      if (isKubeStatus(err, 404)) return undefined;
-      throw err;
-    }
+    return this.#find('configmaps', `get configmap ${namespace}/${name}`, () => this.#core.readNamespacedConfigMap({ name, namespace }));
   }
 
   async createConfigMap(cm: k8s.V1ConfigMap): Promise<k8s.V1ConfigMap> {
