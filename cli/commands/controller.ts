@@ -22,6 +22,8 @@ interface ControllerFlags {
   retryPeriod: number;
   logLevel: string;
   dataKeyCacheSize: number;
+  kmsProviders: string;
+  kmsTimeout: number;
 }
 
 /** Registers `sealbox controller`, the container's entry point. */
@@ -49,8 +51,12 @@ export function registerController(program: Command): void {
     .addOption(opt('--retry-period <duration>', 'leader election retry period', 'SEALBOX_RETRY_PERIOD').default(parseDuration('2s'), '2s').argParser(parseDuration))
     .addOption(opt('--log-level <level>', 'trace | debug | info | warn | error', 'SEALBOX_LOG_LEVEL').default('info'))
     .addOption(opt('--data-key-cache-size <n>', 'unwrapped data keys kept in memory', 'SEALBOX_DATA_KEY_CACHE_SIZE').default(100_000).argParser(parseIntOption))
+    .addOption(opt('--kms-providers <list>', 'cloud key services to unwrap with the pod identity: aws, azure or aws,azure (docs/KMS.md); empty for none', 'SEALBOX_KMS_PROVIDERS').default(''))
+    .addOption(opt('--kms-timeout <duration>', 'time limit of one KMS call, SDK retries included', 'SEALBOX_KMS_TIMEOUT').default(parseDuration('15s'), '15s').argParser(parseDuration))
     .action(async (f: ControllerFlags) => {
       const { runController } = await import('../../src/controller/controller.js');
+      const { parseKmsProviders } = await import('../../src/keys/kms-unwrapper.js');
+      const kmsProviders = parseKmsProviders(f.kmsProviders);
       const running = await runController({
         ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
         namespace: f.namespace,
@@ -71,6 +77,8 @@ export function registerController(program: Command): void {
         retryPeriodMs: f.retryPeriod,
         logLevel: f.logLevel,
         dataKeyCacheSize: f.dataKeyCacheSize,
+        kmsProviders,
+        kmsTimeoutMs: f.kmsTimeout,
         onLostLeadership: () => {
           process.exit(1);
         },

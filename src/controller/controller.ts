@@ -7,6 +7,10 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { DataKeyCache } from '../crypto/key-cache.js';
 import type { KeyUnwrapper } from '../crypto/types.js';
+import type { KmsProvider } from '../keys/kms-unwrapper.js';
+import { KmsStanzaUnwrapper } from '../keys/kms-unwrapper.js';
+import type { KmsSpecOptions } from '../keys/kms-spec.js';
+import { kmsOptionsFromEnv } from '../keys/kms-spec.js';
 import { EventRecorder } from './events.js';
 import { KeyManager } from './keys.js';
 import type { KubeInformer, SealedSecretObject, V1Secret } from './kube.js';
@@ -45,6 +49,16 @@ export interface ControllerOptions {
   readonly dataKeyCacheSize: number;
   readonly identity?: string;
   readonly extraUnwrappers?: readonly KeyUnwrapper[];
+  /**
+   * Cloud key services whose stanzas the controller unwraps, with the pod's
+   * identity (default credential chains) and the endpoints of the
+   * environment (docs/KMS.md); every call is counted in sealbox_kms_calls_total.
+   */
+  readonly kmsProviders?: readonly KmsProvider[];
+  /** Endpoint, credential and TLS options of the KMS keys (default: kmsOptionsFromEnv(process.env)). */
+  readonly kmsOptions?: KmsSpecOptions;
+  /** Time limit of one KMS call, SDK retries included (default 15 s). */
+  readonly kmsTimeoutMs?: number;
   /** Called when leadership is lost; the CLI exits so the pod restarts cleanly. */
   readonly onLostLeadership?: () => void;
 }
@@ -65,6 +79,19 @@ function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string 
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
+/** The unwrapper of the enabled KMS providers (none when none is enabled), counting its calls. */
+function kmsUnwrappers(o: ControllerOptions, metrics: Metrics): KeyUnwrapper[] {
+  const providers = o.kmsProviders ?? [];
+  if (providers.length === 0) return [];
+  const base = o.kmsOptions ?? kmsOptionsFromEnv(process.env);
+  const timeout = o.kmsTimeoutMs === undefined ? {} : { timeoutMs: o.kmsTimeoutMs };
+  return [new KmsStanzaUnwrapper({
+    providers,
+    options: { aws: { ...base.aws, ...timeout }, azure: { ...base.azure, ...timeout } },
+    onCall: (provider, result) => { metrics.kmsCalls.inc({ provider, result }); },
+  })];
+}
+
 /** Starts the controller; resolves once the HTTP server listens and keys are being watched. */
 export async function runController(o: ControllerOptions): Promise<RunningController> {
   const log = createLogger(o.logLevel);
@@ -72,6 +99,7 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
   const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const api = new KubeApi(loadKubeConfig(o.kubeconfig), { qps: o.qps, burst: o.burst, onRequest: (verb, resource) => metrics.apiRequests.inc({ verb, resource }) });
   const cache = new DataKeyCache(o.dataKeyCacheSize);
+  const extraUnwrappers: readonly KeyUnwrapper[] = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, metrics)];
   const events = new EventRecorder(api, log, identity);
   const scopes: (string | undefined)[] = o.watchNamespaces.length === 0 ? [undefined] : [...o.watchNamespaces];
   const sealedInformers: KubeInformer<SealedSecretObject>[] = [];
@@ -85,7 +113,7 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
     api, metrics, log, events, cache,
     getSealed: (ns, name) => sealedInformers.map((i) => i.get(name, ns)).find((x) => x !== undefined),
     getCachedSecret: (ns, name) => secretInformers.map((i) => i.get(name, ns)).find((x) => x !== undefined),
-    unwrappers: () => [...keys.keys.map((k) => k.identity), ...(o.extraUnwrappers ?? [])],
+    unwrappers: () => [...keys.keys.map((k) => k.identity), ...extraUnwrappers],
     fingerprints: () => new Set(keys.keys.map((k) => k.fingerprint)),
     afterUnseal: () => keys.countRsaOps(),
   });
@@ -151,7 +179,7 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
   await keys.start();
   const server = await startServer({
     listen: o.listen, keys, metrics, log, cache,
-    extraUnwrappers: () => o.extraUnwrappers ?? [],
+    extraUnwrappers: () => extraUnwrappers,
     ready: () => keys.keys.length > 0 && (!elector.isLeader || synced),
     rewrapRate: 20,
   });
