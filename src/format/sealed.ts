@@ -1,4 +1,4 @@
-import { GROUP_ID_HEX } from '../crypto/aead.js';
+import { GROUP_ID_HEX, KEY_CHECK_BYTES, NONCE_BYTES, TAG_BYTES } from '../crypto/aead.js';
 import { fromBase64, toBase64 } from '../crypto/base64.js';
 import { isDataKey, isNamespaceName, isObjectName, isScope } from '../crypto/binding.js';
 import type { DataKeyGroup } from '../crypto/group.js';
@@ -8,6 +8,7 @@ import { encodeSealedValue, isGroupId, parseSealedValue } from '../crypto/value.
 import { SealboxError } from '../errors.js';
 import type { JsonObject } from './object.js';
 import { isObject, optionalObject, rejectUnknown, requireObject, requireString, stringMap } from './object.js';
+import { MAX_SECRET_BYTES } from './secret.js';
 
 /** apiVersion of sealed resources, format v1. */
 export const SEALED_API_VERSION = 'sealbox.dev/v1';
@@ -89,6 +90,7 @@ export function parseSealedSecret(v: unknown, what: string): SealedSecret {
     }
     encryptedData.set(key, value);
   }
+  checkSealedSize(encryptedData, what);
   return {
     name,
     namespace,
@@ -99,6 +101,20 @@ export function parseSealedSecret(v: unknown, what: string): SealedSecret {
     encryptedData,
     dataKeys,
   };
+}
+
+/**
+ * Refuses values whose plaintexts would total more than a Secret may hold
+ * (ciphertext length is plaintext length plus a fixed overhead), so an
+ * oversized resource fails as INPUT before any key is used, not later as an
+ * API error when the Secret is written.
+ */
+function checkSealedSize(values: ReadonlyMap<string, SealedValue>, what: string): void {
+  let total = 0;
+  for (const v of values.values()) total += v.sealed.length - (KEY_CHECK_BYTES + NONCE_BYTES + TAG_BYTES);
+  if (total > MAX_SECRET_BYTES) {
+    throw new SealboxError('INPUT', `${what}: values total ${total} bytes, over Kubernetes' 1 MiB Secret limit; split the secret`);
+  }
 }
 
 function parseTemplate(v: unknown, what: string): SecretTemplate {
