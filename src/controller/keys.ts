@@ -5,6 +5,7 @@
  * the public certificates in a ConfigMap anyone may read.
  */
 import { SealboxError } from '../errors.js';
+import { CREATED_AT_ANNOTATION } from '../keys/backup.js';
 import { CertIdentity, CertRecipient } from '../keys/cert.js';
 import { generateSealingKey } from '../keys/cert-gen.js';
 import type { KubeApi, KubeInformer, V1ConfigMap, V1Secret } from './kube.js';
@@ -50,7 +51,9 @@ function parseKeySecret(s: V1Secret): SealingKey {
   const identity = CertIdentity.fromPem(Buffer.from(key, 'base64'), `key secret ${name}`);
   const recipient = CertRecipient.fromPem(certificatePem, `key secret ${name}`);
   if (recipient.recipient.id !== identity.fingerprint) throw new SealboxError('INPUT', `key secret ${name}: tls.crt does not belong to tls.key`);
-  const created = s.metadata?.creationTimestamp;
+  // A restored key (sealbox keys restore) keeps its original creation time in an annotation.
+  const stated = s.metadata?.annotations?.[CREATED_AT_ANNOTATION];
+  const created = stated !== undefined && !Number.isNaN(Date.parse(stated)) ? stated : s.metadata?.creationTimestamp;
   return { name, createdAt: created === undefined ? new Date(0) : new Date(created), fingerprint: identity.fingerprint, certificatePem, identity, recipient };
 }
 

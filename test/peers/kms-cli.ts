@@ -17,20 +17,21 @@ import { kmsPeer } from './kms-context.js';
 /** Region of the keys tests make on moto. */
 export const AWS_REGION = 'eu-west-1';
 
-/** The environment of a CLI run against the peers: what a user sets to reach them. */
-export function kmsEnv(peers: { moto: RunningPeer; azure: RunningPeer } = { moto: kmsPeer('moto'), azure: kmsPeer('azure') }): NodeJS.ProcessEnv {
+/**
+ * The environment of a CLI run against the peers: what a user sets to reach
+ * them. Defaults to the `kms` project's peers; pass them explicitly elsewhere.
+ */
+export function kmsEnv(peers: { moto?: { endpoint: string }; azure?: RunningPeer } = { moto: kmsPeer('moto'), azure: kmsPeer('azure') }): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // Nothing of the developer's own cloud setup may leak into a test run.
   for (const k of Object.keys(env)) if (/^(AWS_|AZURE_|IDENTITY_|MSI_)/.test(k)) Reflect.deleteProperty(env, k);
+  const { moto, azure } = peers;
   return {
     ...env,
-    AWS_ENDPOINT_URL_KMS: peers.moto.endpoint,
-    AWS_REGION,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    ...(moto === undefined ? {} : { AWS_ENDPOINT_URL_KMS: moto.endpoint, AWS_REGION, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...(peers.azure.caFile === undefined ? {} : { NODE_EXTRA_CA_CERTS: peers.azure.caFile }),
-    ...(peers.azure.identityEndpoint === undefined ? {} : { IDENTITY_ENDPOINT: peers.azure.identityEndpoint, IDENTITY_HEADER: peers.azure.identityHeader }),
+    ...(azure?.caFile === undefined ? {} : { NODE_EXTRA_CA_CERTS: azure.caFile }),
+    ...(azure?.identityEndpoint === undefined ? {} : { IDENTITY_ENDPOINT: azure.identityEndpoint, IDENTITY_HEADER: azure.identityHeader }),
     SEALBOX_AZURE_DISABLE_CHALLENGE_VERIFICATION: '1',
   };
 }
@@ -47,9 +48,17 @@ export function sealboxKms(
   args: readonly string[],
   opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; nodeArgs?: readonly string[] } = {},
 ): CliRun {
+  return runSealbox(args, { ...opts, env: { ...kmsEnv(), ...opts.env } });
+}
+
+/** Runs the built `sealbox ARGS` with exactly `env` (default: this process's). */
+export function runSealbox(
+  args: readonly string[],
+  opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; nodeArgs?: readonly string[] } = {},
+): CliRun {
   ensureBuilt();
   const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), MAIN, ...args], {
-    cwd: opts.cwd, input: opts.input ?? '', env: { ...kmsEnv(), ...opts.env }, timeout: opts.timeoutMs ?? 120_000, encoding: 'utf8',
+    cwd: opts.cwd, input: opts.input ?? '', env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, encoding: 'utf8',
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
