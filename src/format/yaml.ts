@@ -1,4 +1,4 @@
-import { LineCounter, parseAllDocuments, stringify } from 'yaml';
+import { LineCounter, isCollection, parseAllDocuments, stringify, visit } from 'yaml';
 import type { Document } from 'yaml';
 import { SealboxError } from '../errors.js';
 
@@ -29,17 +29,35 @@ function depthOf(v: unknown, depth = 0): number {
   return max;
 }
 
+/** Offset of the first mapping key that is a mapping or list (`? {a: b}`), if any. */
+function collectionKeyOffset(doc: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      if (isCollection(pair.key)) {
+        offset = pair.key.range?.[0] ?? 0;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return offset;
+}
+
 /**
  * Parses YAML or JSON text holding one or more documents. Returns every
  * non-empty document. Throws SealboxError('INPUT') naming `source` and the
- * document for syntax errors, oversized input, alias bombs and deep nesting.
+ * document for syntax errors, oversized input, alias bombs, deep nesting and
+ * mapping keys that are collections.
  */
 export function parseDocuments(text: string, source: string): SourceDocument[] {
   if (Buffer.byteLength(text, 'utf8') > MAX_INPUT_BYTES) {
     throw new SealboxError('INPUT', `${source}: larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB; split it into smaller files`);
   }
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // logLevel 'error': the yaml library would print warnings (with a piece of
+  // the document, maybe a secret) to stderr through process.emitWarning.
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
   if (!Array.isArray(docs)) {
     // An empty stream yields a single EmptyStream object.
     return [];
@@ -52,6 +70,11 @@ export function parseDocuments(text: string, source: string): SourceDocument[] {
       const pos = lineCounter.linePos(err.pos[0]);
       const reason = err.code === 'DUPLICATE_KEY' ? 'duplicate key' : err.message.split('\n')[0] ?? 'syntax error';
       throw new SealboxError('INPUT', `${source} document ${index}: invalid YAML at line ${pos.line}, column ${pos.col}: ${reason}`);
+    }
+    const complexKey = collectionKeyOffset(doc);
+    if (complexKey !== undefined) {
+      const pos = lineCounter.linePos(complexKey);
+      throw new SealboxError('INPUT', `${source} document ${index}: the mapping key at line ${pos.line}, column ${pos.col} is itself a mapping or list; Kubernetes manifests use plain keys`);
     }
     let value: unknown;
     try {
