@@ -231,6 +231,7 @@ export async function hostileCorpus(o: CorpusOptions): Promise<HostileCase[]> {
 
   // wrong shapes
   await add('a value that is a YAML !!binary', 'binary-value', 'INPUT', 'must be a string', (b) => yaml(b).replace(/^( {4}password: ).*$/m, '$1!!binary AAAA'));
+  await add('a mapping key that is itself a mapping holding the plaintext', 'collection-key', 'INPUT', 'is itself a mapping or list', (b) => yaml(b).replace(/^( {4}password: .*)$/m, `$1\n    ? {stolen: ${o.marker}}\n    : x`));
   await add('immutable given as 1e999', 'immutable-number', 'INPUT', 'immutable must be true or false', (b) => json(b).replace('"template":{', '"template":{"immutable":1e999,'));
   await add('a list where the spec should be', 'spec-list', 'INPUT', 'spec must be a mapping', (b) => yaml({ ...b, spec: [b.spec] }));
   await add('no scope', 'no-scope', 'INPUT', 'spec.scope must be strict, namespace or cluster', (b) => {
