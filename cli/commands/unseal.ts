@@ -34,8 +34,8 @@ export function registerUnseal(program: Command): void {
       const sealed = docs.flatMap((d) => expandLists([d.value]).filter(isSealedManifest).map((v) => parseSealedDocument(v, source, d.index).sealed));
       // KMS stanzas are unwrapped with the keys they name and the default credentials.
       const unwrappers = await unsealUnwrappers(await keyUnwrappers(flags.key), sealed);
-      if (unwrappers.length === 0 && sealed.length > 0) {
-        throw new SealboxError('INPUT', 'no keys: the sealed resources have no KMS recipients; pass --key with a private key file');
+      if (unwrappers.length === 0) {
+        throw new SealboxError('INPUT', 'no keys: pass --key with a private key file (the input has no KMS recipients to unseal with)');
       }
       const out = await unsealDocuments(docs, source, unwrappers);
       // Plaintext output: private to the user.

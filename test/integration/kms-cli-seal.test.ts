@@ -132,7 +132,7 @@ describe('sealbox seal --kms', () => {
     const r = sealboxKms(['unseal', '-f', out]);
 
     expect(r.status).toBe(3);
-    expect(r.stderr).toContain('no KMS recipients; pass --key');
+    expect(r.stderr).toContain('no keys: pass --key with a private key file (the input has no KMS recipients');
   });
 });
 
