@@ -227,6 +227,35 @@ describe('sealbox rotate', () => {
   });
 });
 
+describe('sealbox rotate on JSON files', () => {
+  it('rotates a JSON sealed file (a v1 List of two resources) and keeps it JSON', async () => {
+    const arn = await newAwsKey();
+    const azure = await newAzureKeyVersion();
+    const folder = join(dir, 'json');
+    mkdirSync(folder);
+    const input = join(folder, 'secrets.yaml');
+    writeFileSync(input, [
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: prod}\nstringData: {password: pa}\n',
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: b, namespace: prod}\nstringData: {password: pb}\n',
+    ].join('---\n'));
+    const file = join(folder, 'sealed.json');
+    expect(sealboxKms(['seal', '-f', input, '--kms', `aws:${arn}`, '--format', 'json', '-o', file]).status).toBe(0);
+
+    const r = sealboxKms(['rotate', file, '--to-kms', `azure:${azure.versionless}`]);
+
+    expect(r.stderr).toContain('1 rotated');
+    const list = JSON.parse(readFileSync(file, 'utf8')) as { kind: string; items: { spec: { dataKeys: { recipients: { id: string }[] }[] } }[] };
+    expect(list.kind).toBe('List');
+    expect(list.items.map((i) => i.spec.dataKeys[0]?.recipients.map((x) => x.id))).toEqual([[arn, azure.id], [arn, azure.id]]);
+    const key = await azureKey(azure.versionless);
+    const only = (i: number): SealedSecret => {
+      const s = parseSealedSecret(list.items[i], file);
+      return { ...s, dataKeys: s.dataKeys.map((g) => ({ ...g, recipients: g.recipients.filter((x) => x.id === azure.id) })) };
+    };
+    expect(Buffer.from((await unsealSealedSecret(only(1), [key], file)).data.get('password') ?? []).toString()).toBe('pb');
+  });
+});
+
 describe('rotation with AWS ReEncrypt', () => {
   it('re-wraps an AWS stanza for another AWS key in the same region without any unwrapper (the data key stays in KMS)', async () => {
     const from = await newAwsKey();
