@@ -1,7 +1,7 @@
 // Another writer fighting the controller over the same Secrets (issue 7,
 // item 2): three loops overwrite the data of 20 managed Secrets — two with
 // writes conditional on the resourceVersion they read (kubectl edit), one
-// with blind replaces (kubectl replace --force style, no resourceVersion) —
+// with blind replaces (no resourceVersion, as `kubectl replace -f FILE`) —
 // for at least 10 s and until the controller has met five 409 Conflicts (at
 // most 30 s). The controller retries, and once the writers stop every Secret
 // matches Git again and stays so.
