@@ -8,7 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyUnwrapper } from '../crypto/types.js';
 import { isSealboxError } from '../errors.js';
-import { rewrapSealed } from '../format/seal.js';
+import { rewrapSealed, unsealSealedSecret } from '../format/seal.js';
 import { isSealedManifest, parseSealedSecret, sealedManifest } from '../format/sealed.js';
 import { parseDocuments } from '../format/yaml.js';
 import type { DataKeyCache } from '../crypto/key-cache.js';
@@ -83,6 +83,11 @@ async function rewrap(body: string, o: ServerOptions): Promise<{ status: number;
       drop: (s) => s.type === 'cert' && ours.has(s.id) && s.id !== newest.fingerprint,
       cache: o.cache,
     }, what);
+    // Open every value before answering: a group that needed no new stanza
+    // was not unwrapped above, so a tampered or unopenable resource would
+    // otherwise come back as if it were fine. The plaintext never leaves here.
+    const opened = await unsealSealedSecret(next, unwrappers, what, o.cache);
+    for (const v of opened.data.values()) v.fill(0);
     o.keys.countRsaOps();
     return { status: 200, body: `${JSON.stringify(sealedManifest(next))}\n` };
   } catch (err) {
