@@ -1,0 +1,128 @@
+// The KMS down for 60 s while the controller works (issue 7, item 1): moto
+// (AWS KMS) is frozen with SIGSTOP — connections hang, as with a KMS that is
+// unreachable behind a firewall — and continued with SIGCONT on the same port
+// (moto keeps its keys in memory only, so it cannot be restarted). The
+// controller runs with the product's defaults for --kms-timeout (15 s),
+// --max-backoff (5 m), --workers (4) and --resync-period (10 m). During the
+// outage, resources that need KMS report ProviderUnavailable and keep their
+// Secrets as they were, resources whose data keys are cached stay Ready, and
+// resources sealed for the cluster key keep syncing; afterwards everything
+// converges without a restart.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sealSecret } from '../../src/format/seal.js';
+import { sealedManifest } from '../../src/format/sealed.js';
+import { AwsKmsKey } from '../../src/keys/aws-kms.js';
+import { eventually } from '../cluster/helpers.js';
+import { useController } from '../controller/harness.js';
+import { metricValue, scrape } from '../controller/metrics.js';
+import type { SealedObject } from '../controller/sealed.js';
+import { createSealed, fetchCert, getSealed, readSecret, readyCondition, seal, secretText, updateSealedSpec, waitForReady, waitForSecret } from '../controller/sealed.js';
+import type { Started } from '../peers/kms-servers.js';
+import { startMoto } from '../peers/kms-servers.js';
+
+const OUTAGE_MS = 60_000;
+const REGION = 'eu-west-1';
+const KMS_RESOURCES = 10;
+const AWS_ENV = { AWS_ENDPOINT_URL_KMS: '', AWS_REGION: REGION, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+let moto: Started | undefined;
+let stateDir = '';
+const saved = new Map<string, string | undefined>();
+
+// registered before useController's hooks: the controller starts with moto's endpoint in its environment
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), 'sealbox-chaos-kms-'));
+  moto = await startMoto({ stateDir });
+  for (const [k, v] of Object.entries({ ...AWS_ENV, AWS_ENDPOINT_URL_KMS: moto.endpoint })) {
+    saved.set(k, process.env[k]);
+    process.env[k] = v;
+  }
+}, 180_000);
+
+const env = useController({ prefix: 'chaos-kms', resyncPeriod: '10m', extraArgs: ['--kms-providers', 'aws'] });
+
+afterAll(async () => {
+  for (const [k, v] of saved) {
+    if (v === undefined) Reflect.deleteProperty(process.env, k);
+    else process.env[k] = v;
+  }
+  if (moto !== undefined) {
+    process.kill(moto.pid, 'SIGCONT');
+    await moto.stop();
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+}, 60_000);
+
+async function kmsKey(): Promise<AwsKmsKey> {
+  if (moto === undefined) throw new Error('moto did not start');
+  const client = new KMSClient({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const out = await client.send(new CreateKeyCommand({ Description: 'sealbox chaos-kms' }));
+  return new AwsKmsKey({ client, keyId: out.KeyMetadata?.Arn ?? '' });
+}
+
+async function sealKms(key: AwsKmsKey, name: string, value: string): Promise<SealedObject> {
+  const s = await sealSecret({ name, namespace: env.namespace, type: 'Opaque', labels: {}, annotations: {}, data: new Map([['v', new Uint8Array(Buffer.from(value))]]) }, { scope: 'strict', wrappers: [key] });
+  return sealedManifest(s) as unknown as SealedObject;
+}
+
+describe('the KMS down for 60 s', () => {
+  it('reports ProviderUnavailable, keeps Secrets and cached resources as they were, keeps syncing cert-sealed resources, and recovers by itself', async () => {
+    if (moto === undefined) throw new Error('moto did not start');
+    const ns = env.namespace;
+    const ctl = env.controllers[0];
+    if (ctl === undefined) throw new Error('no controller');
+    const key = await kmsKey();
+    const names = Array.from({ length: KMS_RESOURCES }, (_, i) => `kms-${i}`);
+    for (const name of names) await createSealed(ns, await sealKms(key, name, `${name}-v1`));
+    for (const name of names) expect(secretText(await waitForSecret(ns, name, () => true, 60_000)).v).toBe(`${name}-v1`);
+    // seal what the outage will need before KMS goes away
+    const half = names.slice(0, KMS_RESOURCES / 2);
+    const updates = await Promise.all(half.map((name) => sealKms(key, name, `${name}-v2`)));
+    const fresh = await Promise.all(['kms-new-0', 'kms-new-1'].map((name) => sealKms(key, name, `${name}-v1`)));
+    const cert = await fetchCert(ctl.url);
+
+    process.kill(moto.pid, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    let certLatencyMs = 0;
+    try {
+      for (const [i, name] of half.entries()) await updateSealedSpec(ns, name, updates[i]?.spec ?? { scope: 'strict', encryptedData: {}, dataKeys: [] });
+      for (const f of fresh) await createSealed(ns, f);
+      const certStart = Date.now();
+      for (let i = 0; i < 5; i++) await createSealed(ns, await seal(cert, { name: `cert-${i}`, namespace: ns, data: { v: `cert-${i}` } }));
+      for (let i = 0; i < 5; i++) await waitForSecret(ns, `cert-${i}`, () => true, OUTAGE_MS);
+      certLatencyMs = Date.now() - certStart;
+      expect(Date.now() - stoppedAt, 'cert-sealed resources synced while KMS was down').toBeLessThan(OUTAGE_MS);
+
+      for (const name of [...half, 'kms-new-0', 'kms-new-1']) {
+        const o = await waitForReady(ns, name, 'False', OUTAGE_MS);
+        expect({ name, reason: readyCondition(o)?.reason }).toEqual({ name, reason: 'ProviderUnavailable' });
+        expect(readyCondition(o)?.message).toContain(`aws kms key "${key.keyArn ?? ''}"`);
+      }
+      expect(Date.now() - stoppedAt, 'the outage was reported while it lasted').toBeLessThan(OUTAGE_MS);
+      // what was there stays: old values in the Secrets, cached resources Ready
+      for (const name of half) expect(secretText((await readSecret(ns, name)) ?? {}).v).toBe(`${name}-v1`);
+      for (const name of names.slice(KMS_RESOURCES / 2)) expect(readyCondition(await getSealed(ns, name))?.status).toBe('True');
+      expect(await readSecret(ns, 'kms-new-0')).toBeUndefined();
+      await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt))));
+    } finally {
+      process.kill(moto.pid, 'SIGCONT');
+    }
+    const resumedAt = Date.now();
+
+    await eventually('every KMS-sealed resource to converge after the outage', async () => {
+      for (const [i, name] of half.entries()) if (secretText((await readSecret(ns, name)) ?? {}).v !== `${name}-v2` || updates[i] === undefined) return undefined;
+      for (const f of fresh) if ((await readSecret(ns, f.metadata.name)) === undefined) return undefined;
+      return true;
+    }, 360_000, 500);
+    const recoveryMs = Date.now() - resumedAt;
+    for (const name of [...names, 'kms-new-0', 'kms-new-1']) await waitForReady(ns, name, 'True', 60_000);
+    expect(ctl.alive()).toBe(true);
+    const m = await scrape(ctl.url);
+    expect(metricValue(m, 'sealbox_kms_calls_total', (l) => l.result === 'error')).toBeGreaterThan(0);
+    expect(metricValue(m, 'sealbox_reconcile_errors_total', (l) => l.reason === 'ProviderUnavailable')).toBeGreaterThan(0);
+    process.stderr.write(`KMS outage: ${(OUTAGE_MS / 1000).toFixed(0)} s; cert-sealed resources synced in ${(certLatencyMs / 1000).toFixed(1)} s during it; ${half.length + fresh.length} KMS resources ProviderUnavailable, converged ${(recoveryMs / 1000).toFixed(1)} s after KMS returned\n`);
+  }, 600_000);
+});
