@@ -20,7 +20,8 @@ export default defineConfig({
           // SEALBOX_TEST_KUBECONFIG to use an existing cluster instead
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/integration/kms-*.test.ts'],
+          // chaos-* run on their own, one file at a time (npm run test:chaos)
+          exclude: [...configDefaults.exclude, 'test/integration/kms-*.test.ts', 'test/integration/chaos-*.test.ts'],
           globalSetup: ['test/cluster/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
