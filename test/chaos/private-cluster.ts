@@ -24,7 +24,7 @@ export interface PrivateCluster {
    * Kills `component` with SIGKILL and starts it again with the same command
    * line; resolves when it answers again. Returns how long it was down.
    */
-  restart(component: Component): Promise<{ downMs: number }>;
+  restart(component: Component): Promise<{ downMs: number; attempts: number }>;
   stop(): Promise<void>;
 }
 

@@ -7,6 +7,7 @@
 // restart.d.ts.
 import process from 'node:process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
@@ -40,29 +41,58 @@ function adminTls(stateDir) {
 }
 
 /**
+ * True when 127.0.0.1:`port` can be listened on now.
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
+function portFree(port) {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => { resolve(false); });
+    srv.listen(port, '127.0.0.1', () => { srv.close(() => { resolve(true); }); });
+  });
+}
+
+/**
  * Restarts `name` ('etcd' or 'kube-apiserver') of the run in `stateDir`:
  * SIGKILL, wait for it to be gone, spawn the same argv, wait until it answers
  * (etcd /health, API server /readyz).
+ *
+ * The ports were picked from the ephemeral range when the run started, so
+ * once the process is gone another process's outgoing connection may take
+ * its port for a while (seen with other test files running beside this one).
+ * We wait for the port to be free before spawning, and spawn again if the
+ * component still loses the race (up to `timeoutMs`).
  * @param {string} stateDir
  * @param {'etcd' | 'kube-apiserver'} name
- * @returns {Promise<{ downMs: number }>} time from the kill to answering again
+ * @param {number} [timeoutMs]
+ * @returns {Promise<{ downMs: number, attempts: number }>} time from the kill to answering again
  */
-export async function restartComponent(stateDir, name) {
+export async function restartComponent(stateDir, name, timeoutMs = 120_000) {
   const rec = /** @type {{ name: string, pid: number, exe: string }} */ (JSON.parse(readFileSync(join(stateDir, 'pids', `${name}.pid`), 'utf8')));
   if (!isRecordedProcess(rec, stateDir)) throw new Error(`${name} (pid ${rec.pid}) is not running as recorded in ${stateDir}`);
   const argv = readCmdline(rec.pid);
   if (argv === null) throw new Error(`${name} (pid ${rec.pid}) is gone`);
+  const url = name === 'etcd' ? flag(argv, 'listen-client-urls') : `https://127.0.0.1:${flag(argv, 'secure-port')}`;
+  const port = Number(new URL(url).port);
+  const tls = name === 'etcd' ? undefined : adminTls(stateDir);
+  const probe = name === 'etcd'
+    ? async () => (await request(`${url}/health`)).status === 200
+    : async () => (await request(`${url}/readyz`, { tls })).status === 200;
   const killedAt = Date.now();
   process.kill(rec.pid, 'SIGKILL');
   while (isAlive(rec.pid)) await sleep(20);
-  const comp = spawnComponent(stateDir, name, rec.exe, argv.slice(1));
-  if (name === 'etcd') {
-    const url = flag(argv, 'listen-client-urls');
-    await waitReady(comp, async () => (await request(`${url}/health`)).status === 200, 60_000, 'healthy');
-  } else {
-    const tls = adminTls(stateDir);
-    const url = `https://127.0.0.1:${flag(argv, 'secure-port')}/readyz`;
-    await waitReady(comp, async () => (await request(url, { tls })).status === 200, 90_000, '/readyz ok');
+  for (let attempts = 1; ; attempts++) {
+    while (!(await portFree(port))) {
+      if (Date.now() - killedAt > timeoutMs) throw new Error(`${name}: port ${port} stayed taken for ${timeoutMs / 1000} s after the kill`);
+      await sleep(100);
+    }
+    const comp = spawnComponent(stateDir, name, rec.exe, argv.slice(1));
+    try {
+      await waitReady(comp, probe, Math.max(1000, timeoutMs - (Date.now() - killedAt)), name === 'etcd' ? 'healthy' : '/readyz ok');
+      return { downMs: Date.now() - killedAt, attempts };
+    } catch (err) {
+      if (/** @type {{ code?: unknown }} */ (err).code !== 'EADDRINUSE' || Date.now() - killedAt > timeoutMs) throw err;
+    }
   }
-  return { downMs: Date.now() - killedAt };
 }

@@ -5,7 +5,11 @@
 // killed. After each, every Secret holds exactly what Git says, each once,
 // owned by its sealed resource, and a watch on the Secrets saw no version
 // with data Git never held. The controller runs with deploy/'s RBAC through a
-// service-account token and the product's lease timings (15 s / 10 s / 2 s).
+// service-account token. Its lease is 30 s with a 25 s renew deadline (the
+// product's defaults are 15 s / 10 s): a leader that cannot renew for the
+// renew deadline steps down and exits, as client-go controllers do, and a
+// kube-apiserver relaunch on a loaded 2-core machine took 3-9 s here; the
+// margin keeps "converges without a restart" about the watches, not the lease.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -28,7 +32,7 @@ const N = Number(process.env.SEALBOX_CHAOS_RESOURCES ?? '1000');
 /** Inject each fault once this share of the fleet has converged. */
 const AT = Math.floor(N / 4);
 const CONVERGE_MS = 300_000;
-const LEASE_MS = 15_000; // the product's default --lease-duration
+const LEASE_MS = 30_000; // --lease-duration below
 
 let pc: PrivateCluster;
 let env: ChaosControllerEnv;
@@ -43,7 +47,7 @@ beforeAll(async () => {
   env = await setUpControllerEnv(pc.kc, {
     prefix: 'chaos',
     // fast enough for 1,000 resources a phase, slow enough that a fault lands mid-run
-    extraArgs: ['--kube-api-qps', '100', '--kube-api-burst', '200', '--workers', '4', '--resync-period', '60s'],
+    extraArgs: ['--kube-api-qps', '100', '--kube-api-burst', '200', '--workers', '4', '--resync-period', '60s', '--lease-duration', '30s', '--renew-deadline', '25s'],
   });
   ns = env.namespaces[0] ?? '';
   rec = await recordSecrets(pc.kc, ns);
@@ -61,7 +65,8 @@ afterAll(async () => {
   rec.stop();
   await env.tearDown();
   await pc.stop();
-  process.stderr.write(`chaos faults (${N} resources):\n  ${figures.join('\n  ')}\n`);
+  const versions = [...rec.versions.values()].reduce((n, v) => n + v.length, 0);
+  process.stderr.write(`chaos faults (${N} resources, ${generations.length} generations, ${versions} Secret versions watched, ${rec.restarts} watch restarts):\n  ${figures.join('\n  ')}\n`);
 }, 120_000);
 
 function logOf(component: string): string {
@@ -120,7 +125,7 @@ describe(`faults while reconciling ${N} sealed resources`, () => {
     const { items, applying } = await startGeneration('g2', await recipient(ctl));
     const atFault = convergedCount(rec, items);
     const logBefore = ctl.log().length;
-    const { downMs } = await pc.restart('kube-apiserver');
+    const { downMs, attempts } = await pc.restart('kube-apiserver');
     await applying;
     await waitConverged(rec, items, CONVERGE_MS);
     expect(atFault).toBeLessThan(N);
@@ -131,7 +136,7 @@ describe(`faults while reconciling ${N} sealed resources`, () => {
     expect(log).toContain('watch failed; restarting');
     expect(metricValue(await scrape(ctl.url), 'sealbox_leader')).toBe(1);
     await expectMatchesGit(items);
-    figures.push(`kube-apiserver SIGKILL + relaunch at ${atFault}/${N} (down ${(downMs / 1000).toFixed(1)} s): same controller process, all ${N} correct`);
+    figures.push(`kube-apiserver SIGKILL + relaunch at ${atFault}/${N} (down ${(downMs / 1000).toFixed(1)} s${attempts > 1 ? `, ${attempts} launches: its port was taken` : ''}): same controller process, all ${N} correct`);
   }, 600_000);
 
   it('converges without a restart when etcd is killed and relaunched mid-run', async () => {
@@ -139,7 +144,7 @@ describe(`faults while reconciling ${N} sealed resources`, () => {
     const { items, applying } = await startGeneration('g3', await recipient(ctl));
     const atFault = convergedCount(rec, items);
     const logBefore = ctl.log().length;
-    const { downMs } = await pc.restart('etcd');
+    const { downMs, attempts } = await pc.restart('etcd');
     await applying;
     await waitConverged(rec, items, CONVERGE_MS);
     expect(atFault).toBeLessThan(N);
@@ -147,7 +152,7 @@ describe(`faults while reconciling ${N} sealed resources`, () => {
     expect(env.controllers.filter((c) => c.alive())).toEqual([ctl]);
     expect(ctl.log().slice(logBefore)).not.toContain('lost leadership');
     await expectMatchesGit(items);
-    figures.push(`etcd SIGKILL + relaunch at ${atFault}/${N} (down ${(downMs / 1000).toFixed(1)} s): same controller process, all ${N} correct`);
+    figures.push(`etcd SIGKILL + relaunch at ${atFault}/${N} (down ${(downMs / 1000).toFixed(1)} s${attempts > 1 ? `, ${attempts} launches: its port was taken` : ''}): same controller process, all ${N} correct`);
   }, 600_000);
 
   it('converges when a key rotation happens mid-run, unsealing resources sealed for the old key and for the new one', async () => {
