@@ -109,6 +109,42 @@ function describeFailure(err: unknown, what: string): KubeError {
   return new KubeError(0, `${what}: API server unreachable (${message.slice(0, 200)})`);
 }
 
+/** A string that identifies one TLS option (CA, certificate, key, ...) of an agent. */
+function tlsOptionId(v: unknown): string {
+  if (Buffer.isBuffer(v)) return v.toString('latin1');
+  if (Array.isArray(v)) return v.map(tlsOptionId).join('\u0001');
+  if (typeof v === 'string' || typeof v === 'boolean') return String(v);
+  return v === undefined ? '' : JSON.stringify(v);
+}
+
+/**
+ * client-node 1.x gives every API call a new https.Agent, so every request
+ * opened a new TLS connection: a handshake and CA parsing on both ends (at
+ * 1,000 reconciles, most of the controller's CPU and much of the API
+ * server's). This auth method applies the kubeconfig's credentials as before
+ * and then swaps in one keep-alive agent per distinct TLS identity (normally
+ * just one). Proxy agents are left alone.
+ */
+function keepAliveAuth(kc: k8s.KubeConfig): k8s.SecurityAuthentication {
+  const agents = new Map<string, https.Agent>();
+  return {
+    getName: () => 'sealbox-keep-alive',
+    async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
+      await kc.applySecurityAuthentication(context);
+      const agent = context.getAgent();
+      if (agent?.constructor !== https.Agent) return;
+      const o = agent.options;
+      const id = [o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername].map(tlsOptionId).join('\0');
+      let shared = agents.get(id);
+      if (shared === undefined) {
+        shared = new https.Agent({ ...o, keepAlive: true });
+        agents.set(id, shared);
+      }
+      context.setAgent(shared);
+    },
+  };
+}
+
 /** The API calls sealbox makes, rate-limited and counted. */
 export class KubeApi {
   readonly kc: k8s.KubeConfig;
@@ -120,9 +156,12 @@ export class KubeApi {
 
   constructor(kc: k8s.KubeConfig, opts: KubeApiOptions) {
     this.kc = kc;
-    this.#core = kc.makeApiClient(k8s.CoreV1Api);
-    this.#custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.#coordination = kc.makeApiClient(k8s.CoordinationV1Api);
+    const server = kc.getCurrentCluster()?.server;
+    if (server === undefined) throw new KubeError(0, 'the kubeconfig has no current cluster');
+    const config = k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(server, {}), authMethods: { default: keepAliveAuth(kc) } });
+    this.#core = new k8s.CoreV1Api(config);
+    this.#custom = new k8s.CustomObjectsApi(config);
+    this.#coordination = new k8s.CoordinationV1Api(config);
     this.#limiter = new RateLimiter(opts.qps, opts.burst);
     this.#opts = opts;
   }
