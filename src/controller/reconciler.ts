@@ -134,8 +134,23 @@ export class Reconciler {
   async #apply(obj: SealedSecretObject, desired: SecretData): Promise<'unchanged' | 'created' | 'updated' | 'recreated'> {
     const meta = obj.metadata ?? {};
     const owner: Owner = { apiVersion: SEALED_API_VERSION, kind: SEALED_KIND, name: meta.name ?? '', namespace: meta.namespace ?? '', uid: meta.uid ?? '' };
-    const existing = this.#d.getCachedSecret(owner.namespace, owner.name) ?? (await this.#d.api.getSecret(owner.namespace, owner.name));
-    const p: Plan = plan(owner, existing, desired, { patch: meta.annotations?.[PATCH_ANNOTATION] === 'true' });
+    const opts = { patch: meta.annotations?.[PATCH_ANNOTATION] === 'true' };
+    const cached = this.#d.getCachedSecret(owner.namespace, owner.name);
+    let p: Plan = plan(owner, cached, desired, opts);
+    if (cached === undefined && p.action === 'create') {
+      // The cache holds every managed Secret, so a miss nearly always means
+      // there is none: create it at once (one request, not a GET and a
+      // create) and read the Secret only when it exists after all (409: not
+      // ours, or not in the cache yet).
+      try {
+        await this.#d.api.createSecret(p.secret);
+        await this.#d.events.normal(obj, 'Created', `created secret ${owner.name}`);
+        return 'created';
+      } catch (err) {
+        if (!isKubeStatus(err, 409)) throw err;
+      }
+      p = plan(owner, await this.#d.api.getSecret(owner.namespace, owner.name), desired, opts);
+    }
     switch (p.action) {
       case 'none':
         return 'unchanged';
