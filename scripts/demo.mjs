@@ -21,7 +21,7 @@ const keep = process.argv.includes('--keep');
 const say = (m) => process.stdout.write(`\n\x1b[1m== ${m}\x1b[0m\n`);
 const sealbox = (args, env, input) => {
   process.stdout.write(`$ sealbox ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'dist/bundle/sealbox.js'), ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`sealbox ${args[0]} failed (exit ${r.status}): ${r.stderr}`);
   if (r.stderr) process.stdout.write(r.stderr);
   return r.stdout;
@@ -51,7 +51,7 @@ try {
   const tokenKc = join(work, 'controller.kubeconfig');
   writeFileSync(tokenKc, await tokenKubeconfig(kc, 'sealbox-system', 'sealbox-controller'), { mode: 0o600 });
   const logFile = join(work, 'controller.log');
-  controller = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'controller', '--kubeconfig', tokenKc, '--namespace', 'sealbox-system', '--listen', '127.0.0.1:0', '--key-check-interval', '2s'], {
+  controller = spawn(process.execPath, [join(root, 'dist/bundle/sealbox.js'), 'controller', '--kubeconfig', tokenKc, '--namespace', 'sealbox-system', '--listen', '127.0.0.1:0', '--key-check-interval', '2s'], {
     stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
     detached: keep,
   });
