@@ -1,0 +1,34 @@
+// Benchmark inputs: Secrets with five values of realistic sizes.
+import { randomBytes } from 'node:crypto';
+
+export const SET_LABEL = 'bench.sealbox.dev/set';
+
+/** One Secret manifest (YAML text) with five values. */
+export function secretYaml(namespace, name, set) {
+  const pw = randomBytes(24).toString('base64url');
+  const user = `app-${name}`;
+  return [
+    'apiVersion: v1',
+    'kind: Secret',
+    'metadata:',
+    `  name: ${name}`,
+    `  namespace: ${namespace}`,
+    '  labels:',
+    `    ${SET_LABEL}: ${set}`,
+    'type: Opaque',
+    'stringData:',
+    `  username: ${user}`,
+    `  password: ${pw}`,
+    `  database-url: postgres://${user}:${pw}@db.${namespace}.svc:5432/app?sslmode=require`,
+    `  api-key: ${randomBytes(20).toString('hex')}`,
+    `  signing-secret: ${randomBytes(48).toString('base64')}`,
+    '',
+  ].join('\n');
+}
+
+/** A multi-document stream of Secrets: count of them over `namespaces`, named `${prefix}-<i>`. */
+export function secretStream(namespaces, count, prefix, set) {
+  const docs = [];
+  for (let i = 0; i < count; i++) docs.push(secretYaml(namespaces[i % namespaces.length], `${prefix}-${i}`, set));
+  return docs.map((d) => `---\n${d}`).join('');
+}

@@ -1,0 +1,71 @@
+// Rows 1–2: sealing offline with a certificate file.
+//   1. one Secret with 5 values: `sealbox seal` vs `kubeseal --cert`, whole
+//      process: wall time and peak RSS
+//   2. 1,000 Secret files: sealbox in one process (the files as one
+//      multi-document stream on stdin: `seal -f` takes one file and has no
+//      folder mode) vs kubeseal once per file (what users script), plus
+//      kubeseal over the same stream in one process (it reads
+//      multi-document input too) for an apples-to-apples line
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { secretYaml } from '../lib/fixtures.mjs';
+import { measure, run } from '../lib/proc.mjs';
+
+/** Runs `fns` interleaved: `warmup` rounds unrecorded, then `runs` recorded rounds. */
+async function interleaved(fns, warmup, runs) {
+  const out = fns.map(() => []);
+  for (let r = 0; r < warmup + runs; r++) {
+    for (let i = 0; i < fns.length; i++) {
+      const m = await fns[i]();
+      if (m.code !== 0) throw new Error(`benchmark command failed (exit ${m.code}): ${m.stderr.slice(-1500)}`);
+      if (r >= warmup) out[i].push(m);
+    }
+  }
+  return out;
+}
+
+export async function benchCli(o) {
+  const { root, peers, work, log } = o;
+  const dir = join(work, 'cli');
+  mkdirSync(dir, { recursive: true });
+  const sealbox = join(root, 'dist/bundle/sealbox.js');
+  const cert = join(dir, 'cert.pem');
+  // one RSA-4096 certificate for both tools (kubeseal --cert takes any PEM certificate with an RSA key)
+  run(process.execPath, [sealbox, 'keygen', '--key-out', join(dir, 'key.pem'), '--cert-out', cert, '--bits', '4096', '--force']);
+  const env = { ...process.env, KUBECONFIG: join(dir, 'no-kubeconfig') };
+  const results = {};
+
+  if (o.rows.has(1)) {
+    const input = secretYaml('team-a', 'db-credentials', 'cli');
+    writeFileSync(join(dir, 'one.yaml'), input);
+    log(`row 1: one Secret, ${o.cliWarmup} warm-up + ${o.cliRuns} runs each`);
+    const [sb, ks] = await interleaved([
+      () => measure(process.execPath, [sealbox, 'seal', '--cert', cert], { input, env, stdoutFile: join(dir, 'one.sealbox.yaml') }),
+      () => measure(peers.kubeseal, ['--cert', cert, '--format', 'yaml'], { input, env, stdoutFile: join(dir, 'one.kubeseal.yaml') }),
+    ], o.cliWarmup, o.cliRuns);
+    results.one = { sealbox: sb, kubeseal: ks };
+  }
+
+  if (o.rows.has(2)) {
+    const files = join(dir, 'bulk');
+    const outs = join(dir, 'bulk-out');
+    mkdirSync(files, { recursive: true });
+    mkdirSync(outs, { recursive: true });
+    for (let i = 0; i < o.bulkFiles; i++) {
+      writeFileSync(join(files, `secret-${String(i).padStart(4, '0')}.yaml`), secretYaml(`team-${i % 20}`, `app-${i}`, 'bulk'));
+    }
+    // the files as one stream: awk prints "---" before each file (one process, ~10 ms)
+    const stream = 'awk \'FNR==1{print "---"}{print}\' "$1"/*.yaml';
+    const sbCmd = `${stream} | "$2" "$3" seal --cert "$4" > "$5"`;
+    const ksLoop = 'for f in "$1"/*.yaml; do "$2" --cert "$3" --format yaml < "$f" > "$4/${f##*/}" || exit 1; done';
+    const ksStream = `${stream} | "$2" --cert "$3" --format yaml > "$4"`;
+    log(`row 2: ${o.bulkFiles} files, ${o.bulkWarmup} warm-up + ${o.bulkRuns} runs each`);
+    const [sb, ksl, kss] = await interleaved([
+      () => measure('bash', ['-c', sbCmd, 'bash', files, process.execPath, sealbox, cert, join(dir, 'bulk.sealbox.yaml')], { env }),
+      () => measure('bash', ['-c', ksLoop, 'bash', files, peers.kubeseal, cert, outs], { env }),
+      () => measure('bash', ['-c', ksStream, 'bash', files, peers.kubeseal, cert, join(dir, 'bulk.kubeseal.yaml')], { env }),
+    ], o.bulkWarmup, o.bulkRuns);
+    results.bulk = { sealbox: sb, kubesealPerFile: ksl, kubesealStream: kss };
+  }
+  return results;
+}
