@@ -98,7 +98,7 @@ const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 
 report.load = {};
 async function step(name, fn) {
   const before = loadavg();
-  if (before[0] > 1.5) log(`note: load average is ${before.join(' ')} before ${name}: other work on this machine will show in the numbers`);
+  if (before[0] > 1.5) log(`note: load average ${before.join(' ')} before ${name} (includes the step before; other work on this machine shows in the numbers)`);
   try {
     report.raw[name] = await fn();
   } catch (err) {

@@ -136,6 +136,9 @@ export class SealboxController {
       reconciles: p.sum('sealbox_reconciles_total'),
       unchanged: p.sum('sealbox_reconciles_total', (l) => l.result === 'unchanged'),
       failed: p.sum('sealbox_reconciles_total', (l) => l.result === 'failed'),
+      heapUsedBytes: p.sum('sealbox_nodejs_heap_size_used_bytes'),
+      heapTotalBytes: p.sum('sealbox_nodejs_heap_size_total_bytes'),
+      externalBytes: p.sum('sealbox_nodejs_external_memory_bytes'),
     };
   }
 }
@@ -227,6 +230,8 @@ export class BitnamiController {
     return {
       unsealRequests: p.sum('sealed_secrets_controller_unseal_requests_total'),
       unsealErrors: p.sum('sealed_secrets_controller_unseal_errors_total'),
+      heapInuseBytes: p.sum('go_memstats_heap_inuse_bytes'),
+      heapSysBytes: p.sum('go_memstats_heap_sys_bytes'),
     };
   }
 

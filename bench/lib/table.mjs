@@ -56,6 +56,8 @@ export function buildTable(report, o) {
     const q = `QPS ${o.qps}/burst ${o.burst} both`;
     add('3', `controller cold start, ${n} × 5 values: until every Secret exists`, 's', S(sb?.cold.map((c) => c.ms / 1000) ?? []), 'sealed-secrets controller', S(ss?.cold.map((c) => c.ms / 1000) ?? []), q);
     add('3', 'cold start: CPU seconds of the controller', 'CPU s', S(sb?.cold.map((c) => c.cpuSec) ?? []), 'sealed-secrets controller', S(ss?.cold.map((c) => c.cpuSec) ?? []), 'utime+stime from /proc at the last Secret');
+    const cpCpu = (c) => (c.controlPlaneCpuSec ? Object.values(c.controlPlaneCpuSec).reduce((a, b) => a + b, 0) : undefined);
+    add('3', 'cold start: CPU seconds of kube-apiserver + etcd meanwhile', 'CPU s', S(sb?.cold.map(cpCpu) ?? []), 'sealed-secrets controller', S(ss?.cold.map(cpCpu) ?? []), 'same 2 cores as the controller');
     add('3', 'cold start: API requests (secrets, sealedsecrets, events)', 'requests', S(sb?.cold.map((c) => apiCount(c.api)) ?? []), 'sealed-secrets controller', S(ss?.cold.map((c) => apiCount(c.api)) ?? []), 'apiserver_request_total, leases aside');
     add('3', 'cold start: RSA-4096 private operations', 'ops', S(sb?.cold.map((c) => c.metrics?.rsaOps) ?? []), 'sealed-secrets controller', S(ss?.cold.map((c) => (c.metrics?.unsealRequests ?? NaN) * 5) ?? []), 'sealbox: its metric; sealed-secrets: 5 values × 1 key × unseal requests (computed)');
     if (sb?.floorRun && floor?.privateOpsPerSec) {
@@ -67,7 +69,7 @@ export function buildTable(report, o) {
     add('4', `steady state: API writes in one resync of ${n} (leases aside)`, 'writes', S([sbSteady?.writesExceptLeases]), 'sealed-secrets controller', S([ssSteady?.writesExceptLeases]), 'sealed-secrets has no periodic resync: same-length idle window');
     add('4', 'steady state: RSA private operations', 'ops', S([sbSteady?.rsaOps]), 'sealed-secrets controller', S([ssSteady ? ssSteady.unsealRequests * 5 : undefined]));
     add('4', 'steady state: CPU seconds over the window', 'CPU s', S([sbSteady?.cpuSec]), 'sealed-secrets controller', S([ssSteady?.cpuSec]), sbSteady ? `window ${fmtNum(sbSteady.windowMs / 1000)} s` : '');
-    add('5', `RSS after the cold start of ${n}`, 'MiB', S(sb?.cold.map((c) => c.rssKb / 1024) ?? []), 'sealed-secrets controller', S(ss?.cold.map((c) => c.rssKb / 1024) ?? []), 'VmRSS at the last Secret');
+    add('5', `RSS after the cold start of ${n}`, 'MiB', S(sb?.cold.map((c) => c.rssKb / 1024) ?? []), 'sealed-secrets controller', S(ss?.cold.map((c) => c.rssKb / 1024) ?? []), `VmRSS at the last Secret${heapNote(sb, ss)}`);
     const lat = (x, p) => (x?.latencyMs ? { ...summarize(x.latencyMs.samples.filter(Number.isFinite)), median: x.latencyMs[p] } : null);
     add('6', `latency, 1 new sealed resource while ${n} exist → Secret: p50`, 'ms', lat(sb, 'p50'), 'sealed-secrets controller', lat(ss, 'p50'), `${o.latencyTrials} trials; min–max over all trials`);
     add('6', 'latency: p99', 'ms', lat(sb, 'p99'), 'sealed-secrets controller', lat(ss, 'p99'));
@@ -84,6 +86,13 @@ export function buildTable(report, o) {
     add('7', `rotate ${f} files key A → B: sealbox rotate DIR vs sops updatekeys per file`, 's', s('sealboxRotate'), 'sops updatekeys per file', s('sopsUpdatekeys'));
   }
   return rows;
+}
+
+function heapNote(sb, ss) {
+  const mib = (b) => (b ? `${fmtNum(b / 2 ** 20)} MiB` : undefined);
+  const a = mib(sb?.cold[0]?.metrics?.heapUsedBytes);
+  const b = mib(ss?.cold[0]?.metrics?.heapInuseBytes);
+  return a || b ? `; heap in use after the cold start: sealbox (V8) ${a ?? '—'}, sealed-secrets (Go) ${b ?? '—'}` : '';
 }
 
 function apiCount(api) {

@@ -91,7 +91,7 @@ export async function benchController(kind, o) {
         await proc.stop();
         await reset(kube, ctl, namespaces, cold, []);
       }
-      const res = await coldStart(kube, ctl, n, `run${r + 1}`, o, log);
+      const res = await coldStart(kube, ctl, n, `run${r + 1}`, { ...o, cp }, log);
       proc = res.proc;
       out.cold.push(res.m);
     }
@@ -144,7 +144,7 @@ export async function benchController(kind, o) {
     if (kind === 'sealbox' && o.floorQps > 0) {
       await proc.stop();
       await reset(kube, ctl, namespaces, cold, extra);
-      const res = await coldStart(kube, ctl, n, 'floor', { ...o, qps: o.floorQps, burst: o.floorBurst }, log);
+      const res = await coldStart(kube, ctl, n, 'floor', { ...o, cp, qps: o.floorQps, burst: o.floorBurst }, log);
       proc = res.proc;
       out.floorRun = { ...res.m, qps: o.floorQps, burst: o.floorBurst };
     }
@@ -162,6 +162,7 @@ async function coldStart(kube, ctl, n, tag, o, log) {
   const track = await secretTracker(kube, 'cold');
   if (track.seen.size !== 0) throw new Error(`${ctl.name}: ${track.seen.size} Secrets exist before the cold start`);
   const api0 = await kube.requestCounts();
+  const cp0 = controlPlaneCpu(o.cp);
   const t0 = performance.now();
   const proc = await ctl.start(tag, { qps: o.qps, burst: o.burst });
   const done = await track.waitFor(() => track.seen.size >= n, o.coldTimeoutMs);
@@ -170,6 +171,9 @@ async function coldStart(kube, ctl, n, tag, o, log) {
     complete: done, secrets: track.seen.size, ms: tDone - t0,
     cpuSec: cpuSeconds(proc.pid), rssKb: procStatus(proc.pid)?.rssKb, hwmKb: procStatus(proc.pid)?.hwmKb,
   };
+  // what the API server and etcd spent meanwhile (they share the machine's cores)
+  const cp1 = controlPlaneCpu(o.cp);
+  m.controlPlaneCpuSec = Object.fromEntries(Object.keys(cp1).map((k) => [k, cp1[k] - (cp0[k] ?? 0)]));
   track.stop();
   log(`${ctl.name}: cold start (${tag}, QPS ${o.qps}/${o.burst}) ${done ? '' : 'NOT complete '}${(m.ms / 1000).toFixed(1)} s (${m.secrets}/${n}), ${m.cpuSec} CPU s, RSS ${Math.round(m.rssKb / 1024)} MiB`);
   // let the tail (status updates, events) finish
@@ -179,6 +183,17 @@ async function coldStart(kube, ctl, n, tag, o, log) {
   m.api = summarizeRequests(diffCounts(api0, await kube.requestCounts()), RESOURCES);
   m.cpuSecAfterTail = cpuSeconds(proc.pid);
   return { proc, m };
+}
+
+/** CPU seconds so far of the control plane's etcd and kube-apiserver. */
+function controlPlaneCpu(cp) {
+  const out = {};
+  for (const name of ['etcd', 'kube-apiserver']) {
+    const pid = cp?.pids?.[name];
+    const v = pid === undefined ? undefined : cpuSeconds(pid);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
 }
 
 /** Waits until `value(metrics)` is defined and has not changed for `quietMs` (at most 2 min). */
