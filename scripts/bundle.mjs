@@ -2,9 +2,11 @@
 // Bundles the CLI into dist/bundle/sealbox.js (+ chunks for lazily loaded
 // commands). One file instead of ~150 ES modules halves the CLI's start-up;
 // the heavy SDKs stay external and load only when a command needs them.
-import { chmodSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// chunk names carry content hashes: start empty so old chunks do not pile up
+rmSync('dist/bundle', { recursive: true, force: true });
 await build({
   entryPoints: { sealbox: 'cli/main.ts' },
   outdir: 'dist/bundle',

@@ -1,4 +1,5 @@
-import { basename, dirname, resolve } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { isScope } from '../../src/crypto/binding.js';
 import type { KeyWrapper, Scope } from '../../src/crypto/types.js';
@@ -8,7 +9,8 @@ import { mergeSecretsInto } from '../../src/format/merge.js';
 import type { SecretData } from '../../src/format/secret.js';
 import type { OutputFormat, SourceDocument } from '../../src/format/yaml.js';
 import { parseDocuments, stringifyDocuments } from '../../src/format/yaml.js';
-import { readInput, readText, writeOutput } from '../io.js';
+import { readInput, readText, writeFileAtomic, writeOutput } from '../io.js';
+import { walkManifests } from '../walk.js';
 import { collect } from '../options.js';
 import { certWrappers } from '../recipients.js';
 import { addClusterOptions, fetchCertificates } from '../cluster.js';
@@ -37,11 +39,11 @@ export function registerSeal(program: Command): void {
   const cmd = program
     .command('seal')
     .description('seal Secret manifests into SealedSecrets that are safe to commit')
-    .option('-f, --file <file>', 'Secret manifest(s), YAML or JSON, multi-document; - for stdin', '-')
+    .option('-f, --file <file>', 'Secret manifest(s), YAML or JSON, multi-document; - for stdin; a folder seals every .yaml/.yml/.json file below it', '-')
     .option('--cert <cert>', 'cluster certificate (file or http(s) URL); repeat for several clusters; default: .sealbox.yaml, else fetched from the cluster', collect, [])
     .option('--kms <spec>', 'KMS key: aws:KEY_ARN_OR_ALIAS or azure:https://VAULT/keys/NAME[/VERSION]; repeatable, mixable with --cert', collect, [])
     .option('--scope <scope>', 'strict | namespace | cluster (default: .sealbox.yaml rule, else strict)')
-    .option('-o, --output <file>', 'write here instead of stdout (atomically)')
+    .option('-o, --output <file>', 'write here instead of stdout (atomically); with a folder -f, a folder that mirrors it file by file')
     .option('--format <format>', 'yaml | json', 'yaml')
     .option('--merge-into <sealed>', 'add or replace values in this sealed file, in place, without decrypt rights')
     .option('--name <name>', 'Secret name (with --from-literal/--from-file, or to rename)')
@@ -51,8 +53,12 @@ export function registerSeal(program: Command): void {
     .option('--from-file <[key=]path>', 'a value read from a file; repeatable', collect, []);
   addClusterOptions(cmd).action(async (flags: SealFlags) => {
       const format = parseFormat(flags.format);
-      const { scope, wrappers } = await resolveRecipients(flags);
       const literal = flags.fromLiteral.length > 0 || flags.fromFile.length > 0;
+      if (flags.file !== undefined && flags.file !== '-' && !literal && (await stat(flags.file).catch(() => undefined))?.isDirectory() === true) {
+        await sealFolder(flags, flags.file, format);
+        return;
+      }
+      const { scope, wrappers } = await resolveRecipients(flags);
       if (flags.mergeInto !== undefined) {
         const secrets = literal ? [await secretFromFlags(flags, flags.name ?? '')] : await secretsFromFile(flags.file ?? '-');
         const target = flags.mergeInto;
@@ -82,6 +88,86 @@ export function registerSeal(program: Command): void {
     });
 }
 
+/**
+ * `seal -f FOLDER`: seals every manifest file below the folder in one
+ * process. With `-o OUT` each file is written to the same relative path
+ * under OUT (extension following --format), otherwise all documents go to
+ * standard output as one stream. Every file is sealed before anything is
+ * written, so a bad file leaves no output at all; each output file is
+ * written atomically. Recipients come from --cert/--kms, else from the
+ * `.sealbox.yaml` rule matching each output (or input) file.
+ */
+async function sealFolder(flags: SealFlags, dir: string, format: OutputFormat): Promise<void> {
+  if (flags.mergeInto !== undefined) throw new SealboxError('INPUT', `--merge-into takes one sealed file; -f ${dir} is a folder`);
+  if (flags.name !== undefined) throw new SealboxError('INPUT', `--name renames one Secret; -f ${dir} is a folder`);
+  const outDir = flags.output === undefined || flags.output === '-' ? undefined : flags.output;
+  if (outDir !== undefined) {
+    const rel = relative(resolve(dir), resolve(outDir));
+    if (rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep))) {
+      throw new SealboxError('INPUT', `-o ${outDir} is inside the folder being sealed (${dir}); write the sealed files to a folder outside it`);
+    }
+    const st = await stat(outDir).catch(() => undefined);
+    if (st !== undefined && !st.isDirectory()) throw new SealboxError('INPUT', `-o ${outDir}: with a folder -f, -o must be a folder (it is created when missing)`);
+  }
+  const files: string[] = [];
+  for await (const f of walkManifests(dir)) files.push(f);
+  if (files.length === 0) throw new SealboxError('INPUT', `${dir}: no .yaml, .yml or .json files to seal`);
+
+  const recipients = recipientCache(flags);
+  const outputs: { path: string; docs: unknown[] }[] = [];
+  for (const file of files) {
+    const docs = parseDocuments(await readText(file), file);
+    if (docs.length === 0) continue;
+    const path = outDir === undefined ? undefined : outputPath(outDir, relative(dir, file), format);
+    const { scope, wrappers } = await recipients(path ?? file);
+    const sealed = await sealDocuments(docs, file, {
+      scope,
+      wrappers,
+      ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+    });
+    outputs.push({ path: path ?? file, docs: sealed });
+  }
+  if (outDir === undefined) {
+    await writeOutput(undefined, stringifyDocuments(outputs.flatMap((o) => o.docs), format));
+    return;
+  }
+  for (const o of outputs) {
+    await mkdir(dirname(o.path), { recursive: true }).catch((cause: unknown) => {
+      throw new SealboxError('IO', `cannot create folder ${dirname(o.path)}`, { cause });
+    });
+    await writeFileAtomic(o.path, stringifyDocuments(o.docs, format));
+  }
+}
+
+/** `rel` under `outDir`, its extension following the output format. */
+function outputPath(outDir: string, rel: string, format: OutputFormat): string {
+  const ext = extname(rel);
+  const wanted = format === 'json' ? '.json' : ext === '.json' ? '.yaml' : ext;
+  return join(outDir, rel.slice(0, rel.length - ext.length) + wanted);
+}
+
+/**
+ * Recipients per target file for folder sealing: flags and the cluster's
+ * certificate are resolved once; `.sealbox.yaml` rules once per rule.
+ */
+function recipientCache(flags: SealFlags): (target: string) => Promise<{ scope: Scope; wrappers: KeyWrapper[] }> {
+  const byKey = new Map<string, Promise<{ scope: Scope; wrappers: KeyWrapper[] }>>();
+  return async (target) => {
+    let key = 'flags';
+    if (flags.cert.length === 0 && flags.kms.length === 0) {
+      const config = await findConfig(dirname(resolve(target)));
+      const rule = config === undefined ? undefined : ruleFor(config, target);
+      key = config === undefined ? 'cluster' : rule === undefined ? `none:${target}` : `${config.file}#${rule.index}`;
+    }
+    let r = byKey.get(key);
+    if (r === undefined) {
+      r = resolveRecipients(flags, target);
+      byKey.set(key, r);
+    }
+    return r;
+  };
+}
+
 function parseScope(s: string): Scope {
   if (!isScope(s)) throw new SealboxError('INPUT', `--scope ${s}: use strict, namespace or cluster`);
   return s;
@@ -97,7 +183,8 @@ function parseFormat(s: string): OutputFormat {
  * (`-o`, `--merge-into`), else the file read, else (standard input to
  * standard output) the current folder.
  */
-function configTarget(flags: SealFlags): { target: string; startDir: string } {
+function configTarget(flags: SealFlags, override?: string): { target: string; startDir: string } {
+  if (override !== undefined) return { target: override, startDir: dirname(resolve(override)) };
   const file = [flags.output, flags.mergeInto, flags.file].find((f) => f !== undefined && f !== '-');
   return file === undefined ? { target: process.cwd(), startDir: process.cwd() } : { target: file, startDir: dirname(resolve(file)) };
 }
@@ -107,18 +194,18 @@ function configTarget(flags: SealFlags): { target: string; startDir: string } {
  * first matching rule of the nearest .sealbox.yaml, else the cluster's newest
  * certificate (as kubeseal does). --scope overrides a rule's scope.
  */
-async function resolveRecipients(flags: SealFlags): Promise<{ scope: Scope; wrappers: KeyWrapper[] }> {
+async function resolveRecipients(flags: SealFlags, target?: string): Promise<{ scope: Scope; wrappers: KeyWrapper[] }> {
   const flagScope = flags.scope === undefined ? undefined : parseScope(flags.scope);
   if (flags.cert.length > 0 || flags.kms.length > 0) {
     // The SDKs load only when --kms is given.
     return { scope: flagScope ?? 'strict', wrappers: [...(await certWrappers(flags.cert)), ...(await kmsWrappers(flags.kms))] };
   }
-  const { target, startDir } = configTarget(flags);
+  const { target: ruleTarget, startDir } = configTarget(flags, target);
   const config = await findConfig(startDir);
   if (config !== undefined) {
-    const rule = ruleFor(config, target);
+    const rule = ruleFor(config, ruleTarget);
     if (rule === undefined) {
-      throw new SealboxError('INPUT', `no rule of ${config.file} matches ${target}; add a rule for it, or pass --cert or --kms`);
+      throw new SealboxError('INPUT', `no rule of ${config.file} matches ${ruleTarget}; add a rule for it, or pass --cert or --kms`);
     }
     try {
       return { scope: flagScope ?? rule.scope ?? 'strict', wrappers: await recipientWrappers(rule.recipients) };

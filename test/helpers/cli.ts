@@ -44,7 +44,7 @@ export function ensureBuilt(): void {
       continue;
     }
     try {
-      const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+      const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
       if (!existsSync(MAIN)) throw new Error(`npm run build did not produce ${MAIN}:\n${r.stdout}${r.stderr}`);
     } finally {
       rmSync(lock, { recursive: true, force: true });
