@@ -1,12 +1,12 @@
 // Rows 1–2: sealing offline with a certificate file.
 //   1. one Secret with 5 values: `sealbox seal` vs `kubeseal --cert`, whole
-//      process: wall time and peak RSS
-//   2. 1,000 Secret files: sealbox in one process (the files as one
-//      multi-document stream on stdin: `seal -f` takes one file and has no
-//      folder mode) vs kubeseal once per file (what users script), plus
-//      kubeseal over the same stream in one process (it reads
-//      multi-document input too) for an apples-to-apples line
-import { mkdirSync, writeFileSync } from 'node:fs';
+//      process: wall time and peak RSS; plus `node -e 0` (the runtime's own
+//      start-up, which no sealbox change can remove) as a reference line
+//   2. 1,000 Secret files: `sealbox seal -f DIR -o OUTDIR` (one process) vs
+//      kubeseal once per file (what users script), plus both tools over the
+//      same files as one multi-document stream in one process (kubeseal
+//      reads multi-document input too) for an apples-to-apples line
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { secretYaml } from '../lib/fixtures.mjs';
 import { measure, run } from '../lib/proc.mjs';
@@ -44,6 +44,8 @@ export async function benchCli(o) {
       () => measure(peers.kubeseal, ['--cert', cert, '--format', 'yaml'], { input, env, stdoutFile: join(dir, 'one.kubeseal.yaml') }),
     ], o.cliWarmup, o.cliRuns);
     results.one = { sealbox: sb, kubeseal: ks };
+    const [nodeOnly] = await interleaved([() => measure(process.execPath, ['-e', '0'], { env })], o.cliWarmup, o.cliRuns);
+    results.one.nodeStartup = nodeOnly;
   }
 
   if (o.rows.has(2)) {
@@ -56,16 +58,20 @@ export async function benchCli(o) {
     }
     // the files as one stream: awk prints "---" before each file (one process, ~10 ms)
     const stream = 'awk \'FNR==1{print "---"}{print}\' "$1"/*.yaml';
-    const sbCmd = `${stream} | "$2" "$3" seal --cert "$4" > "$5"`;
+    const sbDir = join(dir, 'bulk-sealbox');
+    const sbStream = `${stream} | "$2" "$3" seal --cert "$4" > "$5"`;
     const ksLoop = 'for f in "$1"/*.yaml; do "$2" --cert "$3" --format yaml < "$f" > "$4/${f##*/}" || exit 1; done';
     const ksStream = `${stream} | "$2" --cert "$3" --format yaml > "$4"`;
     log(`row 2: ${o.bulkFiles} files, ${o.bulkWarmup} warm-up + ${o.bulkRuns} runs each`);
-    const [sb, ksl, kss] = await interleaved([
-      () => measure('bash', ['-c', sbCmd, 'bash', files, process.execPath, sealbox, cert, join(dir, 'bulk.sealbox.yaml')], { env }),
+    const [sbd, ksl, sbs, kss] = await interleaved([
+      () => measure(process.execPath, [sealbox, 'seal', '--cert', cert, '-f', files, '-o', sbDir], { env }),
       () => measure('bash', ['-c', ksLoop, 'bash', files, peers.kubeseal, cert, outs], { env }),
+      () => measure('bash', ['-c', sbStream, 'bash', files, process.execPath, sealbox, cert, join(dir, 'bulk.sealbox.yaml')], { env }),
       () => measure('bash', ['-c', ksStream, 'bash', files, peers.kubeseal, cert, join(dir, 'bulk.kubeseal.yaml')], { env }),
     ], o.bulkWarmup, o.bulkRuns);
-    results.bulk = { sealbox: sb, kubesealPerFile: ksl, kubesealStream: kss };
+    const written = readdirSync(sbDir).length;
+    if (written !== o.bulkFiles) throw new Error(`sealbox seal -f DIR wrote ${written} files, expected ${o.bulkFiles}`);
+    results.bulk = { sealboxDir: sbd, kubesealPerFile: ksl, sealboxStream: sbs, kubesealStream: kss };
   }
   return results;
 }

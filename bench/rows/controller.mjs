@@ -109,7 +109,13 @@ export async function benchController(kind, o) {
       }
       await waitQuiet(ctl, (m) => m.reconciles, 1500);
     } else {
-      await sleep(o.steadyWindowMs ?? o.resyncPeriod * 1000);
+      // no periodic resync to wait for: an idle window as long as sealbox's,
+      // its metrics scraped at the same rate as sealbox's were
+      const end = performance.now() + (o.steadyWindowMs ?? o.resyncPeriod * 1000);
+      while (performance.now() < end) {
+        await ctl.metrics();
+        await sleep(Math.min(METRICS_POLL_MS, Math.max(0, end - performance.now())));
+      }
     }
     const b = { cpu: cpuSeconds(proc.pid), api: await kube.requestCounts(), m: await ctl.metrics(), t: performance.now() };
     const api = summarizeRequests(diffCounts(a.api, b.api), RESOURCES);
