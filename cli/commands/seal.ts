@@ -131,12 +131,21 @@ async function sealFolder(flags: SealFlags, dir: string, format: OutputFormat): 
     await writeOutput(undefined, stringifyDocuments(outputs.flatMap((o) => o.docs), format));
     return;
   }
-  for (const o of outputs) {
-    await mkdir(dirname(o.path), { recursive: true }).catch((cause: unknown) => {
-      throw new SealboxError('IO', `cannot create folder ${dirname(o.path)}`, { cause });
+  for (const d of new Set(outputs.map((o) => dirname(o.path)))) {
+    await mkdir(d, { recursive: true }).catch((cause: unknown) => {
+      throw new SealboxError('IO', `cannot create folder ${d}`, { cause });
     });
-    await writeFileAtomic(o.path, stringifyDocuments(o.docs, format));
   }
+  // Each file is written atomically (temporary file, fsync, rename); several
+  // at a time, so the file system can batch the flushes.
+  let next = 0;
+  const writer = async (): Promise<void> => {
+    for (let i = next++; i < outputs.length; i = next++) {
+      const o = outputs[i];
+      if (o !== undefined) await writeFileAtomic(o.path, stringifyDocuments(o.docs, format));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, outputs.length) }, writer));
 }
 
 /** `rel` under `outDir`, its extension following the output format. */

@@ -327,7 +327,7 @@ export class KubeApi {
         : await this.#custom.listNamespacedCustomObject({ group: SEALED_GROUP, version: SEALED_VERSION, namespace, plural: SEALED_PLURAL });
       return res as k8s.KubernetesListObject<SealedSecretObject>;
     };
-    return k8s.makeInformer(this.kc, path, list);
+    return trimmed(k8s.makeInformer(this.kc, path, list), true);
   }
 
   /** An informer of Secrets with a label selector, cluster-wide or in one namespace. */
@@ -339,8 +339,33 @@ export class KubeApi {
         ? this.#core.listSecretForAllNamespaces({ labelSelector })
         : this.#core.listNamespacedSecret({ namespace, labelSelector });
     };
-    return k8s.makeInformer(this.kc, path, list, labelSelector);
+    return trimmed(k8s.makeInformer(this.kc, path, list, labelSelector), false);
   }
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Makes an informer drop from its cached objects what the controller never
+ * reads: managedFields (often a third of a small object) and, for sealed
+ * resources, which sealbox never writes back, kubectl's last-applied copy of
+ * the whole object. The cache holds the very object its callbacks receive,
+ * so the first callbacks trim it in place. A Secret's update never sends
+ * managedFields, and the API server keeps them when an update leaves them out.
+ */
+function trimmed<T extends k8s.KubernetesObject>(informer: KubeInformer<T>, dropLastApplied: boolean): KubeInformer<T> {
+  const trim = (obj: T): void => {
+    const meta = obj.metadata;
+    if (meta === undefined) return;
+    delete meta.managedFields;
+    if (dropLastApplied && meta.annotations?.[LAST_APPLIED] !== undefined) {
+      const { [LAST_APPLIED]: _dropped, ...rest } = meta.annotations;
+      meta.annotations = rest;
+    }
+  };
+  informer.on('add', trim);
+  informer.on('update', trim);
+  return informer;
 }
 
 /** Returns a V1MicroTime for Lease fields (the API server wants 6 fractional digits). */
