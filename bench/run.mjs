@@ -18,6 +18,9 @@
 //   cold-timeout 1800 (s)                                       rows 3–6
 //   kms-files 200, kms-runs 3, kms-warmup 0                     row 7
 //   keep-work (keep the scratch folder)
+// Profiling aids: BENCH_PROFILE_DIR=DIR (V8 CPU profile of each sealbox
+// controller run), BENCH_NODE_ARGS='--heapsnapshot-signal=SIGUSR2' (more node
+// flags for it), BENCH_SKIP_PEER_CONTROLLER=1 (rows 3–6 for sealbox only).
 // --quick: small sizes for a smoke run of every row (a few minutes).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -121,7 +124,9 @@ if (rows.has(3) || rows.has(4) || rows.has(5)) {
 if (rows.has(1) || rows.has(2)) await step('cli', () => benchCli(o));
 if ([3, 4, 5, 6].some((r) => rows.has(r))) {
   await step('sealboxController', () => benchController('sealbox', o));
-  await step('bitnamiController', () => benchController('sealed-secrets', { ...o, steadyWindowMs: report.raw.sealboxController?.steady?.windowMs }));
+  if (process.env.BENCH_SKIP_PEER_CONTROLLER !== '1') {
+    await step('bitnamiController', () => benchController('sealed-secrets', { ...o, steadyWindowMs: report.raw.sealboxController?.steady?.windowMs }));
+  }
 }
 if (rows.has(7)) await step('kms', () => benchKms(o));
 

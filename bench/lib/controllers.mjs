@@ -71,6 +71,15 @@ class Proc {
   }
 }
 
+/** NODE_OPTIONS of the controller container in deploy/deployment.yaml: the bench runs it as deployed. */
+function deployedNodeOptions(root) {
+  const doc = parseAllDocuments(readFileSync(join(root, 'deploy/deployment.yaml'), 'utf8')).map((d) => d.toJS()).find((d) => d?.kind === 'Deployment');
+  const container = doc?.spec?.template?.spec?.containers?.find((c) => c.name === 'controller') ?? doc?.spec?.template?.spec?.containers?.[0];
+  const value = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  if (typeof value !== 'string') throw new Error('deploy/deployment.yaml: no NODE_OPTIONS on the controller container');
+  return value;
+}
+
 /** sealbox's controller, run from the bundle (what `bin` and the image run), with the token deploy/ RBAC grants. */
 export class SealboxController {
   name = 'sealbox';
@@ -96,10 +105,14 @@ export class SealboxController {
     const logFile = join(this.work, `sealbox-controller-${tag}.log`);
     const fd = openSync(logFile, 'a');
     // BENCH_PROFILE_DIR: write a V8 CPU profile of each sealbox controller run (node --cpu-prof)
-    const prof = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=sealbox-controller-${tag}.cpuprofile`] : [];
+    // BENCH_NODE_ARGS: more node flags for it (e.g. --heapsnapshot-signal=SIGUSR2)
+    const prof = [
+      ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=sealbox-controller-${tag}.cpuprofile`] : []),
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ];
     const child = spawn(process.execPath, [...prof, this.bin, 'controller', '--kubeconfig', this.tokenKc, '--namespace', 'sealbox-system',
       '--listen', `127.0.0.1:${this.port}`, '--kube-api-qps', String(qps), '--kube-api-burst', String(burst),
-      '--resync-period', `${this.resyncPeriod}s`], { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+      '--resync-period', `${this.resyncPeriod}s`], { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: deployedNodeOptions(this.root) } });
     closeSync(fd);
     this.proc = new Proc(child, logFile, 'sealbox controller');
     return this.proc;
