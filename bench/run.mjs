@@ -141,16 +141,25 @@ if (flag('keep-work')) process.stdout.write(`scratch folder kept: ${work}\n`);
 else rmSync(work, { recursive: true, force: true });
 process.exit(Object.keys(report.errors).length === 0 ? 0 : 1);
 
-/** RSA-4096 private operations per second with every core (openssl speed -multi). */
+/**
+ * RSA-4096 private operations per second with every core (openssl speed
+ * -multi) and with one: the median of three measurements each, since one
+ * measurement on a shared machine can be far off (we saw 264 to 457 ops/s).
+ */
 function rsaFloor() {
   const n = cpus().length;
-  const out = execFileSync('openssl', ['speed', '-multi', String(n), '-seconds', '5', '-mr', 'rsa4096'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  // final line "+F2:<n>:4096:<sign/s>:<verify/s>" sums the processes
-  const line = out.trim().split('\n').filter((l) => l.startsWith('+F2:')).pop();
-  const signPerSec = Number(line?.split(':')[3]);
-  const single = execFileSync('openssl', ['speed', '-seconds', '3', '-mr', 'rsa4096'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-    .trim().split('\n').filter((l) => l.startsWith('+F2:')).pop();
-  return { processes: n, privateOpsPerSec: signPerSec, privateOpsPerSecOneCore: Number(single?.split(':')[3]), openssl: execFileSync('openssl', ['version'], { encoding: 'utf8' }).trim() };
+  const speed = (args) => {
+    const out = execFileSync('openssl', ['speed', ...args, '-mr', 'rsa4096'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // last line "+F2:<n>:4096:<sign/s>:<verify/s>" (summed over the processes with -multi)
+    return Number(out.trim().split('\n').filter((l) => l.startsWith('+F2:')).pop()?.split(':')[3]);
+  };
+  const multi = [1, 2, 3].map(() => speed(['-multi', String(n), '-seconds', '3']));
+  const one = [1, 2, 3].map(() => speed(['-seconds', '2']));
+  const median = (xs) => [...xs].sort((a, b) => a - b)[1];
+  return {
+    processes: n, privateOpsPerSec: median(multi), privateOpsPerSecOneCore: median(one), samples: { multi, one },
+    openssl: execFileSync('openssl', ['version'], { encoding: 'utf8' }).trim(),
+  };
 }
 
 function machine() {

@@ -65,7 +65,7 @@ export function buildTable(report, o) {
       const floorSec = sb.resources / floor.privateOpsPerSec;
       const runs = sb.floorRun ? [sb.floorRun] : sb.cold;
       const qps = sb.floorRun ? sb.floorRun.qps : o.qps;
-      add('3', `sealbox cold start (QPS ${qps}) vs floor: ${n} RSA-4096 private ops / openssl speed -multi ${floor.processes}`, 's', S(runs.map((c) => c.ms / 1000)), 'RSA floor', S([floorSec]), `openssl: ${fmtNum(floor.privateOpsPerSec)} private ops/s on ${floor.processes} cores`);
+      add('3', `sealbox cold start (QPS ${qps}) vs floor: ${n} RSA-4096 private ops / openssl speed -multi ${floor.processes}`, 's', S(runs.map((c) => c.ms / 1000)), 'RSA floor', S([floorSec]), `openssl: ${fmtNum(floor.privateOpsPerSec)} private ops/s on ${floor.processes} cores (median of 3)`);
     }
     const sbSteady = sb?.steady;
     const ssSteady = ss?.steady;
