@@ -42,7 +42,9 @@ beforeAll(() => {
   writeFileSync(join(src, 'team-b', 'notes.txt'), `not a manifest ${MARKER}`);
   writeFileSync(join(src, '.git', 'x.yaml'), secret('x', 'x', 'git'));
 }, 120_000);
-afterAll(() => cleanup());
+afterAll(() => {
+  cleanup();
+});
 
 describe('sealbox seal -f FOLDER', () => {
   it('with -o mirrors the folder file by file, each file sealed and unsealable', () => {

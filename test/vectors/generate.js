@@ -19,7 +19,6 @@
 // the build and exits non-zero when one disagrees, so a bug cannot be baked in.
 // vectors.test.ts checks the committed files on every test run.
 // These keys protect nothing: never use them for real secrets.
-/* global console */
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
