@@ -157,14 +157,22 @@ function outputPath(outDir: string, rel: string, format: OutputFormat): string {
 
 /**
  * Recipients per target file for folder sealing: flags and the cluster's
- * certificate are resolved once; `.sealbox.yaml` rules once per rule.
+ * certificate are resolved once; `.sealbox.yaml` rules once per rule, the
+ * nearest config once per folder.
  */
 function recipientCache(flags: SealFlags): (target: string) => Promise<{ scope: Scope; wrappers: KeyWrapper[] }> {
   const byKey = new Map<string, Promise<{ scope: Scope; wrappers: KeyWrapper[] }>>();
+  const configs = new Map<string, ReturnType<typeof findConfig>>();
   return async (target) => {
     let key = 'flags';
     if (flags.cert.length === 0 && flags.kms.length === 0) {
-      const config = await findConfig(dirname(resolve(target)));
+      const dir = dirname(resolve(target));
+      let found = configs.get(dir);
+      if (found === undefined) {
+        found = findConfig(dir);
+        configs.set(dir, found);
+      }
+      const config = await found;
       const rule = config === undefined ? undefined : ruleFor(config, target);
       key = config === undefined ? 'cluster' : rule === undefined ? `none:${target}` : `${config.file}#${rule.index}`;
     }
