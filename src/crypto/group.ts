@@ -84,8 +84,9 @@ export async function unwrapGroup(
   what: string,
 ): Promise<Uint8Array> {
   const failures: { code: ErrorCode; reason: string }[] = [];
+  const stanzas = firstPerRecipient(group.recipients);
   for (const unwrapper of unwrappers) {
-    for (const stanza of group.recipients) {
+    for (const stanza of stanzas) {
       let dataKey: Uint8Array | null;
       try {
         dataKey = await unwrapper.unwrap(stanza, binding);
@@ -115,6 +116,21 @@ export async function unwrapGroup(
     'NO_KEY',
     `${what}: none of your keys (${have}) is a recipient of data-key group ${group.id}, whose recipients are ${want}; unseal with one of those keys, or have it resealed for yours`,
   );
+}
+
+/**
+ * The first stanza of each recipient: a group that names one key many times
+ * costs one private-key operation or KMS call, not one per copy (a hostile
+ * group could otherwise list the cluster key a hundred times).
+ */
+function firstPerRecipient(stanzas: readonly WrappedKey[]): WrappedKey[] {
+  const seen = new Set<string>();
+  return stanzas.filter((s) => {
+    const k = `${s.type}\0${s.id}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 /**

@@ -82,9 +82,12 @@ export class CertIdentity implements KeyUnwrapper {
   /** RSA private operations performed; counted for metrics and tests. */
   privateOps = 0;
   readonly #key: Promise<CryptoKey>;
+  /** Bytes of an RSA-OAEP ciphertext for this key: the modulus length. */
+  readonly #wrappedBytes: number;
 
   private constructor(privateKey: KeyObject, source: string) {
     checkRsa(privateKey, source);
+    this.#wrappedBytes = Math.ceil((privateKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
     this.fingerprint = publicKeyFingerprint(createPublicKey(privateKey));
     this.description = `cert:${this.fingerprint.slice(0, 12)}`;
     const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
@@ -108,6 +111,14 @@ export class CertIdentity implements KeyUnwrapper {
 
   async unwrap(stanza: WrappedKey, binding: Binding): Promise<Uint8Array | null> {
     if (stanza.type !== 'cert' || stanza.id !== this.fingerprint) return null;
+    // Every OAEP ciphertext is exactly as long as the modulus: anything else
+    // is refused before the private-key operation it would cost.
+    if (stanza.wrapped.length !== this.#wrappedBytes) {
+      throw new SealboxError(
+        'TAMPERED',
+        `the wrapped data key is ${String(stanza.wrapped.length)} bytes where this key's are ${String(this.#wrappedBytes)}: it was altered or truncated`,
+      );
+    }
     this.privateOps++;
     try {
       const dataKey = await subtle.decrypt({ name: 'RSA-OAEP', label: wrapLabel(binding) }, await this.#key, stanza.wrapped);

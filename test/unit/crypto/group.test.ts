@@ -143,6 +143,18 @@ describe('unwrapGroup', () => {
     for (const [i, e] of errors.entries()) expect(message).toContain(`aws-kms:k${i + 1}: ${e.message}`);
   });
 
+  it('tries each recipient once, however often a group lists it', async () => {
+    const calls: string[] = [];
+    const failing = unwrapper('k1', new SealboxError('TAMPERED', 'does not decrypt'), calls);
+    const copies: DataKeyGroup = { id: group.id, recipients: Array.from({ length: 100 }, () => stanza('k1')) };
+    expect((await codeOf(unwrapGroup(copies, binding, [failing], 'r'))).code).toBe('TAMPERED');
+    expect(calls).toEqual(['k1']);
+    const found: string[] = [];
+    const mixed: DataKeyGroup = { id: group.id, recipients: [stanza('k1'), stanza('k2'), stanza('k1'), stanza('k2')] };
+    expect(await unwrapGroup(mixed, binding, [unwrapper('k1', new SealboxError('TAMPERED', 'no'), found), unwrapper('k2', dataKey, found)], 'r')).toEqual(dataKey);
+    expect(found).toEqual(['k1', 'k2']);
+  });
+
   it('refuses a data key that is not the one the group id commits to', async () => {
     const other = new Uint8Array(32).fill(0xee);
     const { code, message } = await codeOf(unwrapGroup(group, binding, [unwrapper('k1', other)], 'r'));

@@ -155,4 +155,13 @@ describe('wrapping and unwrapping a data key', () => {
     const err = await vectorIdentity('a').unwrap({ ...stanza, wrapped: stanza.wrapped.subarray(1) }, binding).catch((e: unknown) => e);
     expect((err as SealboxError).code).toBe('TAMPERED');
   });
+
+  it.each([0, 1, 16, 255, 257, 512])('spends no private operation on a wrap of %i bytes (the modulus is 256)', async (n) => {
+    const id = vectorIdentity('a');
+    const stanza = { ...(await recipient.wrap(dataKey, binding)), wrapped: new Uint8Array(n) };
+    const err = await id.unwrap(stanza, binding).catch((e: unknown) => e);
+    expect((err as SealboxError).code).toBe('TAMPERED');
+    expect((err as SealboxError).message).toContain(`${String(n)} bytes where this key's are 256`);
+    expect(id.privateOps).toBe(0);
+  });
 });
