@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { feedStdin } from '../helpers/child.js';
 import { MAIN } from '../helpers/cli.js';
 
 const PROBE = fileURLToPath(new URL('./rss-probe.mjs', import.meta.url));
@@ -45,11 +46,15 @@ export async function runMeasured(args: readonly string[], o: MeasureOptions = {
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.stdin.on('error', () => undefined); // a process that exits early closes stdin
-    child.stdin.end(o.input ?? '');
+    let stdinError: Error | undefined;
+    feedStdin(child.stdin, o.input ?? '', (err) => {
+      stdinError = err;
+      child.kill('SIGKILL');
+    });
     const killer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
     const status = await new Promise<number | null>((resolve) => child.once('close', (code) => { resolve(code); }));
     clearTimeout(killer);
+    if (stdinError !== undefined) throw new Error(`sealbox ${args.join(' ')}: writing its stdin failed: ${stdinError.message}`, { cause: stdinError });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     let maxRssMb = Number.NaN;
     try {

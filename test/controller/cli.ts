@@ -1,6 +1,7 @@
 // Running the built CLI as a user would, and reading `git diff` of the files
 // it rewrites.
 import { execFile } from 'node:child_process';
+import { feedStdin } from '../helpers/child.js';
 import { CLI } from './process.js';
 
 /** What a finished command printed and returned. */
@@ -20,7 +21,11 @@ export async function run(file: string, args: readonly string[], opts: { cwd?: s
       }
       resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
     });
-    child.stdin?.end(opts.input ?? '');
+    // a child that exits before reading its input is not an error; its code says what happened
+    feedStdin(child.stdin, opts.input ?? '', (err) => {
+      child.kill();
+      reject(new Error(`${file}: writing its stdin failed: ${err.message}`, { cause: err }));
+    });
   });
 }
 

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkedSync } from './child.js';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,7 +64,7 @@ export interface Run {
 
 /** Runs `sealbox ARGS` as a user would: the built binary, in `cwd`, with `input` on stdin. */
 export function sealbox(args: readonly string[], opts: { input?: string | Buffer; cwd?: string } = {}): Run {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? ROOT, input: opts.input ?? '', timeout: 60_000 });
+  const r = checkedSync(`sealbox ${args.join(' ')}`, spawnSync(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? ROOT, input: opts.input ?? '', timeout: 60_000 }));
   return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
 }
 

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { KeyClient } from '@azure/keyvault-keys';
+import { checkedSync } from '../helpers/child.js';
 import { MAIN, ensureBuilt } from '../helpers/cli.js';
 import type { RunningPeer } from './kms-context.js';
 import { kmsPeer } from './kms-context.js';
@@ -57,9 +58,9 @@ export function runSealbox(
   opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; nodeArgs?: readonly string[] } = {},
 ): CliRun {
   ensureBuilt();
-  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), MAIN, ...args], {
+  const r = checkedSync(`sealbox ${args.join(' ')}`, spawnSync(process.execPath, [...(opts.nodeArgs ?? []), MAIN, ...args], {
     cwd: opts.cwd, input: opts.input ?? '', env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, encoding: 'utf8',
-  });
+  }));
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
