@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { SealboxError, isSealboxError } from '../src/errors.js';
+import { EXIT_CODES, SealboxError, isSealboxError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
 
 /** Flags that say how to reach the cluster and the controller. */
@@ -37,7 +37,7 @@ export async function connect(flags: ClusterFlags): Promise<import('../src/contr
  */
 export async function fetchCertificates(flags: ClusterFlags, all: boolean): Promise<string> {
   const file = all ? 'certs.pem' : 'cert.pem';
-  if (flags.controllerUrl !== undefined) return fetchDirect(`${flags.controllerUrl.replace(/\/$/, '')}/v1/${file}`);
+  if (flags.controllerUrl !== undefined) return fetchDirect(`${controllerBase(flags.controllerUrl)}/v1/${file}`);
   const { CERTS_CONFIGMAP } = await import('../src/controller/keys.js');
   const api = await connect(flags);
   let configMapError = '';
@@ -58,7 +58,7 @@ export async function fetchCertificates(flags: ClusterFlags, all: boolean): Prom
 async function fetchDirect(url: string): Promise<string> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(10_000) });
   } catch (cause) {
     throw new SealboxError('PROVIDER', `cannot reach the controller at ${url}`, { cause });
   }
@@ -75,9 +75,9 @@ export async function requestRewrap(flags: ClusterFlags, manifest: string): Prom
   let status: number;
   let body: string;
   if (flags.controllerUrl !== undefined) {
-    const url = `${flags.controllerUrl.replace(/\/$/, '')}/v1/rewrap`;
+    const url = `${controllerBase(flags.controllerUrl)}/v1/rewrap`;
     try {
-      const res = await fetch(url, { method: 'POST', body: manifest, headers: { 'content-type': 'application/yaml' }, signal: AbortSignal.timeout(30_000) });
+      const res = await fetch(url, { method: 'POST', body: manifest, headers: { 'content-type': 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(30_000) });
       status = res.status;
       body = await res.text();
     } catch (cause) {
@@ -89,9 +89,56 @@ export async function requestRewrap(flags: ClusterFlags, manifest: string): Prom
   }
   if (status === 200) return body;
   if (status === 422) {
-    const parsed = JSON.parse(body) as { error?: string; code?: ErrorCode };
-    throw new SealboxError(parsed.code ?? 'PROVIDER', `the controller cannot re-wrap: ${(parsed.error ?? '').slice(0, 500)}`);
+    const parsed = parseRefusal(body);
+    throw new SealboxError(parsed.code, `the controller cannot re-wrap: ${parsed.error}`);
   }
-  const reason = body.split('\n')[0]?.replace(/^error: /, '') ?? '';
-  throw new SealboxError('PROVIDER', `the controller refused to re-wrap (HTTP ${status}): ${reason.slice(0, 300)}`);
+  const reason = printable(body.split('\n')[0]?.replace(/^error: /, '') ?? '', 300);
+  throw new SealboxError('PROVIDER', `the controller refused to re-wrap (HTTP ${status}): ${reason}`);
+}
+
+/** Text from the controller, bounded and stripped of control characters before it reaches a terminal. */
+function printable(s: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  return s.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** A 422 body `{"error": …, "code": …}`; a code sealbox does not know (or a body that is not JSON) becomes PROVIDER. */
+function parseRefusal(body: string): { error: string; code: ErrorCode } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return { error: printable(body, 300), code: 'PROVIDER' };
+  }
+  const o = typeof parsed === 'object' && parsed !== null ? (parsed as { error?: unknown; code?: unknown }) : {};
+  const code = typeof o.code === 'string' && Object.hasOwn(EXIT_CODES, o.code) && o.code !== 'FINDINGS' ? (o.code as ErrorCode) : 'PROVIDER';
+  return { error: printable(typeof o.error === 'string' ? o.error : '', 500), code };
+}
+
+const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/** True for localhost, 127.0.0.0/8 and ::1: a connection that never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  return h === 'localhost' || LOOPBACK_V4.test(h) || h === '::1' || h === '0:0:0:0:0:0:0:1';
+}
+
+/**
+ * Returns the `--controller-url` without a trailing slash. Throws
+ * SealboxError('INPUT') for a URL that is not https, or http to a host other
+ * than the loopback: anyone on the path could otherwise hand out their own
+ * certificate, or alter what a re-wrap returns.
+ */
+export function controllerBase(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new SealboxError('INPUT', `--controller-url ${printable(url, 100)} is not a URL; use e.g. http://127.0.0.1:8080 (kubectl port-forward) or https://HOST`);
+  }
+  if (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname))) return url.replace(/\/$/, '');
+  if (u.protocol === 'http:') {
+    throw new SealboxError('INPUT', `--controller-url ${printable(url, 100)}: plain http is allowed only to the loopback (localhost, 127.0.0.0/8, ::1); use https, or kubectl port-forward and http://127.0.0.1:PORT`);
+  }
+  throw new SealboxError('INPUT', `--controller-url ${printable(url, 100)}: use an http(s) URL`);
 }
