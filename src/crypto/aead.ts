@@ -11,6 +11,8 @@ export const TAG_BYTES = 16;
 export const KEY_CHECK_BYTES = 4;
 /** Hex characters in a group id (8 bytes). */
 export const GROUP_ID_HEX = 16;
+/** Hex characters in a key commitment (32 bytes, HMAC-SHA256). */
+export const COMMITMENT_HEX = 64;
 
 /** Source of random bytes; injectable so test vectors can be reproduced. */
 export type RandomSource = (size: number) => Uint8Array;
@@ -38,6 +40,33 @@ export function matchesGroupId(dataKey: Uint8Array, groupId: string): boolean {
   const want = Buffer.from(groupIdOf(dataKey), 'utf8');
   const got = Buffer.from(groupId, 'utf8');
   return want.length === got.length && timingSafeEqual(want, got);
+}
+
+/**
+ * Returns the key commitment of a data key: HMAC-SHA256(dataKey,
+ * "sealbox.dev/v1 key-commitment"), 64 lowercase hex digits. Stored per
+ * group and checked right after unwrapping, it makes a group name exactly
+ * one data key: two 32-byte keys with the same commitment are a SHA-256
+ * collision (2^128 work), so no group can unwrap to one key for one
+ * recipient and to another key for another (the "invisible salamanders"
+ * attack on multi-recipient AES-GCM). The 64-bit group id and the 32-bit key
+ * check together offered only ~2^48. Only meaningful for 32-byte keys: HMAC
+ * pads shorter keys with zeros, so callers check the length first.
+ */
+export function keyCommitmentOf(dataKey: Uint8Array): string {
+  return createHmac('sha256', dataKey).update(`${FORMAT_LABEL} key-commitment`).digest('hex');
+}
+
+/**
+ * True when `dataKey` is a 32-byte key and both the group id and the key
+ * commitment are its own (constant-time comparisons).
+ */
+export function isCommittedKey(dataKey: Uint8Array, groupId: string, commitment: string): boolean {
+  if (dataKey.length !== DATA_KEY_BYTES) return false;
+  const want = Buffer.from(keyCommitmentOf(dataKey), 'utf8');
+  const got = Buffer.from(commitment, 'utf8');
+  const committed = want.length === got.length && timingSafeEqual(want, got);
+  return matchesGroupId(dataKey, groupId) && committed;
 }
 
 /**

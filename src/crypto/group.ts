@@ -1,14 +1,16 @@
 import { SealboxError, isSealboxError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import { decryptValue, encryptValue, generateDataKey, groupIdOf, matchesGroupId, secureRandom } from './aead.js';
+import { DATA_KEY_BYTES, decryptValue, encryptValue, generateDataKey, groupIdOf, isCommittedKey, keyCommitmentOf, secureRandom } from './aead.js';
 import type { OpenFailure, RandomSource } from './aead.js';
 import { valueAad } from './binding.js';
 import type { Binding, KeyUnwrapper, KeyWrapper, RecipientRef, WrappedKey } from './types.js';
 import type { SealedValue } from './value.js';
 
-/** One data key, named by its group id, wrapped once per recipient. */
+/** One data key, named by its group id, committed to, wrapped once per recipient. */
 export interface DataKeyGroup {
   readonly id: string;
+  /** keyCommitmentOf(dataKey): the 256-bit commitment checked after every unwrap. */
+  readonly commitment: string;
   readonly recipients: readonly WrappedKey[];
 }
 
@@ -59,12 +61,13 @@ export async function sealGroup(
   const dataKey = generateDataKey(random);
   try {
     const id = groupIdOf(dataKey);
+    const commitment = keyCommitmentOf(dataKey);
     const recipients = await wrapDataKey(dataKey, binding, wrappers);
     const sealed = new Map<string, SealedValue>();
     for (const [key, plaintext] of values) {
       sealed.set(key, { groupId: id, sealed: encryptValue(dataKey, key, plaintext, valueAad(binding, id, key), random) });
     }
-    return { group: { id, recipients }, values: sealed };
+    return { group: { id, commitment, recipients }, values: sealed };
   } finally {
     dataKey.fill(0);
   }
@@ -72,7 +75,10 @@ export async function sealGroup(
 
 /**
  * Returns the data key of `group`, unwrapped by the first unwrapper that holds
- * one of its recipients; no trial decryption, each stanza names its key.
+ * one of its recipients; no trial decryption, each stanza names its key. Every
+ * path (cluster key, AWS KMS, Azure Key Vault) passes here: a key that is not
+ * 32 bytes, or not the one the group id and key commitment name, is refused as
+ * TAMPERED before any value is opened with it.
  * Throws SealboxError: NO_KEY when no unwrapper is a recipient; otherwise the
  * most telling code among the failures (TAMPERED before PROVIDER), with each
  * recipient's reason kept in the message. `what` names the resource.
@@ -97,12 +103,10 @@ export async function unwrapGroup(
         continue;
       }
       if (dataKey === null) continue;
-      if (matchesGroupId(dataKey, group.id)) return dataKey;
+      const refused = refusalOf(dataKey, group);
+      if (refused === undefined) return dataKey;
       dataKey.fill(0);
-      failures.push({
-        code: 'TAMPERED',
-        reason: `${describeRecipient(stanza)}: the unwrapped data key is not the one group ${group.id} commits to (the stanza was replaced)`,
-      });
+      failures.push({ code: 'TAMPERED', reason: `${describeRecipient(stanza)}: ${refused}` });
     }
   }
   if (failures.length > 0) {
@@ -116,6 +120,16 @@ export async function unwrapGroup(
     'NO_KEY',
     `${what}: none of your keys (${have}) is a recipient of data-key group ${group.id}, whose recipients are ${want}; unseal with one of those keys, or have it resealed for yours`,
   );
+}
+
+/** Why an unwrapped data key is not the group's, or undefined when it is. Names lengths only, never key bytes. */
+function refusalOf(dataKey: Uint8Array, group: DataKeyGroup): string | undefined {
+  // Checked first: HMAC zero-pads short keys, so a commitment means nothing for another length.
+  if (dataKey.length !== DATA_KEY_BYTES) {
+    return `the unwrapped data key is ${dataKey.length} bytes, not ${DATA_KEY_BYTES} (the stanza was forged)`;
+  }
+  if (isCommittedKey(dataKey, group.id, group.commitment)) return undefined;
+  return `the unwrapped data key is not the one group ${group.id} commits to (the stanza was replaced)`;
 }
 
 /**

@@ -5,8 +5,9 @@ import type { Binding } from './types.js';
 
 /**
  * Bounded in-memory cache of unwrapped data keys (least recently used goes
- * first). Keyed by the binding and every stanza's bytes, so a group that is
- * moved or has its recipients edited misses and is unwrapped (and checked)
+ * first). Keyed by the binding, the group id and key commitment and every
+ * stanza's bytes, so a group that is moved or has its recipients or
+ * commitment edited misses and is unwrapped (and checked)
  * afresh. Keys are copied in and out; callers may zero what they get.
  */
 export class DataKeyCache {
@@ -21,7 +22,7 @@ export class DataKeyCache {
 
   /** Returns the cache key of a group at a binding. */
   static keyOf(binding: Binding, group: DataKeyGroup): string {
-    const h = createHash('sha256').update(bindingText(binding)).update('\0').update(group.id);
+    const h = createHash('sha256').update(bindingText(binding)).update('\0').update(group.id).update('\0').update(group.commitment);
     for (const s of group.recipients) h.update('\0').update(s.type).update('\0').update(s.id).update('\0').update(s.wrapped);
     return h.digest('base64');
   }

@@ -43,6 +43,7 @@ export function applySealedChanges(doc: Document, before: SealedSecret, after: S
       seq.delete(i);
     } else if (JSON.stringify(groupManifest(next)) !== JSON.stringify(groupManifest(old))) {
       const m = groupManifest(next);
+      doc.setIn(['spec', 'dataKeys', i, 'commitment'], m.commitment);
       doc.setIn(['spec', 'dataKeys', i, 'binding'], m.binding);
       doc.setIn(['spec', 'dataKeys', i, 'recipients'], doc.createNode(m.recipients));
     }

@@ -1,4 +1,4 @@
-import { GROUP_ID_HEX, KEY_CHECK_BYTES, NONCE_BYTES, TAG_BYTES } from '../crypto/aead.js';
+import { COMMITMENT_HEX, GROUP_ID_HEX, KEY_CHECK_BYTES, NONCE_BYTES, TAG_BYTES } from '../crypto/aead.js';
 import { fromBase64, toBase64 } from '../crypto/base64.js';
 import { isDataKey, isNamespaceName, isObjectName, isScope } from '../crypto/binding.js';
 import type { DataKeyGroup } from '../crypto/group.js';
@@ -134,6 +134,8 @@ function parseTemplate(v: unknown, what: string): SecretTemplate {
   };
 }
 
+const COMMITMENT_RE = new RegExp(`^[0-9a-f]{${COMMITMENT_HEX}}$`);
+
 function parseGroups(v: unknown, what: string): SealedGroup[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new SealboxError('INPUT', `${what}: spec.dataKeys must be a list`);
@@ -142,11 +144,13 @@ function parseGroups(v: unknown, what: string): SealedGroup[] {
   return v.map((item, i) => {
     const at = `${what}: spec.dataKeys[${i}]`;
     const g = requireObject(item, at);
-    rejectUnknown(g, ['group', 'binding', 'recipients'], at);
+    rejectUnknown(g, ['group', 'commitment', 'binding', 'recipients'], at);
     const id = requireString(g.group, `${at}.group`);
     if (!isGroupId(id)) throw new SealboxError('INPUT', `${at}.group must be ${GROUP_ID_HEX} lowercase hex digits`);
     if (seen.has(id)) throw new SealboxError('INPUT', `${at}.group ${id} appears twice`);
     seen.add(id);
+    const commitment = requireString(g.commitment, `${at}.commitment`);
+    if (!COMMITMENT_RE.test(commitment)) throw new SealboxError('INPUT', `${at}.commitment must be ${COMMITMENT_HEX} lowercase hex digits`);
     const binding = requireString(g.binding, `${at}.binding`);
     if (!Array.isArray(g.recipients) || g.recipients.length === 0) {
       throw new SealboxError('INPUT', `${at}.recipients must be a non-empty list`);
@@ -155,7 +159,7 @@ function parseGroups(v: unknown, what: string): SealedGroup[] {
       throw new SealboxError('INPUT', `${at}: more than ${LIMITS.recipients} recipients`);
     }
     const recipients = g.recipients.map((r, j) => parseRecipient(r, `${at}.recipients[${j}]`));
-    return { id, binding, recipients };
+    return { id, commitment, binding, recipients };
   });
 }
 
@@ -202,6 +206,7 @@ export function sealedManifest(s: SealedSecret): JsonObject {
 export function groupManifest(g: SealedGroup): JsonObject {
   return {
     group: g.id,
+    commitment: g.commitment,
     binding: g.binding,
     recipients: g.recipients.map((r) => ({ type: r.type, id: r.id, wrapped: toBase64(r.wrapped) })),
   };

@@ -151,7 +151,7 @@ export function spliceSealedChanges(source: string, doc: Document.Parsed, before
     const next = afterIds.get(old.id);
     if (next === undefined) {
       edits.push({ start: lineStart(source, r[0]), end: blockEnd(source, r[1]), text: '' });
-    } else if (next.binding !== old.binding) {
+    } else if (next.binding !== old.binding || next.commitment !== old.commitment) {
       return undefined;
     } else if (JSON.stringify(groupManifest(next)) !== JSON.stringify(groupManifest(old))) {
       const recipients = blockSeq(pairOf(node, 'recipients')?.value);

@@ -64,7 +64,7 @@ describe('sealbox seal --merge-into', () => {
     expect(diff.minus).toHaveLength(1);
     expect(diff.minus[0]).toMatch(/^- {4}password: sb1:[0-9a-f]{16}:/);
     expect(diff.plus[0]).toMatch(/^\+ {4}password: sb1:[0-9a-f]{16}:/);
-    expect(diff.plus.slice(1).join('\n')).toMatch(/^\+ {4}- group: [0-9a-f]{16}\n\+ {6}binding: strict\/prod\/api\n/);
+    expect(diff.plus.slice(1).join('\n')).toMatch(/^\+ {4}- group: [0-9a-f]{16}\n\+ {6}commitment: [0-9a-f]{64}\n\+ {6}binding: strict\/prod\/api\n/);
     expect(diff.added).toBe(diff.plus.length);
     expect(readFileSync(path, 'utf8')).not.toContain(MARKER);
     expect(unsealed(path)).toEqual({

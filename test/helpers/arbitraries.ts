@@ -36,6 +36,7 @@ const recipientArb: fc.Arbitrary<WrappedKey> = fc
 const groupArb = (id: string): fc.Arbitrary<SealedGroup> =>
   fc.record({
     id: fc.constant(id),
+    commitment: fc.stringMatching(/^[0-9a-f]{64}$/),
     binding: fc.string({ minLength: 1, maxLength: 60 }),
     recipients: fc.array(recipientArb, { minLength: 1, maxLength: 3 }),
   });

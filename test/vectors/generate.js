@@ -7,7 +7,7 @@
 //   keys/{a,b}.{key,cert}.pem  two 2048-bit RSA test keys (only when missing:
 //                              the committed keys are kept, they are fixtures)
 //   pure.json                  deterministic vectors of the pure parts (group
-//                              id, key check, AAD, OAEP label, sealed value
+//                              id, key commitment, key check, AAD, OAEP label, sealed value
 //                              bytes) and one sealed resource whose values were
 //                              sealed with a recorded random stream
 //   envelopes.json             positive envelopes with their plaintext, and one
@@ -25,7 +25,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { groupIdOf, keyCheckOf, encryptValue } from '../../dist/src/crypto/aead.js';
+import { groupIdOf, keyCheckOf, keyCommitmentOf, encryptValue } from '../../dist/src/crypto/aead.js';
 import { bindingText, valueAad, wrapLabel } from '../../dist/src/crypto/binding.js';
 import { encodeSealedValue } from '../../dist/src/crypto/value.js';
 import { isSealboxError } from '../../dist/src/errors.js';
@@ -82,6 +82,7 @@ function pureVectors() {
   return {
     dataKey: hex(dataKey),
     groupId,
+    commitment: keyCommitmentOf(dataKey),
     values: cases.map((c, n) => ({
       binding: c.binding,
       bindingText: bindingText(c.binding),
@@ -132,6 +133,19 @@ function flipWrapped(manifest, recipient) {
   const bytes = Buffer.from(r.wrapped, 'base64');
   bytes[bytes.length >> 1] ^= 0x01;
   r.wrapped = bytes.toString('base64');
+  return m;
+}
+
+/** `strict` with its group replaced by an attacker's: a 16-byte data key wrapped for `recipient`, everything else made to match it. */
+async function shortKeyEnvelope(strict, recipient) {
+  const m = clone(strict);
+  const short = new Uint8Array(16).fill(0x5a);
+  const binding = { scope: 'strict', namespace: 'prod', name: 'db' };
+  const stanza = await recipient.wrap(short, binding);
+  const group = groupIdOf(short);
+  m.spec.dataKeys = [{ group, commitment: keyCommitmentOf(short), binding: 'strict/prod/db', recipients: [{ type: stanza.type, id: stanza.id, wrapped: b64(stanza.wrapped) }] }];
+  const body = Buffer.concat([keyCheckOf(short, 'password'), Buffer.alloc(28, 0x11)]);
+  m.spec.encryptedData = { password: `sb1:${group}:${body.toString('base64')}` };
   return m;
 }
 
@@ -242,6 +256,18 @@ async function main() {
   const replaced = clone(strict);
   replaced.spec.dataKeys[0].recipients = otherAtSamePlace.spec.dataKeys[0].recipients;
   add('stanza replaced by one wrapping another data key', 'TAMPERED', 'commits to', replaced);
+  const otherCommitment = clone(strict);
+  otherCommitment.spec.dataKeys[0].commitment = otherAtSamePlace.spec.dataKeys[0].commitment;
+  add('key commitment of another data key', 'TAMPERED', 'commits to', otherCommitment);
+  const noCommitment = clone(strict);
+  delete noCommitment.spec.dataKeys[0].commitment;
+  add('key commitment removed', 'INPUT', 'commitment must be a non-empty string', noCommitment);
+  // Invisible salamanders: one group, each recipient's stanza wrapping another data key.
+  const salamander = clone(two);
+  const ofB = salamander.spec.dataKeys[0].recipients.findIndex((r) => r.id === b.identity.fingerprint);
+  salamander.spec.dataKeys[0].recipients[ofB] = (await seal(secretDoc('two', 'prod', { key: b64('vector-other') }), 'strict', [b.recipient])).spec.dataKeys[0].recipients[0];
+  add('recipients of one group wrap different data keys', 'TAMPERED', 'commits to', salamander, ['b']);
+  add('data key of 16 bytes, with its own group id, commitment and key check', 'TAMPERED', 'data key is 16 bytes, not 32', await shortKeyEnvelope(strict, a.recipient));
   const noGroup = clone(strict);
   noGroup.spec.dataKeys = [];
   add('data-key group removed', 'SCOPE', 'copied from another sealed secret', noGroup);

@@ -1,7 +1,7 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPublicKey } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHash, createHmac, createPublicKey, privateDecrypt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encryptValue, groupIdOf, keyCheckOf } from '../../src/crypto/aead.js';
+import { encryptValue, groupIdOf, keyCheckOf, keyCommitmentOf } from '../../src/crypto/aead.js';
 import { bindingText, valueAad, wrapLabel } from '../../src/crypto/binding.js';
 import type { Binding } from '../../src/crypto/types.js';
 import { encodeSealedValue, parseSealedValue } from '../../src/crypto/value.js';
@@ -22,8 +22,9 @@ interface PureValue { binding: Binding; bindingText: string; key: string; plaint
 interface Pure {
   dataKey: string;
   groupId: string;
+  commitment: string;
   values: PureValue[];
-  sealedWithRandom: { random: string[]; secret: unknown; scope: 'strict'; keys: VectorKeyName[]; sealed: { spec: { encryptedData: Record<string, string>; dataKeys: { group: string; binding: string }[] } } };
+  sealedWithRandom: { random: string[]; secret: unknown; scope: 'strict'; keys: VectorKeyName[]; sealed: { spec: { encryptedData: Record<string, string>; dataKeys: { group: string; commitment: string; binding: string }[] } } };
 }
 
 const load = (file: string): unknown => JSON.parse(readFileSync(new URL(file, import.meta.url), 'utf8'));
@@ -105,6 +106,10 @@ describe('negative envelopes', () => {
       ['recipient wrapped bytes flipped', 'TAMPERED'],
       ['recipient removed', 'NO_KEY'],
       ['stanza replaced by one wrapping another data key', 'TAMPERED'],
+      ['key commitment of another data key', 'TAMPERED'],
+      ['key commitment removed', 'INPUT'],
+      ['recipients of one group wrap different data keys', 'TAMPERED'],
+      ['data key of 16 bytes, with its own group id, commitment and key check', 'TAMPERED'],
       ['data-key group removed', 'SCOPE'],
       ['value truncated below the minimum length', 'INPUT'],
       ['value truncated by four bytes', 'TAMPERED'],
@@ -129,6 +134,14 @@ describe('deterministic vectors of the pure parts', () => {
     const spec = createHmac('sha256', dataKey).update('sealbox.dev/v1 group-id').digest('hex').slice(0, 16);
     expect(pure.groupId).toBe(spec);
     expect(groupIdOf(dataKey)).toBe(pure.groupId);
+  });
+
+  it('pin the key commitment to HMAC-SHA256(dataKey, "sealbox.dev/v1 key-commitment"), all 256 bits', () => {
+    const spec = createHmac('sha256', dataKey).update('sealbox.dev/v1 key-commitment').digest('hex');
+    expect(pure.commitment).toBe(spec);
+    expect(pure.commitment).toHaveLength(64);
+    expect(keyCommitmentOf(dataKey)).toBe(pure.commitment);
+    expect(pure.sealedWithRandom.sealed.spec.dataKeys[0]?.commitment).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it.each(pure.values)('pin $bindingText / $key byte for byte', (v) => {
@@ -188,12 +201,120 @@ describe('deterministic vectors of the pure parts', () => {
     it('reproduces every sealed value and the group id exactly', () => {
       const spec = resealed.spec as Pure['sealedWithRandom']['sealed']['spec'];
       expect(spec.encryptedData).toEqual(fixture.sealed.spec.encryptedData);
-      expect(spec.dataKeys.map((g) => [g.group, g.binding])).toEqual(fixture.sealed.spec.dataKeys.map((g) => [g.group, g.binding]));
+      expect(spec.dataKeys.map((g) => [g.group, g.commitment, g.binding])).toEqual(fixture.sealed.spec.dataKeys.map((g) => [g.group, g.commitment, g.binding]));
     });
 
     it('unseals the committed resource to the secret it was sealed from', async () => {
       const [out] = await unseal(fixture.sealed, fixture.keys.map(vectorIdentity));
       expect(out).toEqual(fixture.secret);
     });
+  });
+});
+
+interface SpecManifest {
+  metadata: { name: string; namespace?: string };
+  spec: {
+    scope: string;
+    encryptedData?: Record<string, string>;
+    dataKeys?: { group: string; commitment?: string; binding: string; recipients: { type: string; id: string; wrapped: string }[] }[];
+  };
+}
+
+/** A refusal of specUnseal: the FORMAT.md section 7 code. */
+class SpecError extends Error {
+  constructor(readonly code: ErrorCode) {
+    super(code);
+  }
+}
+
+/**
+ * An unsealer for cert recipients written from docs/FORMAT.md sections 3-7
+ * with node:crypto alone, sharing no code with sealbox. Returns the values
+ * (key name -> base64); throws SpecError with the code the spec names.
+ */
+function specUnseal(m: SpecManifest, keyPems: readonly string[]): Record<string, string> {
+  const { metadata, spec } = m;
+  const b = spec.scope === 'strict' ? `strict/${metadata.namespace ?? ''}/${metadata.name}` : spec.scope === 'namespace' ? `namespace/${metadata.namespace ?? ''}` : 'cluster';
+  const label = Buffer.from(`sealbox.dev/v1\0wrap\0${b}`, 'utf8');
+  const values = Object.entries(spec.encryptedData ?? {}).map(([k, text]) => {
+    const [prefix, group = '', body = ''] = text.split(':');
+    if (prefix !== 'sb1') throw new SpecError('INPUT');
+    return { k, group, body: Buffer.from(body, 'base64') };
+  });
+  const dataKeys = new Map<string, Buffer>();
+  for (const g of spec.dataKeys ?? []) {
+    if (!/^[0-9a-f]{64}$/.test(g.commitment ?? '')) throw new SpecError('INPUT');
+    if (!values.some((v) => v.group === g.group)) continue;
+    if (g.binding !== b) throw new SpecError('SCOPE');
+    const mine = keyPems.map((pem) => ({ pem, fp: createHash('sha256').update(createPublicKey(pem).export({ type: 'spki', format: 'der' })).digest('hex') }));
+    const usable = g.recipients.flatMap((r) => mine.filter((x) => r.type === 'cert' && r.id === x.fp).map((x) => ({ r, pem: x.pem })));
+    if (usable.length === 0) throw new SpecError('NO_KEY');
+    for (const { r, pem } of usable) {
+      let k: Buffer;
+      try {
+        k = privateDecrypt({ key: pem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: label }, Buffer.from(r.wrapped, 'base64'));
+      } catch {
+        continue;
+      }
+      // Section 5: exactly 32 bytes, then the full 256-bit commitment, then the id.
+      const commitment = Buffer.from(createHmac('sha256', k).update('sealbox.dev/v1 key-commitment').digest('hex'));
+      const id = createHmac('sha256', k).update('sealbox.dev/v1 group-id').digest('hex').slice(0, 16);
+      if (k.length === 32 && timingSafeEqual(commitment, Buffer.from(g.commitment ?? '')) && id === g.group) {
+        dataKeys.set(g.group, k);
+        break;
+      }
+    }
+    // A wrap that does not open, and a key that is not the committed one, are both tampering.
+    if (!dataKeys.has(g.group)) throw new SpecError('TAMPERED');
+  }
+  const out: Record<string, string> = {};
+  for (const { k, group, body } of values) {
+    const dataKey = dataKeys.get(group);
+    if (dataKey === undefined) throw new SpecError('SCOPE');
+    if (body.length < 32) throw new SpecError('INPUT');
+    const check = createHmac('sha256', dataKey).update(`sealbox.dev/v1 key-check\0${k}`).digest().subarray(0, 4);
+    if (!check.equals(body.subarray(0, 4))) throw new SpecError('SCOPE');
+    const decipher = createDecipheriv('aes-256-gcm', dataKey, body.subarray(4, 16));
+    decipher.setAAD(Buffer.from(`sealbox.dev/v1\0value\0${b}\0${group}\0${k}`, 'utf8'));
+    decipher.setAuthTag(body.subarray(body.length - 16));
+    try {
+      out[k] = Buffer.concat([decipher.update(body.subarray(16, body.length - 16)), decipher.final()]).toString('base64');
+    } catch {
+      throw new SpecError('TAMPERED');
+    }
+  }
+  return out;
+}
+
+describe('an unsealer written from the spec alone', () => {
+  const pems = (keys: readonly VectorKeyName[]): string[] => keys.map((k) => vectorKey(k).keyPem);
+
+  it.each(envelopes.positive.flatMap((v) => v.keys.map((keys) => ({ ...v, keys, label: `${v.name} (keys ${keys.join('+')})` }))))(
+    'unseals $label to its expected values',
+    ({ sealed, keys, expected }) => {
+      expect(specUnseal(sealed as SpecManifest, pems(keys))).toEqual(expected.data ?? {});
+    },
+  );
+
+  it.each([
+    'key commitment of another data key',
+    'key commitment removed',
+    'recipients of one group wrap different data keys',
+    'data key of 16 bytes, with its own group id, commitment and key check',
+    'stanza replaced by one wrapping another data key',
+    'recipient wrapped bytes flipped',
+    'bit flipped in ciphertext',
+    'bit flipped in key check',
+  ])('refuses "%s" with the code sealbox reports', (name) => {
+    const v = envelopes.negative.find((n) => n.name === name);
+    if (v === undefined) throw new Error(`no negative vector "${name}"`);
+    let got: unknown;
+    try {
+      specUnseal(v.sealed as SpecManifest, pems(v.keys));
+    } catch (err) {
+      got = err;
+    }
+    expect(got).toBeInstanceOf(SpecError);
+    expect((got as SpecError).code).toBe(v.code);
   });
 });

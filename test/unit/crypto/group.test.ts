@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupIdOf } from '../../../src/crypto/aead.js';
+import { groupIdOf, keyCommitmentOf } from '../../../src/crypto/aead.js';
 import { describeRecipient, openValue, sealGroup, unwrapGroup, wrapDataKey } from '../../../src/crypto/group.js';
 import type { DataKeyGroup } from '../../../src/crypto/group.js';
 import type { Binding, KeyUnwrapper, KeyWrapper, WrappedKey } from '../../../src/crypto/types.js';
@@ -10,7 +10,7 @@ import { LocalKey } from '../../helpers/local-key.js';
 const binding: Binding = { scope: 'strict', namespace: 'prod', name: 'db' };
 const dataKey = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
 const stanza = (id: string, type: WrappedKey['type'] = 'aws-kms'): WrappedKey => ({ type, id, wrapped: new Uint8Array([1, 2, 3]) });
-const group: DataKeyGroup = { id: groupIdOf(dataKey), recipients: [stanza('k1'), stanza('k2')] };
+const group: DataKeyGroup = { id: groupIdOf(dataKey), commitment: keyCommitmentOf(dataKey), recipients: [stanza('k1'), stanza('k2')] };
 
 /** An unwrapper that answers for one recipient id with a fixed outcome. */
 function unwrapper(id: string, outcome: Uint8Array | Error, calls: string[] = []): KeyUnwrapper {
@@ -146,11 +146,11 @@ describe('unwrapGroup', () => {
   it('tries each recipient once, however often a group lists it', async () => {
     const calls: string[] = [];
     const failing = unwrapper('k1', new SealboxError('TAMPERED', 'does not decrypt'), calls);
-    const copies: DataKeyGroup = { id: group.id, recipients: Array.from({ length: 100 }, () => stanza('k1')) };
+    const copies: DataKeyGroup = { ...group, recipients: Array.from({ length: 100 }, () => stanza('k1')) };
     expect((await codeOf(unwrapGroup(copies, binding, [failing], 'r'))).code).toBe('TAMPERED');
     expect(calls).toEqual(['k1']);
     const found: string[] = [];
-    const mixed: DataKeyGroup = { id: group.id, recipients: [stanza('k1'), stanza('k2'), stanza('k1'), stanza('k2')] };
+    const mixed: DataKeyGroup = { ...group, recipients: [stanza('k1'), stanza('k2'), stanza('k1'), stanza('k2')] };
     expect(await unwrapGroup(mixed, binding, [unwrapper('k1', new SealboxError('TAMPERED', 'no'), found), unwrapper('k2', dataKey, found)], 'r')).toEqual(dataKey);
     expect(found).toEqual(['k1', 'k2']);
   });
@@ -160,6 +160,33 @@ describe('unwrapGroup', () => {
     const { code, message } = await codeOf(unwrapGroup(group, binding, [unwrapper('k1', other)], 'r'));
     expect(code).toBe('TAMPERED');
     expect(message).toContain(`group ${group.id} commits to`);
+  });
+
+  it('refuses a data key whose group id matches but whose 256-bit key commitment is another key\'s', async () => {
+    // The salamander shape: the id names this key, the commitment another one.
+    const swapped: DataKeyGroup = { ...group, commitment: keyCommitmentOf(new Uint8Array(32).fill(0xee)) };
+    const { code, message } = await codeOf(unwrapGroup(swapped, binding, [unwrapper('k1', dataKey)], 'r'));
+    expect(code).toBe('TAMPERED');
+    expect(message).toContain(`group ${group.id} commits to`);
+  });
+
+  it('checks all 256 bits of the commitment, not only the 96 the old group id and key check covered', async () => {
+    const right = keyCommitmentOf(dataKey);
+    for (const at of [24, 40, 63]) {
+      const flipped = right.slice(0, at) + (right[at] === '0' ? '1' : '0') + right.slice(at + 1);
+      const { code } = await codeOf(unwrapGroup({ ...group, commitment: flipped }, binding, [unwrapper('k1', dataKey)], 'r'));
+      expect(code).toBe('TAMPERED');
+    }
+  });
+
+  it.each([0, 16, 31, 33, 64])('refuses an attacker-wrapped data key of %i bytes as TAMPERED, though id and commitment are its own', async (n) => {
+    const short = new Uint8Array(n).fill(7);
+    // HMAC zero-pads short keys: without the length check, this 16-byte key
+    // and the same key padded with zeros would share an id and a commitment.
+    const forged: DataKeyGroup = { ...group, id: groupIdOf(short), commitment: keyCommitmentOf(short) };
+    const { code, message } = await codeOf(unwrapGroup(forged, binding, [unwrapper('k1', short)], 'r'));
+    expect(code).toBe('TAMPERED');
+    expect(message).toContain(`data key is ${n} bytes, not 32`);
   });
 
   it('passes the binding to the unwrapper, so a moved group does not open', async () => {

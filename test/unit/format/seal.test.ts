@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { groupIdOf, keyCheckOf, keyCommitmentOf } from '../../../src/crypto/aead.js';
 import { DataKeyCache } from '../../../src/crypto/key-cache.js';
 import type { Scope } from '../../../src/crypto/types.js';
 import { encodeSealedValue } from '../../../src/crypto/value.js';
@@ -111,9 +112,26 @@ describe('unsealSealedSecret', () => {
     expect(identity.privateOps).toBe(1);
   });
 
+  it('refuses a 16-byte data key wrapped for the cluster key by an attacker as TAMPERED, not as an internal failure', async () => {
+    const short = new Uint8Array(16).fill(9);
+    const b = { scope: 'strict', namespace: 'prod', name: 'db' } as const;
+    const stanza = await vectorRecipient('a').wrap(short, b);
+    const id = groupIdOf(short);
+    // Everything the attacker can make consistent with his short key is: id, commitment, key check.
+    const body = Buffer.concat([keyCheckOf(short, 'password'), Buffer.alloc(12 + 16, 1)]);
+    const forged: SealedSecret = {
+      ...(await sealSecret(secret, { scope: 'strict', wrappers: [local] })),
+      encryptedData: new Map([['password', { groupId: id, sealed: new Uint8Array(body) }]]),
+      dataKeys: [{ id, commitment: keyCommitmentOf(short), binding: 'strict/prod/db', recipients: [stanza] }],
+    };
+    const { code, message } = await failure(unsealSealedSecret(forged, [vectorIdentity('a')], 'sealed secret "prod/db"'));
+    expect(code).toBe('TAMPERED');
+    expect(message).toContain('data key is 16 bytes, not 32');
+  });
+
   it('skips a group no value uses', async () => {
     const s = await sealSecret(secret, { scope: 'strict', wrappers: [local] });
-    const stale: SealedSecret = { ...s, dataKeys: [...s.dataKeys, { id: 'ffffffffffffffff', binding: 'strict/prod/db', recipients: [{ type: 'cert', id: 'f'.repeat(64), wrapped: new Uint8Array(1) }] }] };
+    const stale: SealedSecret = { ...s, dataKeys: [...s.dataKeys, { id: 'ffffffffffffffff', commitment: 'f'.repeat(64), binding: 'strict/prod/db', recipients: [{ type: 'cert', id: 'f'.repeat(64), wrapped: new Uint8Array(1) }] }] };
     expect((await unsealSealedSecret(stale, [local], 'r')).data.size).toBe(4);
   });
 

@@ -10,6 +10,7 @@ import { DELETE, withPath } from '../../helpers/paths.js';
 
 const G = '0123456789abcdef';
 const FP = 'ab'.repeat(32);
+const C = 'cd'.repeat(32);
 const VALUE = `sb1:${G}:${Buffer.alloc(40, 1).toString('base64')}`;
 const recipient = { type: 'cert', id: FP, wrapped: Buffer.alloc(256, 2).toString('base64') };
 
@@ -22,7 +23,7 @@ const valid = {
     scope: 'strict',
     template: { type: 'Opaque', immutable: true, metadata: { labels: { app: 'db' }, annotations: { n: 'x' } } },
     encryptedData: { password: VALUE },
-    dataKeys: [{ group: G, binding: 'strict/prod/db', recipients: [recipient] }],
+    dataKeys: [{ group: G, commitment: C, binding: 'strict/prod/db', recipients: [recipient] }],
   },
 };
 const group0 = valid.spec.dataKeys[0];
@@ -60,7 +61,7 @@ describe('parseSealedSecret', () => {
     expect(s).toMatchObject({ name: 'db', namespace: 'prod', labels: { team: 'a' }, annotations: {}, scope: 'strict' });
     expect(s.template).toEqual({ type: 'Opaque', immutable: true, labels: { app: 'db' }, annotations: { n: 'x' } });
     expect(s.encryptedData.get('password')?.groupId).toBe(G);
-    expect(s.dataKeys).toEqual([{ id: G, binding: 'strict/prod/db', recipients: [{ type: 'cert', id: FP, wrapped: new Uint8Array(256).fill(2) }] }]);
+    expect(s.dataKeys).toEqual([{ id: G, commitment: C, binding: 'strict/prod/db', recipients: [{ type: 'cert', id: FP, wrapped: new Uint8Array(256).fill(2) }] }]);
   });
 
   it('accepts a resource with no values, no groups and no template', () => {
@@ -103,6 +104,9 @@ describe('parseSealedSecret', () => {
     ['a group without an id', ['spec', 'dataKeys', 0, 'group'], DELETE, 'INPUT', 'spec.dataKeys[0].group must be a non-empty string'],
     ['an uppercase group id', ['spec', 'dataKeys', 0, 'group'], G.toUpperCase(), 'INPUT', 'group must be 16 lowercase hex digits'],
     ['a group listed twice', ['spec', 'dataKeys', 1], group0, 'INPUT', `spec.dataKeys[1].group ${G} appears twice`],
+    ['a group without a key commitment', ['spec', 'dataKeys', 0, 'commitment'], DELETE, 'INPUT', 'spec.dataKeys[0].commitment must be a non-empty string'],
+    ['a key commitment of 96 bits', ['spec', 'dataKeys', 0, 'commitment'], C.slice(0, 24), 'INPUT', 'commitment must be 64 lowercase hex digits'],
+    ['an uppercase key commitment', ['spec', 'dataKeys', 0, 'commitment'], C.toUpperCase(), 'INPUT', 'commitment must be 64 lowercase hex digits'],
     ['a group without a binding', ['spec', 'dataKeys', 0, 'binding'], DELETE, 'INPUT', 'spec.dataKeys[0].binding must be a non-empty string'],
     ['a group without recipients', ['spec', 'dataKeys', 0, 'recipients'], [], 'INPUT', 'recipients must be a non-empty list'],
     ['recipients that are not a list', ['spec', 'dataKeys', 0, 'recipients'], recipient, 'INPUT', 'recipients must be a non-empty list'],
@@ -156,8 +160,9 @@ describe('sealedManifest', () => {
   });
 
   it('writes a group with base64 wrapped keys', () => {
-    expect(groupManifest({ id: G, binding: 'cluster', recipients: [{ type: 'cert', id: FP, wrapped: new Uint8Array([1, 2, 3]) }] })).toEqual({
+    expect(groupManifest({ id: G, commitment: C, binding: 'cluster', recipients: [{ type: 'cert', id: FP, wrapped: new Uint8Array([1, 2, 3]) }] })).toEqual({
       group: G,
+      commitment: C,
       binding: 'cluster',
       recipients: [{ type: 'cert', id: FP, wrapped: 'AQID' }],
     });
