@@ -74,7 +74,8 @@ function checkRecipients(before: readonly WrappedKey[], after: readonly WrappedK
  * re-wrap of `before`, differs from `before` only in its recipients blocks,
  * and only as the endpoint changes them: same name, namespace, labels,
  * annotations, scope and template; the same values with byte-identical
- * ciphertexts; the same groups in the same order with the same bindings; in
+ * ciphertexts; the same groups in the same order with the same key
+ * commitments and bindings; in
  * each group, kept stanzas byte-identical, only certificate stanzas removed,
  * and at most one certificate added, the same one in every group.
  */
@@ -87,6 +88,7 @@ export function checkRewrapAnswer(before: SealedSecret, after: SealedSecret, wha
     const next = after.dataKeys[i];
     const at = `spec.dataKeys[${i}]`;
     if (next?.id !== g.id) throw refuse(what, `${at}.group`);
+    if (next.commitment !== g.commitment) throw refuse(what, `${at}.commitment`);
     if (next.binding !== g.binding) throw refuse(what, `${at}.binding`);
     const added = checkRecipients(g.recipients, next.recipients, at, what);
     if (added.length > 1) throw refuse(what, `${at}: it adds more than one recipient`);

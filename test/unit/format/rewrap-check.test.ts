@@ -10,7 +10,7 @@ const NEW = stanza('cert', 'b'.repeat(64), 2);
 const OTHER = stanza('cert', 'c'.repeat(64), 3);
 const KMS = stanza('aws-kms', 'arn:aws:kms:eu-west-1:111122223333:key/k', 4);
 
-const group = (id: string, recipients: WrappedKey[]): SealedGroup => ({ id, binding: 'strict/prod/db', recipients });
+const group = (id: string, recipients: WrappedKey[]): SealedGroup => ({ id, commitment: id.repeat(4), binding: 'strict/prod/db', recipients });
 
 function resource(groups: SealedGroup[]): SealedSecret {
   return {
@@ -52,6 +52,7 @@ describe('checkRewrapAnswer', () => {
     ['rewrites the wrapped key of a recipient it keeps', [group(G1, [{ ...OLD, wrapped: new Uint8Array([9]) }, KMS]), group(G2, [OLD, OTHER])], 'wrapped key of an existing recipient'],
     ['empties a group', [group(G1, [OLD, KMS]), group(G2, [])], 'leaves no recipient'],
     ['reorders the groups', [group(G2, [OLD, OTHER]), group(G1, [OLD, KMS])], '.group'],
+    ['changes a key commitment', [{ ...group(G1, [OLD, KMS]), commitment: 'e'.repeat(64) }, group(G2, [OLD, OTHER])], 'spec.dataKeys[0].commitment'],
   ])('refuses an answer that %s as TAMPERED', (_what, groups, message) => {
     const after: SealedSecret = { ...before, dataKeys: groups };
     const err = refusal(after);
