@@ -72,6 +72,23 @@ async function fetchDirect(url: string): Promise<string> {
  * controller's reason when it refuses.
  */
 export async function requestRewrap(flags: ClusterFlags, manifest: string): Promise<string> {
+  let { status, body } = await postRewrap(flags, manifest);
+  // The controller admits a few re-wraps per client at a time (429 beyond):
+  // wait and try again rather than fail a reseal of many files.
+  for (let attempt = 1; status === 429 && attempt <= 5; attempt++) {
+    await new Promise((r) => setTimeout(r, 1000 * attempt));
+    ({ status, body } = await postRewrap(flags, manifest));
+  }
+  if (status === 200) return body;
+  if (status === 422) {
+    const parsed = parseRefusal(body);
+    throw new SealboxError(parsed.code, `the controller cannot re-wrap: ${parsed.error}`);
+  }
+  const reason = printable(body.split('\n')[0]?.replace(/^error: /, '') ?? '', 300);
+  throw new SealboxError('PROVIDER', `the controller refused to re-wrap (HTTP ${status}): ${reason}`);
+}
+
+async function postRewrap(flags: ClusterFlags, manifest: string): Promise<{ status: number; body: string }> {
   let status: number;
   let body: string;
   if (flags.controllerUrl !== undefined) {
@@ -87,13 +104,7 @@ export async function requestRewrap(flags: ClusterFlags, manifest: string): Prom
     const api = await connect(flags);
     ({ status, body } = await api.serviceProxy('POST', flags.controllerNamespace, `${flags.controllerName}:http`, '/v1/rewrap', manifest));
   }
-  if (status === 200) return body;
-  if (status === 422) {
-    const parsed = parseRefusal(body);
-    throw new SealboxError(parsed.code, `the controller cannot re-wrap: ${parsed.error}`);
-  }
-  const reason = printable(body.split('\n')[0]?.replace(/^error: /, '') ?? '', 300);
-  throw new SealboxError('PROVIDER', `the controller refused to re-wrap (HTTP ${status}): ${reason}`);
+  return { status, body };
 }
 
 /** Text from the controller, bounded and stripped of control characters before it reaches a terminal. */
@@ -141,4 +152,23 @@ export function controllerBase(url: string): string {
     throw new SealboxError('INPUT', `--controller-url ${printable(url, 100)}: plain http is allowed only to the loopback (localhost, 127.0.0.0/8, ::1); use https, or kubectl port-forward and http://127.0.0.1:PORT`);
   }
   throw new SealboxError('INPUT', `--controller-url ${printable(url, 100)}: use an http(s) URL`);
+}
+
+async function postRewrap(flags: ClusterFlags, manifest: string): Promise<{ status: number; body: string }> {
+  let status: number;
+  let body: string;
+  if (flags.controllerUrl !== undefined) {
+    const url = `${flags.controllerUrl.replace(/\/$/, '')}/v1/rewrap`;
+    try {
+      const res = await fetch(url, { method: 'POST', body: manifest, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(30_000) });
+      status = res.status;
+      body = await res.text();
+    } catch (cause) {
+      throw new SealboxError('PROVIDER', `cannot reach the controller at ${url}`, { cause });
+    }
+  } else {
+    const api = await connect(flags);
+    ({ status, body } = await api.serviceProxy('POST', flags.controllerNamespace, `${flags.controllerName}:http`, '/v1/rewrap', manifest));
+  }
+  return { status, body };
 }

@@ -24,6 +24,7 @@ interface ControllerFlags {
   dataKeyCacheSize: number;
   kmsProviders: string;
   kmsTimeout: number;
+  kmsAllow: string;
 }
 
 /** Registers `sealbox controller`, the container's entry point. */
@@ -53,10 +54,13 @@ export function registerController(program: Command): void {
     .addOption(opt('--data-key-cache-size <n>', 'unwrapped data keys kept in memory', 'SEALBOX_DATA_KEY_CACHE_SIZE').default(100_000).argParser(parseIntOption))
     .addOption(opt('--kms-providers <list>', 'cloud key services to unwrap with the pod identity: aws, azure or aws,azure (docs/KMS.md); empty for none', 'SEALBOX_KMS_PROVIDERS').default(''))
     .addOption(opt('--kms-timeout <duration>', 'time limit of one KMS call, SDK retries included', 'SEALBOX_KMS_TIMEOUT').default(parseDuration('15s'), '15s').argParser(parseDuration))
+    .addOption(opt('--kms-allow <list>', 'KMS keys the controller may call: default, azure:.SUFFIX, azure:HOST[:PORT], aws:ACCOUNT:REGION (* for any); comma-separated (docs/KMS.md)', 'SEALBOX_KMS_ALLOW').default('default'))
     .action(async (f: ControllerFlags) => {
       const { runController } = await import('../../src/controller/controller.js');
       const { parseKmsProviders } = await import('../../src/keys/kms-unwrapper.js');
+      const { parseKmsAllow } = await import('../../src/keys/kms-allow.js');
       const kmsProviders = parseKmsProviders(f.kmsProviders);
+      const kmsAllow = parseKmsAllow(f.kmsAllow, process.env);
       const running = await runController({
         ...(f.kubeconfig === undefined ? {} : { kubeconfig: f.kubeconfig }),
         namespace: f.namespace,
@@ -79,6 +83,7 @@ export function registerController(program: Command): void {
         dataKeyCacheSize: f.dataKeyCacheSize,
         kmsProviders,
         kmsTimeoutMs: f.kmsTimeout,
+        kmsAllow,
         onLostLeadership: () => {
           process.exit(1);
         },

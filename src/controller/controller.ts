@@ -9,6 +9,8 @@ import { DataKeyCache } from '../crypto/key-cache.js';
 import type { KeyUnwrapper } from '../crypto/types.js';
 import type { KmsProvider } from '../keys/kms-unwrapper.js';
 import { KmsStanzaUnwrapper } from '../keys/kms-unwrapper.js';
+import type { KmsAllowlist } from '../keys/kms-allow.js';
+import { parseKmsAllow } from '../keys/kms-allow.js';
 import type { KmsSpecOptions } from '../keys/kms-spec.js';
 import { kmsOptionsFromEnv } from '../keys/kms-spec.js';
 import { EventRecorder } from './events.js';
@@ -59,6 +61,8 @@ export interface ControllerOptions {
   readonly kmsOptions?: KmsSpecOptions;
   /** Time limit of one KMS call, SDK retries included (default 15 s). */
   readonly kmsTimeoutMs?: number;
+  /** KMS keys the controller may call (`--kms-allow`; default: parseKmsAllow('', process.env)). */
+  readonly kmsAllow?: KmsAllowlist;
   /** Called when leadership is lost; the CLI exits so the pod restarts cleanly. */
   readonly onLostLeadership?: () => void;
 }
@@ -79,8 +83,11 @@ function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string 
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
-/** The unwrapper of the enabled KMS providers (none when none is enabled), counting its calls. */
-function kmsUnwrappers(o: ControllerOptions, metrics: Metrics): KeyUnwrapper[] {
+/**
+ * The unwrapper of the enabled KMS providers (none when none is enabled),
+ * counting its calls, calling only allowed keys, with errors of a fixed form.
+ */
+function kmsUnwrappers(o: ControllerOptions, metrics: Metrics, log: Logger): KeyUnwrapper[] {
   const providers = o.kmsProviders ?? [];
   if (providers.length === 0) return [];
   const base = o.kmsOptions ?? kmsOptionsFromEnv(process.env);
@@ -89,6 +96,9 @@ function kmsUnwrappers(o: ControllerOptions, metrics: Metrics): KeyUnwrapper[] {
     providers,
     options: { aws: { ...base.aws, ...timeout }, azure: { ...base.azure, ...timeout } },
     onCall: (provider, result) => { metrics.kmsCalls.inc({ provider, result }); },
+    allow: o.kmsAllow ?? parseKmsAllow('', process.env),
+    fixedErrors: true,
+    onFailure: (provider, err) => { log.debug({ provider, err: err instanceof Error ? err.message : String(err) }, 'kms unwrap failed'); },
   })];
 }
 
@@ -99,7 +109,7 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
   const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const api = new KubeApi(loadKubeConfig(o.kubeconfig), { qps: o.qps, burst: o.burst, onRequest: (verb, resource) => metrics.apiRequests.inc({ verb, resource }) });
   const cache = new DataKeyCache(o.dataKeyCacheSize);
-  const extraUnwrappers: readonly KeyUnwrapper[] = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, metrics)];
+  const extraUnwrappers: readonly KeyUnwrapper[] = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, metrics, log)];
   const events = new EventRecorder(api, log, identity);
   const scopes: (string | undefined)[] = o.watchNamespaces.length === 0 ? [undefined] : [...o.watchNamespaces];
   const sealedInformers: KubeInformer<SealedSecretObject>[] = [];
@@ -178,10 +188,9 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
 
   await keys.start();
   const server = await startServer({
-    listen: o.listen, keys, metrics, log, cache,
+    listen: o.listen, keys, metrics, log,
     extraUnwrappers: () => extraUnwrappers,
     ready: () => keys.keys.length > 0 && (!elector.isLeader || synced),
-    rewrapRate: 20,
   });
   const elector = new LeaderElector({
     api, namespace: o.namespace, name: o.leaseName, identity, log,

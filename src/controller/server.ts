@@ -1,23 +1,20 @@
 /**
  * The controller's HTTP server: health, metrics, public certificates and the
  * re-wrap endpoint. Nothing it serves contains plaintext or private keys.
- * Request bodies are capped and the re-wrap endpoint is rate-limited.
+ * Request bodies are capped and the re-wrap endpoint is bounded (rewrap.ts).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyUnwrapper } from '../crypto/types.js';
 import { isSealboxError } from '../errors.js';
-import { rewrapSealed, unsealSealedSecret } from '../format/seal.js';
-import { isSealedManifest, parseSealedSecret, sealedManifest } from '../format/sealed.js';
-import { parseDocuments } from '../format/yaml.js';
-import type { DataKeyCache } from '../crypto/key-cache.js';
 import type { KeyManager } from './keys.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import type { GateLimits } from './rewrap.js';
+import { MAX_BODY_BYTES, RewrapGate, clientOf, parseRewrapBody, rewrapRequest } from './rewrap.js';
 
-/** Largest request body accepted (a sealed resource is at most ~1.4 MiB). */
-export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+export { MAX_BODY_BYTES };
 
 /** Options of startServer. */
 export interface ServerOptions {
@@ -25,75 +22,66 @@ export interface ServerOptions {
   readonly keys: KeyManager;
   readonly metrics: Metrics;
   readonly log: Logger;
-  readonly cache: DataKeyCache;
   readonly extraUnwrappers: () => readonly KeyUnwrapper[];
   /** True once this replica can do its job. */
   readonly ready: () => boolean;
-  /** Re-wrap requests per second (token bucket, burst twice that). */
-  readonly rewrapRate: number;
+  /** Admission limits of the re-wrap endpoint (default DEFAULT_REWRAP_LIMITS). */
+  readonly rewrapLimits?: GateLimits;
 }
 
-class Bucket {
-  #tokens: number;
-  #last = Date.now();
-  constructor(readonly rate: number, readonly burst: number) {
-    this.#tokens = burst;
-  }
-  take(): boolean {
-    const now = Date.now();
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.rate);
-    this.#last = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-}
+/** Re-wrap admission by default: 4 at once (1 per client), 20/s overall, 10/s per client. */
+export const DEFAULT_REWRAP_LIMITS: GateLimits = { concurrency: 4, perClientConcurrency: 1, rate: 20, perClientRate: 10 };
 
 function send(res: ServerResponse, status: number, body: string, type?: string): void {
-  res.writeHead(status, { 'content-type': type ?? 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  const retry = status === 429 ? { 'retry-after': '1' } : {};
+  res.writeHead(status, { 'content-type': type ?? 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...retry });
   res.end(body);
 }
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** How long a client may take to send its body once admitted: a slow one would hold its slot. */
+const BODY_DEADLINE_MS = 10_000;
+
+/** The body as text; 'large' past MAX_BODY_BYTES, 'slow' past the deadline (the connection is closed). */
+function readBody(req: IncomingMessage): Promise<{ text: string } | 'large' | 'slow'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      resolve('slow');
+      req.destroy();
+    }, BODY_DEADLINE_MS);
+    const finish = (v: { text: string } | 'large'): void => {
+      clearTimeout(timer);
+      resolve(v);
+    };
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        finish('large');
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => { finish({ text: Buffer.concat(chunks).toString('utf8') }); });
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }
 
 async function rewrap(body: string, o: ServerOptions): Promise<{ status: number; body: string }> {
   const newest = o.keys.newest;
   if (newest === undefined) return { status: 503, body: 'error: no sealing key yet\n' };
   try {
-    const docs = parseDocuments(body, 'request');
-    const doc = docs[0];
-    if (docs.length !== 1 || doc === undefined || !isSealedManifest(doc.value)) {
-      return { status: 400, body: 'error: send exactly one sealed resource\n' };
-    }
-    const sealed = parseSealedSecret(doc.value, 'sealed secret');
-    const what = `sealed secret "${sealed.namespace}/${sealed.name}"`;
-    const ours = new Set(o.keys.keys.map((k) => k.fingerprint));
-    const unwrappers = [...o.keys.keys.map((k) => k.identity), ...o.extraUnwrappers()];
-    const next = await rewrapSealed(sealed, unwrappers, {
-      wrappers: [newest.recipient],
-      drop: (s) => s.type === 'cert' && ours.has(s.id) && s.id !== newest.fingerprint,
-      cache: o.cache,
-    }, what);
-    // Open every value before answering: a group that needed no new stanza
-    // was not unwrapped above, so a tampered or unopenable resource would
-    // otherwise come back as if it were fine. The plaintext never leaves here.
-    const opened = await unsealSealedSecret(next, unwrappers, what, o.cache);
-    for (const v of opened.data.values()) v.fill(0);
-    o.keys.countRsaOps();
-    return { status: 200, body: `${JSON.stringify(sealedManifest(next))}\n` };
+    const sealed = parseRewrapBody(body);
+    if (sealed === undefined) return { status: 400, body: 'error: send exactly one sealed resource, as JSON\n' };
+    return { status: 200, body: await rewrapRequest(sealed, { keys: o.keys.keys, newest, extraUnwrappers: o.extraUnwrappers() }) };
   } catch (err) {
-    o.keys.countRsaOps();
     if (isSealboxError(err)) return { status: 422, body: `${JSON.stringify({ error: err.message, code: err.code })}\n` };
     throw err;
+  } finally {
+    o.keys.countRsaOps();
   }
 }
 
@@ -105,7 +93,7 @@ interface Reply {
 
 const text = (status: number, body: string): Reply => ({ status, body });
 
-async function handle(req: IncomingMessage, o: ServerOptions, bucket: Bucket): Promise<Reply> {
+async function handle(req: IncomingMessage, o: ServerOptions, gate: RewrapGate): Promise<Reply> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   const get = req.method === 'GET';
   if (get && path === '/healthz') return text(200, 'ok\n');
@@ -126,20 +114,27 @@ async function handle(req: IncomingMessage, o: ServerOptions, bucket: Bucket): P
   }
   if (path === '/v1/rewrap') {
     if (req.method !== 'POST') return text(405, 'error: use POST\n');
-    if (!bucket.take()) return text(429, 'error: too many re-wrap requests; retry shortly\n');
-    const body = await readBody(req);
-    if (body === undefined) return text(413, `error: body larger than ${MAX_BODY_BYTES} bytes\n`);
-    const out = await rewrap(body, o);
-    return { ...out, type: out.status === 200 || out.status === 422 ? 'application/json' : undefined };
+    // Admission before the body is read: a refused request costs nothing.
+    const release = gate.admit(clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for']));
+    if (release === undefined) return text(429, 'error: too many re-wrap requests; retry shortly\n');
+    try {
+      const body = await readBody(req);
+      if (body === 'large') return text(413, `error: body larger than ${MAX_BODY_BYTES} bytes\n`);
+      if (body === 'slow') return text(408, `error: body not received within ${String(BODY_DEADLINE_MS / 1000)} s\n`);
+      const out = await rewrap(body.text, o);
+      return { ...out, type: out.status === 200 || out.status === 422 ? 'application/json' : undefined };
+    } finally {
+      release();
+    }
   }
   return text(404, 'not found\n');
 }
 
 /** Starts the HTTP server; resolves with it once listening. */
 export async function startServer(o: ServerOptions): Promise<Server> {
-  const bucket = new Bucket(o.rewrapRate, o.rewrapRate * 2);
+  const gate = new RewrapGate(o.rewrapLimits ?? DEFAULT_REWRAP_LIMITS);
   const server = createServer((req, res) => {
-    handle(req, o, bucket).then((reply) => {
+    handle(req, o, gate).then((reply) => {
       send(res, reply.status, reply.body, reply.type);
     }).catch((err: unknown) => {
       o.log.error({ path: req.url, err: err instanceof Error ? err.message : String(err) }, 'http handler failed');

@@ -106,8 +106,35 @@ export function failureText(f: ServiceFailure, timeoutMs: number): string {
  * Error used as the `cause` of a provider error: the safe description only,
  * never the SDK error itself (its request would hold the data key).
  */
-export function safeCause(f: ServiceFailure): Error {
-  const cause = new Error(`${f.code}${f.status === undefined ? '' : ` ${String(f.status)}`}: ${f.message}`);
-  cause.name = f.code;
-  return cause;
+export function safeCause(f: ServiceFailure): ServiceError {
+  return new ServiceError(f);
+}
+
+/** The safe description of a failed KMS call, with its parts kept for {@link fixedFailureText}. */
+export class ServiceError extends Error {
+  readonly status: number | undefined;
+  readonly timedOut: boolean;
+  readonly code: string;
+  constructor(f: ServiceFailure) {
+    super(`${f.code}${f.status === undefined ? '' : ` ${String(f.status)}`}: ${f.message}`);
+    this.name = f.code;
+    this.code = f.code;
+    this.status = f.status;
+    this.timedOut = f.timedOut;
+  }
+}
+
+/**
+ * The failure of a call as one of a few fixed phrases, with no text from the
+ * network or the service other than an HTTP status: what the controller puts
+ * in status, events and HTTP answers, where a hostile stanza must not learn
+ * how a connection failed.
+ */
+export function fixedFailureText(cause: unknown): string {
+  if (!(cause instanceof ServiceError)) return 'the call failed';
+  if (cause.timedOut) return 'no answer in time';
+  if (cause.status === undefined) return 'the key service could not be reached';
+  if (cause.status === 401 || cause.status === 403) return `access denied (HTTP ${String(cause.status)})`;
+  if (cause.status === 404) return 'key not found (HTTP 404)';
+  return `the key service answered HTTP ${String(cause.status)}`;
 }

@@ -10,8 +10,11 @@
  * the Azure SDK sends a token only to a host its challenge check accepts.
  */
 import type { Binding, KeyUnwrapper, RecipientType, WrappedKey } from '../crypto/types.js';
-import { SealboxError } from '../errors.js';
+import { SealboxError, isSealboxError } from '../errors.js';
 import { parseAzureKeyId } from './azure-kv.js';
+import type { KmsAllowlist } from './kms-allow.js';
+import { isAllowed } from './kms-allow.js';
+import { fixedFailureText } from './kms-common.js';
 import type { KmsKey, KmsSpecOptions } from './kms-spec.js';
 import { kmsKeyFromSpec } from './kms-spec.js';
 
@@ -56,7 +59,20 @@ export interface KmsStanzaUnwrapperOptions {
   readonly onCall?: (provider: KmsProvider, result: KmsCallResult) => void;
   /** Most key objects kept (each holds an SDK client); default 256. */
   readonly maxKeys?: number;
+  /** Keys it may call (kms-allow.ts); a stanza outside is refused with no call. Default: every key. */
+  readonly allow?: KmsAllowlist;
+  /**
+   * Errors of a fixed form: no service or network text, only the key and a
+   * fixed phrase (fixedFailureText). For the controller, whose errors reach
+   * status, events and HTTP answers seen by whoever wrote the stanza.
+   */
+  readonly fixedErrors?: boolean;
+  /** Called with each failure as the provider reported it (for a log only the operator reads). */
+  readonly onFailure?: (provider: KmsProvider, err: unknown) => void;
 }
+
+/** Message of a stanza refused by the allowlist; fixed, so it says nothing about the address. */
+export const NOT_ALLOWED_MESSAGE = 'this key is not in the controller\'s --kms-allow list, so the controller did not call it; ask the cluster admin to allow its vault or account, or reseal for an allowed key';
 
 /**
  * Unwraps any stanza of the enabled providers with the key the stanza names.
@@ -71,8 +87,14 @@ export class KmsStanzaUnwrapper implements KeyUnwrapper {
   readonly #onCall: ((provider: KmsProvider, result: KmsCallResult) => void) | undefined;
   readonly #maxKeys: number;
   readonly #keys = new Map<string, Promise<KmsKey>>();
+  readonly #allow: KmsAllowlist | undefined;
+  readonly #fixedErrors: boolean;
+  readonly #onFailure: ((provider: KmsProvider, err: unknown) => void) | undefined;
 
   constructor(o: KmsStanzaUnwrapperOptions = {}) {
+    this.#allow = o.allow;
+    this.#onFailure = o.onFailure;
+    this.#fixedErrors = o.fixedErrors ?? false;
     const providers = o.providers ?? KMS_PROVIDERS;
     this.#types = new Set(providers.map((p) => STANZA_TYPES[p]));
     this.#options = o.options ?? {};
@@ -82,16 +104,20 @@ export class KmsStanzaUnwrapper implements KeyUnwrapper {
   }
 
   async unwrap(stanza: WrappedKey, binding: Binding): Promise<Uint8Array | null> {
-    const key = await this.keyFor(stanza);
-    if (key === undefined) return null;
+    if (!this.#types.has(stanza.type)) return null;
+    if (this.#allow !== undefined && !isAllowed(stanza, this.#allow)) throw new SealboxError('NO_KEY', NOT_ALLOWED_MESSAGE);
     const provider = stanza.type === 'aws-kms' ? 'aws' : 'azure';
+    let key: KmsKey | undefined;
     try {
+      key = await this.keyFor(stanza);
+      if (key === undefined) return null;
       const dataKey = await key.unwrap(stanza, binding);
       this.#onCall?.(provider, 'ok');
       return dataKey;
     } catch (err) {
-      this.#onCall?.(provider, 'error');
-      throw err;
+      if (key !== undefined) this.#onCall?.(provider, 'error');
+      this.#onFailure?.(provider, err);
+      throw this.#fixedErrors ? fixedError(err) : err;
     }
   }
 
@@ -120,4 +146,17 @@ export class KmsStanzaUnwrapper implements KeyUnwrapper {
 function azureKeySpec(id: string): string {
   const k = parseAzureKeyId(id);
   return `azure:${k.vaultUrl}/keys/${k.name.toLowerCase()}`;
+}
+
+/** The same failure in fixed words (see KmsStanzaUnwrapperOptions.fixedErrors), keeping its code. */
+function fixedError(err: unknown): SealboxError {
+  if (!isSealboxError(err)) return new SealboxError('PROVIDER', 'unwrap failed: the call failed');
+  switch (err.code) {
+    case 'TAMPERED':
+      return new SealboxError('TAMPERED', 'the key service refused the wrapped data key: it was altered, sealed for another location, or wrapped by another key; reseal it');
+    case 'INPUT':
+      return new SealboxError('INPUT', 'the stanza does not name a valid key');
+    default:
+      return new SealboxError(err.code, `unwrap failed: ${fixedFailureText(err.cause)}; check the controller's access to this key and the network (its log has the service's own message at debug level)`);
+  }
 }

@@ -1,0 +1,181 @@
+// POST /v1/rewrap as a weapon (issue 11, items 4a, 4b and 6e): anyone who
+// reaches the controller can call it. Bodies that are slow to parse, groups
+// that list the cluster key a hundred times, and a crowd of clients must not
+// stop /healthz nor cost more than one RSA operation per group; admission is
+// per client as well as overall; Key Vault stanzas outside --kms-allow get no
+// connection and a fixed-form error; and the cost of a re-wrap does not tell
+// whether the same resource is already deployed.
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useController } from '../controller/harness.js';
+import { metricValue, scrape } from '../controller/metrics.js';
+import type { SealedObject } from '../controller/sealed.js';
+import { createSealed, fetchCert, getSealed, readyCondition, seal, waitForReady } from '../controller/sealed.js';
+import { eventually } from '../cluster/helpers.js';
+
+// A TCP listener that records every connection: the address a hostile Key Vault stanza names.
+const connections: Socket[] = [];
+let trap: Server | undefined;
+let trapPort = 0;
+beforeAll(async () => {
+  trap = createServer((s) => { connections.push(s); s.destroy(); });
+  await new Promise<void>((r) => trap?.listen(0, '127.0.0.1', r));
+  trapPort = (trap.address() as { port: number }).port;
+});
+afterAll(() => { trap?.close(); });
+
+const env = useController({ prefix: 'sec-rewrap', extraArgs: ['--kms-providers', 'azure', '--kms-timeout', '3s'] });
+const url = (path: string): string => `${env.controllers[0]?.url ?? ''}${path}`;
+const refill = (): Promise<void> => new Promise((r) => setTimeout(r, 2500));
+
+async function rewrap(body: string, client?: string): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(client === undefined ? {} : { 'x-forwarded-for': client }) };
+  const res = await fetch(url('/v1/rewrap'), { method: 'POST', body, headers });
+  return { status: res.status, text: await res.text() };
+}
+
+async function rsaOps(): Promise<number> {
+  return metricValue(await scrape(url('')), 'sealbox_rsa_private_operations_total');
+}
+
+const edited = (s: SealedObject, edit: (x: SealedObject) => void): string => {
+  const copy = structuredClone(s);
+  edit(copy);
+  return JSON.stringify(copy);
+};
+
+/** The resource with its one group listing the cluster stanza `n` times, each with `wrapped`. */
+function copies(s: SealedObject, n: number, wrapped: string): string {
+  return edited(s, (x) => {
+    const g = x.spec.dataKeys[0];
+    const r = g?.recipients[0];
+    if (g === undefined || r === undefined) throw new Error('no stanza');
+    g.recipients = Array.from({ length: n }, () => ({ ...r, wrapped }));
+  });
+}
+
+describe('the re-wrap endpoint under attack', () => {
+  it('spends one RSA operation on a group listing the cluster key 100 times, and none on a wrap of the wrong length', async () => {
+    await refill();
+    const good = await seal(await fetchCert(url('')), { name: 'db', namespace: env.namespace, data: { password: 'p4ssw0rd-rewrap' } });
+    const cases: [string, string, number, number][] = [
+      ['100 modulus-long copies', copies(good, 100, Buffer.alloc(256, 7).toString('base64')), 422, 1],
+      ['100 copies of AA==', copies(good, 100, 'AA=='), 422, 0],
+      ['100 copies of 512 bytes', copies(good, 100, Buffer.alloc(512, 7).toString('base64')), 422, 0],
+      ['the genuine resource', JSON.stringify(good), 200, 1],
+    ];
+    for (const [what, body, status, ops] of cases) {
+      const before = await rsaOps();
+      const r = await rewrap(body);
+      expect({ what, status: r.status, ops: (await rsaOps()) - before }).toEqual({ what, status, ops });
+    }
+  });
+
+  it('keeps /healthz answering within 1 s while a crowd sends slow-to-parse bodies and costly groups', async () => {
+    await refill();
+    const good = await seal(await fetchCert(url('')), { name: 'db', namespace: env.namespace, data: { password: 'p4ssw0rd-crowd' } });
+    const half = 1024 * 1024 - 8;
+    const bodies = [
+      '- a\n'.repeat(half / 2), // a 2 MiB flat YAML list: 9 s of synchronous parsing with the yaml library
+      `${'['.repeat(half)}${']'.repeat(half)}`, // 1 Mi levels of JSON nesting
+      `{${Array.from({ length: 60_000 }, (_, i) => `"k${String(i)}":0`).join(',')}}`, // many distinct keys
+      copies(good, 100, Buffer.alloc(256, 7).toString('base64')),
+    ];
+    const costly = bodies.length - 1;
+    const before = await rsaOps();
+    const statuses = new Map<number, number>();
+    let admittedCostly = 0;
+    let stop = false;
+    const attacker = async (i: number): Promise<void> => {
+      for (let n = 0; !stop; n++) {
+        const which = (i + n) % bodies.length;
+        const r = await rewrap(bodies[which] ?? '', `10.0.0.${String(i)}`).catch(() => ({ status: -1, text: '' }));
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        if (which === costly && r.status === 422) admittedCostly++;
+      }
+    };
+    const attackers = Array.from({ length: 12 }, (_, i) => attacker(i));
+    const latencies: number[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 8000) {
+      const t = performance.now();
+      const res = await fetch(url('/healthz'), { signal: AbortSignal.timeout(5000) });
+      latencies.push(performance.now() - t);
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stop = true;
+    await Promise.all(attackers);
+    const summary = `statuses ${JSON.stringify([...statuses])}, latencies max ${String(Math.round(Math.max(...latencies)))} ms`;
+    expect(Math.max(...latencies), summary).toBeLessThan(1000);
+    expect(statuses.get(429) ?? 0, summary).toBeGreaterThan(0);
+    expect(admittedCostly, summary).toBeGreaterThan(0);
+    expect((await rsaOps()) - before, summary).toBeLessThanOrEqual(admittedCostly);
+  }, 60_000);
+
+  it('admits one request at a time per client, so a client holding a slot does not shut others out', async () => {
+    await refill();
+    // Client A sends its headers and part of a body, then stalls: it holds its slot.
+    const held = request(url('/v1/rewrap'), { method: 'POST', headers: { 'x-forwarded-for': '10.1.0.1', 'content-length': '100' } });
+    held.on('error', () => undefined);
+    held.write('{"apiVersion"');
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      expect((await rewrap('{}', '10.1.0.1')).status).toBe(429);
+      expect((await rewrap('{}', '10.1.0.2')).status).toBe(400);
+    } finally {
+      held.destroy();
+    }
+  });
+});
+
+describe('the cost of a re-wrap', () => {
+  it('is the same for a resource the controller has deployed and for one it has not, so /metrics tells nothing', async () => {
+    await refill();
+    const cert = await fetchCert(url(''));
+    const deployed = await seal(cert, { name: 'deployed', namespace: env.namespace, data: { password: 'p4ssw0rd-deployed' } });
+    const other = await seal(cert, { name: 'other', namespace: env.namespace, data: { password: 'p4ssw0rd-other' } });
+    await createSealed(env.namespace, deployed);
+    await waitForReady(env.namespace, 'deployed', 'True');
+    const cost = async (s: SealedObject): Promise<number> => {
+      const before = await rsaOps();
+      expect((await rewrap(JSON.stringify(s))).status).toBe(200);
+      return (await rsaOps()) - before;
+    };
+    expect({ deployed: await cost(deployed), other: await cost(other) }).toEqual({ deployed: 1, other: 1 });
+  });
+});
+
+describe('key vault stanzas outside --kms-allow', () => {
+  const hostile = (s: SealedObject): SealedObject => {
+    const copy = structuredClone(s);
+    const g = copy.spec.dataKeys[0];
+    if (g === undefined) throw new Error('no group');
+    g.recipients = [{ type: 'azure-kv', id: `https://127.0.0.1:${String(trapPort)}/keys/probe/0123456789abcdef`, wrapped: Buffer.alloc(256, 1).toString('base64') }];
+    return copy;
+  };
+
+  it('are refused by the re-wrap endpoint with no connection and a fixed-form error', async () => {
+    await refill();
+    const s = hostile(await seal(await fetchCert(url('')), { name: 'probe', namespace: env.namespace, data: { password: 'p4ssw0rd-probe' } }));
+    const r = await rewrap(JSON.stringify(s));
+    expect(r.status).toBe(422);
+    const body = JSON.parse(r.text) as { code: string; error: string };
+    expect(body.code).toBe('NO_KEY');
+    expect(body.error).toContain('not in the controller\'s --kms-allow list, so the controller did not call it');
+    expect(body.error).not.toMatch(/ECONN|socket|refused|reset|timeout/i);
+    expect(connections).toHaveLength(0);
+  });
+
+  it('are refused in the reconciler with no connection, and status says only why', async () => {
+    const s = hostile(await seal(await fetchCert(url('')), { name: 'probe2', namespace: env.namespace, data: { password: 'p4ssw0rd-probe2' } }));
+    await createSealed(env.namespace, s);
+    const c = await eventually('a status for probe2', async () => readyCondition(await getSealed(env.namespace, 'probe2')), 30_000);
+    expect(c.reason).toBe('NoKey');
+    expect(c.message).toContain('not in the controller\'s --kms-allow list');
+    expect(c.message).not.toMatch(/ECONN|socket|refused|reset|timeout/i);
+    expect(connections).toHaveLength(0);
+  });
+});

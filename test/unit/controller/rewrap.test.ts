@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { SealboxError } from '../../../src/errors.js';
+import { MAX_JSON_DEPTH, MAX_JSON_TOKENS, RewrapGate, checkJsonText, clientOf, parseRewrapBody } from '../../../src/controller/rewrap.js';
+
+function refusal(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(SealboxError);
+    return (err as SealboxError).message;
+  }
+  throw new Error('accepted');
+}
+
+describe('checkJsonText', () => {
+  it('accepts a sealed resource and ignores brackets inside strings', () => {
+    checkJsonText(JSON.stringify({ a: { b: [1, '[[[[{{{{', '\\"[[[['] } }));
+    checkJsonText(`${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`);
+  });
+
+  it('refuses nesting past the limit before parsing', () => {
+    expect(refusal(() => { checkJsonText('['.repeat(1_000_000)); })).toContain(`deeper than ${String(MAX_JSON_DEPTH)}`);
+  });
+
+  it('refuses more tokens than the limit before parsing', () => {
+    expect(refusal(() => { checkJsonText(`[${'0,'.repeat(MAX_JSON_TOKENS)}0]`); })).toContain('JSON tokens');
+  });
+});
+
+describe('parseRewrapBody', () => {
+  it.each(['kind: ConfigMap\n', 'apiVersion: sealbox.dev/v1\nkind: SealedSecret\n', '{"kind":"ConfigMap"}', '{', '[]'])('answers undefined (400) for %j', (body) => {
+    expect(parseRewrapBody(body)).toBeUndefined();
+  });
+
+  it('refuses a resource with more groups than one request may unwrap', () => {
+    const group = (i: number): object => ({ group: i.toString(16).padStart(16, '0'), binding: 'strict/ns/db', recipients: [{ type: 'cert', id: 'a'.repeat(64), wrapped: 'AA==' }] });
+    const doc = { apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', metadata: { name: 'db', namespace: 'ns' }, spec: { scope: 'strict', encryptedData: {}, dataKeys: Array.from({ length: 65 }, (_, i) => group(i)) } };
+    expect(refusal(() => parseRewrapBody(JSON.stringify(doc)))).toContain('65 data-key groups');
+  });
+});
+
+describe('RewrapGate', () => {
+  const limits = { concurrency: 3, perClientConcurrency: 1, rate: 1000, perClientRate: 1000 };
+
+  it('admits one request per client at a time and frees the slot on release', () => {
+    const gate = new RewrapGate(limits);
+    const a = gate.admit('a');
+    expect(a).toBeTypeOf('function');
+    expect(gate.admit('a')).toBeUndefined();
+    expect(gate.admit('b')).toBeTypeOf('function');
+    a?.();
+    a?.();
+    expect(gate.admit('a')).toBeTypeOf('function');
+  });
+
+  it('admits no more than the overall limit, whoever asks', () => {
+    const gate = new RewrapGate(limits);
+    expect(['a', 'b', 'c', 'd'].map((c) => gate.admit(c) !== undefined)).toEqual([true, true, true, false]);
+  });
+
+  it('limits the rate per client and overall', () => {
+    const gate = new RewrapGate({ concurrency: 100, perClientConcurrency: 100, rate: 2, perClientRate: 1 });
+    expect([1, 2, 3].map(() => gate.admit('a') !== undefined)).toEqual([true, true, false]);
+    expect([1, 2, 3].map(() => gate.admit('b') !== undefined)).toEqual([true, true, false]);
+    expect(gate.admit('c')).toBeUndefined(); // 'a' and 'b' spent the overall burst of 4
+  });
+});
+
+describe('clientOf', () => {
+  it.each<[string | undefined, string | string[] | undefined, string]>([
+    ['10.0.0.1', undefined, '10.0.0.1'],
+    ['10.0.0.1', '', '10.0.0.1'],
+    ['10.0.0.1', '1.2.3.4', '10.0.0.1>1.2.3.4'],
+    ['10.0.0.1', 'spoofed, 1.2.3.4', '10.0.0.1>1.2.3.4'],
+    ['10.0.0.1', ['spoofed', '1.2.3.4'], '10.0.0.1>1.2.3.4'],
+  ])('names a request from %j with X-Forwarded-For %j as %j', (peer, xff, want) => {
+    expect(clientOf(peer, xff)).toBe(want);
+  });
+});
