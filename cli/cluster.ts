@@ -153,22 +153,3 @@ export function controllerBase(url: string): string {
   }
   throw new SealboxError('INPUT', `--controller-url ${printable(url, 100)}: use an http(s) URL`);
 }
-
-async function postRewrap(flags: ClusterFlags, manifest: string): Promise<{ status: number; body: string }> {
-  let status: number;
-  let body: string;
-  if (flags.controllerUrl !== undefined) {
-    const url = `${flags.controllerUrl.replace(/\/$/, '')}/v1/rewrap`;
-    try {
-      const res = await fetch(url, { method: 'POST', body: manifest, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(30_000) });
-      status = res.status;
-      body = await res.text();
-    } catch (cause) {
-      throw new SealboxError('PROVIDER', `cannot reach the controller at ${url}`, { cause });
-    }
-  } else {
-    const api = await connect(flags);
-    ({ status, body } = await api.serviceProxy('POST', flags.controllerNamespace, `${flags.controllerName}:http`, '/v1/rewrap', manifest));
-  }
-  return { status, body };
-}
