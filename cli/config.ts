@@ -14,12 +14,13 @@
  *   - recipients: [cert:clusters/dev.pem]   # no path: matches everything
  * ```
  *
- * The first rule whose path matches wins.
+ * The first rule whose path matches wins. The nearest config is looked up
+ * from the file's folder up to the repository root (see configFolders).
  */
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isScope } from '../src/crypto/binding.js';
-import type { Scope } from '../src/crypto/types.js';
+import type { RecipientRef, Scope } from '../src/crypto/types.js';
 import { SealboxError } from '../src/errors.js';
 import { isObject } from '../src/format/object.js';
 import { parseDocuments } from '../src/format/yaml.js';
@@ -94,13 +95,37 @@ function recipientSpec(v: unknown, at: string, dir: string): string {
   throw new SealboxError('INPUT', `${at}: "${v.slice(0, 60)}" is not a recipient; use cert:PATH_OR_URL, aws:KEY_ARN_OR_ALIAS or azure:https://VAULT/keys/NAME[/VERSION]`);
 }
 
+/** True when `dir` holds `.git`: a folder in a clone, a file in a worktree or submodule. */
+async function holdsGit(dir: string): Promise<boolean> {
+  return lstat(join(dir, '.git')).then(
+    () => true,
+    () => false,
+  );
+}
+
 /**
- * Finds the nearest `.sealbox.yaml` in `startDir` or a folder above it.
- * Returns it parsed, or undefined when there is none up to the root.
+ * The folders `findConfig` reads, nearest first: from `startDir` up to the
+ * root of the Git repository that holds it (the nearest folder with `.git`),
+ * or `startDir` alone outside a repository. A `.sealbox.yaml` in a folder
+ * above the repository (a shared CI folder, /tmp, a home folder) never
+ * chooses the recipients.
+ */
+export async function configFolders(startDir: string): Promise<string[]> {
+  const folders: string[] = [];
+  for (let dir = resolve(startDir); ; dir = dirname(dir)) {
+    folders.push(dir);
+    if (await holdsGit(dir)) return folders;
+    if (dirname(dir) === dir) return folders.slice(0, 1);
+  }
+}
+
+/**
+ * Finds the nearest `.sealbox.yaml` in the folders `configFolders` lists.
+ * Returns it parsed, or undefined when there is none.
  * Throws SealboxError('INPUT') for a malformed file, ('IO') for an unreadable one.
  */
 export async function findConfig(startDir: string): Promise<RepoConfig | undefined> {
-  for (let dir = resolve(startDir); ; dir = dirname(dir)) {
+  for (const dir of await configFolders(startDir)) {
     const file = join(dir, CONFIG_FILE);
     let text: string | undefined;
     try {
@@ -110,8 +135,8 @@ export async function findConfig(startDir: string): Promise<RepoConfig | undefin
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new SealboxError('IO', `cannot read ${file}: ${code ?? 'i/o error'}`, { cause: err });
     }
     if (text !== undefined) return parseConfig(text, file);
-    if (dirname(dir) === dir) return undefined;
   }
+  return undefined;
 }
 
 /**
@@ -128,4 +153,27 @@ export function ruleFor(config: RepoConfig, target: string): ConfigRule | undefi
 /** Names a rule in messages: `.sealbox.yaml rule 2 (apps/**)`. */
 export function describeRule(config: RepoConfig, rule: ConfigRule): string {
   return `${config.file} rule ${rule.index}${rule.path === undefined ? '' : ` (${rule.path})`}`;
+}
+
+/**
+ * The line `seal` and `rotate` print on standard error when a config rule
+ * chose the recipients: which file, which rule, the scope (when the command
+ * applies one) and each recipient as sealed files name it.
+ */
+export function ruleNotice(config: RepoConfig, rule: ConfigRule, recipients: readonly RecipientRef[], scope?: Scope): string {
+  const who = recipients.map((r) => `${r.type} ${r.id}`).join(', ');
+  return `using ${describeRule(config, rule)}: ${scope === undefined ? '' : `scope ${scope}, `}recipients ${who}\n`;
+}
+
+/**
+ * Throws SealboxError('INPUT') when a rule fetches a certificate over plain
+ * http and the user did not pass --insecure-http: whoever is on the path
+ * (or a config planted in a folder the user did not write) would choose the
+ * key the secrets are sealed for.
+ */
+export function checkRuleTransport(config: RepoConfig, rule: ConfigRule, insecureHttp: boolean): void {
+  if (insecureHttp) return;
+  const plain = rule.recipients.find((r) => /^cert:http:\/\//i.test(r));
+  if (plain === undefined) return;
+  throw new SealboxError('INPUT', `${describeRule(config, rule)}: ${plain.slice(0, 120)} fetches the certificate over plain http, where anyone on the path can replace it; use https or a certificate file, or pass --insecure-http`);
 }

@@ -11,7 +11,7 @@ import type { GroupRotation, RotateOptions, RotationTarget } from '../src/format
 import type { RewriteResult } from '../src/format/rewrite.js';
 import type { KmsStanzaUnwrapper } from '../src/keys/kms-unwrapper.js';
 import type { RepoConfig } from './config.js';
-import { describeRule, findConfig, ruleFor } from './config.js';
+import { checkRuleTransport, describeRule, findConfig, ruleFor, ruleNotice } from './config.js';
 import { isKmsSpec, kmsStanzaUnwrapper, kmsWrappers, recipientWrappers } from './kms.js';
 import { certWrappers, loadCertificate } from './recipients.js';
 import type { FileReport } from './rotate-report.js';
@@ -26,6 +26,8 @@ export interface PlannerInput {
   readonly newDataKey: boolean;
   /** Private keys given with --key. */
   readonly unwrappers: readonly KeyUnwrapper[];
+  /** --insecure-http: a config rule may fetch a certificate over plain http. */
+  readonly insecureHttp?: boolean;
 }
 
 /** Decides, per file, what to rotate to, and rewrites files. */
@@ -36,16 +38,18 @@ export class RotationPlanner {
   readonly #unwrappers: readonly KeyUnwrapper[];
   readonly #kms: KmsStanzaUnwrapper;
   readonly #rotation: RotationModule;
+  readonly #insecureHttp: boolean;
   readonly #configs = new Map<string, Promise<RepoConfig | undefined>>();
   readonly #ruleTargets = new Map<string, Promise<RotationTarget[]>>();
 
-  private constructor(o: { flagTargets: RotationTarget[] | undefined; remove: ((r: RecipientRef) => boolean) | undefined; newDataKey: boolean; unwrappers: readonly KeyUnwrapper[]; kms: KmsStanzaUnwrapper; rotation: RotationModule }) {
+  private constructor(o: { flagTargets: RotationTarget[] | undefined; remove: ((r: RecipientRef) => boolean) | undefined; newDataKey: boolean; unwrappers: readonly KeyUnwrapper[]; kms: KmsStanzaUnwrapper; rotation: RotationModule; insecureHttp: boolean }) {
     this.#flagTargets = o.flagTargets;
     this.#remove = o.remove;
     this.#newDataKey = o.newDataKey;
     this.#kms = o.kms;
     this.#unwrappers = [...o.unwrappers, o.kms];
     this.#rotation = o.rotation;
+    this.#insecureHttp = o.insecureHttp;
   }
 
   /**
@@ -61,7 +65,7 @@ export class RotationPlanner {
     for (const t of flagTargets ?? []) {
       if (remove?.(t.ref) === true) throw new SealboxError('INPUT', `${t.ref.type} ${t.ref.id} is both a --to-* target and a --remove-recipient; drop one`);
     }
-    return new RotationPlanner({ flagTargets, remove, newDataKey: i.newDataKey, unwrappers: i.unwrappers, kms: await kmsStanzaUnwrapper(), rotation });
+    return new RotationPlanner({ flagTargets, remove, newDataKey: i.newDataKey, unwrappers: i.unwrappers, kms: await kmsStanzaUnwrapper(), rotation, insecureHttp: i.insecureHttp === true });
   }
 
   /**
@@ -118,8 +122,16 @@ export class RotationPlanner {
     const key = `${c.file}#${String(rule.index)}`;
     let targets = this.#ruleTargets.get(key);
     if (targets === undefined) {
-      targets = recipientWrappers(rule.recipients)
-        .then((ws) => Promise.all(ws.map((w) => this.#rotation.resolveTarget(w))))
+      targets = Promise.resolve()
+        .then(() => {
+          checkRuleTransport(c, rule, this.#insecureHttp);
+          return recipientWrappers(rule.recipients);
+        })
+        .then(async (ws) => {
+          const resolved = await Promise.all(ws.map((w) => this.#rotation.resolveTarget(w)));
+          process.stderr.write(ruleNotice(c, rule, resolved.map((t) => t.ref)));
+          return resolved;
+        })
         .catch((err: unknown) => {
           if (err instanceof SealboxError) throw new SealboxError(err.code, `${describeRule(c, rule)}: ${err.message}`, { cause: err });
           throw err;

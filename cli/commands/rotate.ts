@@ -21,6 +21,7 @@ interface RotateFlags {
   check?: boolean;
   output: string;
   concurrency: number;
+  insecureHttp?: boolean;
 }
 
 /** Registers `sealbox rotate`. */
@@ -38,6 +39,7 @@ export function registerRotate(program: Command): void {
     .option('--check', 'write nothing; exit 10 when any file still needs rotation (for CI)')
     .option('--output <format>', 'text | json (a report on stdout)', 'text')
     .option('--concurrency <n>', 'files processed at once', parseIntOption, 8)
+    .option('--insecure-http', 'allow a .sealbox.yaml rule to fetch a certificate over plain http (cert:http://…)')
     .action(async (paths: string[], flags: RotateFlags) => {
       if (flags.output !== 'text' && flags.output !== 'json') throw new SealboxError('INPUT', `--output ${flags.output}: use text or json`);
       if (flags.concurrency < 1) throw new SealboxError('INPUT', '--concurrency must be at least 1');
@@ -64,7 +66,7 @@ async function runRotation(paths: readonly string[], flags: RotateFlags): Promis
   }
   const planner = await RotationPlanner.create({
     toKms: flags.toKms, toCert: flags.toCert, remove: flags.removeRecipient,
-    newDataKey: flags.newDataKey === true, unwrappers: await keyUnwrappers(flags.key),
+    newDataKey: flags.newDataKey === true, unwrappers: await keyUnwrappers(flags.key), insecureHttp: flags.insecureHttp === true,
   });
   const files = await listFiles(paths);
   const progress = new Progress(files.length, process.stderr, flags.output === 'text');

@@ -16,7 +16,7 @@ import { certWrappers } from '../recipients.js';
 import { addClusterOptions, fetchCertificates } from '../cluster.js';
 import type { ClusterFlags } from '../cluster.js';
 import { CertRecipient } from '../../src/keys/cert.js';
-import { describeRule, findConfig, ruleFor } from '../config.js';
+import { CONFIG_FILE, checkRuleTransport, describeRule, findConfig, ruleFor, ruleNotice } from '../config.js';
 import { kmsWrappers, recipientWrappers } from '../kms.js';
 
 interface SealFlags extends ClusterFlags {
@@ -32,6 +32,7 @@ interface SealFlags extends ClusterFlags {
   type: string;
   fromLiteral: string[];
   fromFile: string[];
+  insecureHttp?: boolean;
 }
 
 /** Registers `sealbox seal`. */
@@ -50,7 +51,8 @@ export function registerSeal(program: Command): void {
     .option('--namespace <ns>', 'Secret namespace when the manifest has none')
     .option('--type <type>', 'Secret type with --from-literal/--from-file', 'Opaque')
     .option('--from-literal <key=value>', 'a value given on the command line; repeatable', collect, [])
-    .option('--from-file <[key=]path>', 'a value read from a file; repeatable', collect, []);
+    .option('--from-file <[key=]path>', 'a value read from a file; repeatable', collect, [])
+    .option('--insecure-http', 'allow a .sealbox.yaml rule to fetch a certificate over plain http (cert:http://…)');
   addClusterOptions(cmd).action(async (flags: SealFlags) => {
       const format = parseFormat(flags.format);
       const literal = flags.fromLiteral.length > 0 || flags.fromFile.length > 0;
@@ -225,14 +227,20 @@ async function resolveRecipients(flags: SealFlags, target?: string): Promise<{ s
       throw new SealboxError('INPUT', `no rule of ${config.file} matches ${ruleTarget}; add a rule for it, or pass --cert or --kms`);
     }
     try {
-      return { scope: flagScope ?? rule.scope ?? 'strict', wrappers: await recipientWrappers(rule.recipients) };
+      checkRuleTransport(config, rule, flags.insecureHttp === true);
+      const scope = flagScope ?? rule.scope ?? 'strict';
+      const wrappers = await recipientWrappers(rule.recipients);
+      process.stderr.write(ruleNotice(config, rule, wrappers.map((w) => w.recipient), scope));
+      return { scope, wrappers };
     } catch (err) {
       if (err instanceof SealboxError) throw new SealboxError(err.code, `${describeRule(config, rule)}: ${err.message}`, { cause: err });
       throw err;
     }
   }
   const pem = await fetchCertificates(flags, false);
-  return { scope: flagScope ?? 'strict', wrappers: [CertRecipient.fromPem(pem, `certificate of controller ${flags.controllerNamespace}/${flags.controllerName}`)] };
+  const cert = CertRecipient.fromPem(pem, `certificate of controller ${flags.controllerNamespace}/${flags.controllerName}`);
+  process.stderr.write(`no ${CONFIG_FILE} applies to ${ruleTarget}; using the newest certificate of controller ${flags.controllerNamespace}/${flags.controllerName}: recipients cert ${cert.recipient.id}\n`);
+  return { scope: flagScope ?? 'strict', wrappers: [cert] };
 }
 
 async function secretsFromFile(file: string): Promise<SecretData[]> {

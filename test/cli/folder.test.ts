@@ -98,6 +98,8 @@ describe('sealbox seal -f FOLDER', () => {
     const repo = join(dir, 'repo');
     mkdirSync(join(repo, 'plain', 'prod'), { recursive: true });
     mkdirSync(join(repo, 'plain', 'dev'), { recursive: true });
+    // a repository: its root's config applies to the folders below it
+    mkdirSync(join(repo, '.git'));
     const other = keygen(dir, 'other');
     writeFileSync(join(repo, '.sealbox.yaml'), [
       'rules:',

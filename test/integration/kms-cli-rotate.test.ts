@@ -173,6 +173,8 @@ describe('sealbox rotate', () => {
     const azure = await newAzureKeyVersion();
     const repo = join(dir, 'configured');
     await sealFolder(join(repo, 'apps'), 2, [awsKey(arn)]);
+    // a repository: its root's config applies to the folders below it
+    mkdirSync(join(repo, '.git'));
     writeFileSync(join(repo, '.sealbox.yaml'), `rules:\n  - path: apps/**\n    recipients: ["aws:${arn}", "azure:${azure.versionless}"]\n`);
 
     const check = sealboxKms(['rotate', '--check'], { cwd: repo });

@@ -148,6 +148,8 @@ describe('.sealbox.yaml', () => {
     mkdirSync(join(repo, 'apps', 'prod'), { recursive: true });
     mkdirSync(join(repo, 'apps', 'dev'), { recursive: true });
     mkdirSync(join(repo, 'certs'), { recursive: true });
+    // a repository: its root's config applies to the folders below it
+    mkdirSync(join(repo, '.git'));
     writeFileSync(join(repo, 'certs', 'prod.pem'), readFileSync(cert.cert));
     writeFileSync(join(repo, '.sealbox.yaml'), [
       'rules:',
@@ -165,7 +167,7 @@ describe('.sealbox.yaml', () => {
   it('seals with the recipients and scope of the first rule matching the output path, with no key flags', () => {
     const r = sealboxKms(['seal', '-f', join(dir, 'secret.yaml'), '-o', 'db.yaml'], { cwd: join(repo, 'apps', 'prod') });
 
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^using ${join(repo, '.sealbox.yaml')} rule 1 \\(apps/prod/\\*\\*\\): scope namespace, recipients cert [0-9a-f]{64}, aws-kms ${arn}\n$`));
     expect(r.status).toBe(0);
     const sealed = sealedAt(join(repo, 'apps', 'prod', 'db.yaml'));
     expect(sealed.spec.scope).toBe('namespace');
@@ -176,7 +178,7 @@ describe('.sealbox.yaml', () => {
   it('falls through to a rule without a path, and uses the current folder for standard input', () => {
     const r = sealboxKms(['seal'], { cwd: join(repo, 'apps', 'dev'), input: SECRET });
 
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(`using ${join(repo, '.sealbox.yaml')} rule 2: scope strict, recipients azure-kv ${azure.versionless}\n`);
     expect(r.status).toBe(0);
     const sealed = parse(r.stdout) as Sealed;
     expect(sealed.spec.scope).toBe('strict');
