@@ -239,7 +239,8 @@ async function resolveRecipients(flags: SealFlags, target?: string): Promise<{ s
   }
   const pem = await fetchCertificates(flags, false);
   const cert = CertRecipient.fromPem(pem, `certificate of controller ${flags.controllerNamespace}/${flags.controllerName}`);
-  process.stderr.write(`no ${CONFIG_FILE} applies to ${ruleTarget}; using the newest certificate of controller ${flags.controllerNamespace}/${flags.controllerName}: recipients cert ${cert.recipient.id}\n`);
+  const controller = flags.controllerUrl ?? `${flags.controllerNamespace}/${flags.controllerName}`;
+  process.stderr.write(`no ${CONFIG_FILE} applies to ${ruleTarget}; using the newest certificate of controller ${controller}: recipients cert ${cert.recipient.id}\n`);
   return { scope: flagScope ?? 'strict', wrappers: [cert] };
 }
 
