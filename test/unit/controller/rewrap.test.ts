@@ -33,7 +33,7 @@ describe('parseRewrapBody', () => {
   });
 
   it('refuses a resource with more groups than one request may unwrap', () => {
-    const group = (i: number): object => ({ group: i.toString(16).padStart(16, '0'), binding: 'strict/ns/db', recipients: [{ type: 'cert', id: 'a'.repeat(64), wrapped: 'AA==' }] });
+    const group = (i: number): object => ({ group: i.toString(16).padStart(16, '0'), commitment: 'c'.repeat(64), binding: 'strict/ns/db', recipients: [{ type: 'cert', id: 'a'.repeat(64), wrapped: 'AA==' }] });
     const doc = { apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', metadata: { name: 'db', namespace: 'ns' }, spec: { scope: 'strict', encryptedData: {}, dataKeys: Array.from({ length: 65 }, (_, i) => group(i)) } };
     expect(refusal(() => parseRewrapBody(JSON.stringify(doc)))).toContain('65 data-key groups');
   });
