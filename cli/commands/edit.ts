@@ -3,7 +3,8 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { DataKeyCache } from '../../src/crypto/key-cache.js';
-import type { KeyUnwrapper } from '../../src/crypto/types.js';
+import type { KeyUnwrapper, KeyWrapper, RecipientRef } from '../../src/crypto/types.js';
+import { describeRecipient } from '../../src/crypto/group.js';
 import { SealboxError } from '../../src/errors.js';
 import { parseSealedDocument } from '../../src/format/documents.js';
 import { rewriteSealedText } from '../../src/format/rewrite.js';
@@ -12,13 +13,14 @@ import type { SealedSecret } from '../../src/format/sealed.js';
 import { isSealedManifest } from '../../src/format/sealed.js';
 import type { SecretData } from '../../src/format/secret.js';
 import { expandLists, parseSecret } from '../../src/format/secret.js';
-import { setSealedValues } from '../../src/format/values.js';
+import { recipientSetOf, setSealedValues } from '../../src/format/values.js';
+import { CertIdentity } from '../../src/keys/cert.js';
 import { parseDocuments } from '../../src/format/yaml.js';
 import { editPrivately } from '../edit-session.js';
 import { readText, writeFileAtomic } from '../io.js';
-import { unsealUnwrappers } from '../kms.js';
+import { kmsWrappers, unsealUnwrappers } from '../kms.js';
 import { collect } from '../options.js';
-import { keyUnwrappers } from '../recipients.js';
+import { certWrappers, keyUnwrappers } from '../recipients.js';
 
 const HEADER = [
   '# sealbox edit: change, add or remove values, then save and quit to re-seal.',
@@ -32,15 +34,20 @@ const HEADER = [
 export function registerEdit(program: Command): void {
   program
     .command('edit')
-    .description('edit the values of a sealed file in $EDITOR (holders of a KMS key or a private key); only changed values are re-sealed')
+    .description('edit the values of a sealed file in $EDITOR (holders of a KMS key or a private key); changed values are sealed under a new data key for the same recipients')
     .argument('<file>', 'sealed file, edited in place')
     .option('--key <file>', 'private key (PEM) of a cert recipient; KMS recipients need no flag (default credentials)', collect, [])
-    .action(async (file: string, flags: { key: string[] }) => {
+    .option('--cert <cert>', 'certificate (file or http(s) URL) of a cert recipient whose private key you do not pass: changed values are wrapped for every recipient; repeatable', collect, [])
+    .action(async (file: string, flags: { key: string[]; cert: string[] }) => {
       const text = await readText(file);
       const docs = parseDocuments(text, file);
       const sealed = docs.flatMap((d) => expandLists([d.value]).filter(isSealedManifest).map((v) => parseSealedDocument(v, file, d.index)));
       if (sealed.length === 0) throw new SealboxError('INPUT', `${file} has no sealed secret to edit`);
-      const unwrappers = await unsealUnwrappers(await keyUnwrappers(flags.key), sealed.map((s) => s.sealed));
+      // Refused before the editor opens: a file whose groups differ in recipients must be rotated first.
+      const refs = sealed.flatMap((s) => recipientSetOf(s.sealed, s.what));
+      const keys = await keyUnwrappers(flags.key);
+      const wrappers = await editWrappers(refs, keys, flags.cert);
+      const unwrappers = await unsealUnwrappers(keys, sealed.map((s) => s.sealed));
       if (unwrappers.length === 0) throw new SealboxError('INPUT', `${file} has no KMS recipients; pass --key with a private key file`);
       const cache = new DataKeyCache(1000);
       try {
@@ -52,7 +59,7 @@ export function registerEdit(program: Command): void {
           return;
         }
         const after = readEdited(edited, before);
-        const result = await updateFile(text, file, after, unwrappers, cache);
+        const result = await updateFile(text, file, after, { unwrappers, wrappers, cache });
         if (result === text) {
           process.stderr.write('no value changed; nothing written\n');
           return;
@@ -64,13 +71,31 @@ export function registerEdit(program: Command): void {
     });
 }
 
-async function updateFile(text: string, file: string, after: readonly SecretData[], unwrappers: readonly KeyUnwrapper[], cache: DataKeyCache): Promise<string> {
+/**
+ * The wrappers for the recipients of the file: certificates from --cert and
+ * the public halves of --key, KMS keys built from the stanza ids (the exact
+ * key version, so the new group names the same recipients). Throws
+ * SealboxError('INPUT'), before the editor opens, when a cert recipient has
+ * neither.
+ */
+async function editWrappers(refs: readonly RecipientRef[], keys: readonly KeyUnwrapper[], certs: readonly string[]): Promise<KeyWrapper[]> {
+  const kms = [...new Set(refs.filter((r) => r.type !== 'cert').map((r) => `${r.type === 'aws-kms' ? 'aws' : 'azure'}:${r.id}`))];
+  const own = keys.filter((k): k is CertIdentity => k instanceof CertIdentity).map((k) => k.wrapper());
+  const wrappers = [...(await certWrappers(certs)), ...own, ...(await kmsWrappers(kms))];
+  const missing = refs.find((r) => !wrappers.some((w) => w.recipient.type === r.type && w.recipient.id === r.id));
+  if (missing !== undefined) {
+    throw new SealboxError('INPUT', `changed values are sealed under a new data key for every recipient, and ${describeRecipient(missing)} is not known here; pass its certificate with --cert (nothing was opened or written)`);
+  }
+  return wrappers;
+}
+
+async function updateFile(text: string, file: string, after: readonly SecretData[], keys: { unwrappers: readonly KeyUnwrapper[]; wrappers: readonly KeyWrapper[]; cache: DataKeyCache }): Promise<string> {
   let i = 0;
   const summary: string[] = [];
   const result = await rewriteSealedText(text, file, async (s: SealedSecret, what: string) => {
     const next = after[i++];
     if (next === undefined) throw new SealboxError('INTERNAL', `${what}: no edited secret for it`);
-    const { sealed, changes } = await setSealedValues(s, next.data, unwrappers, what, { cache });
+    const { sealed, changes } = await setSealedValues(s, next.data, keys.unwrappers, what, { wrappers: keys.wrappers, cache: keys.cache });
     const parts = [['changed', changes.changed], ['added', changes.added], ['removed', changes.removed]] as const;
     const told = parts.filter(([, keys]) => keys.length > 0).map(([verb, keys]) => `${verb} ${keys.join(', ')}`);
     if (told.length > 0) summary.push(`${s.namespace === '' ? '' : `${s.namespace}/`}${s.name}: ${told.join('; ')}`);

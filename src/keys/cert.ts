@@ -18,6 +18,12 @@ export function publicKeyFingerprint(key: KeyObject): string {
   return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
 }
 
+/** RSA-OAEP-SHA256 of a data key for `key`, labelled with the binding (FORMAT.md section 5). */
+function oaepWrap(key: KeyObject, dataKey: Uint8Array, binding: Binding): Uint8Array {
+  const wrapped = publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: wrapLabel(binding) }, dataKey);
+  return new Uint8Array(wrapped);
+}
+
 function checkRsa(key: KeyObject, source: string): void {
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (key.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_BITS) {
@@ -64,11 +70,7 @@ export class CertRecipient implements KeyWrapper {
 
   // eslint-disable-next-line @typescript-eslint/require-await -- async so a failure is a rejection, as for every other wrapper
   async wrap(dataKey: Uint8Array, binding: Binding): Promise<WrappedKey> {
-    const wrapped = publicEncrypt(
-      { key: this.#key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: wrapLabel(binding) },
-      dataKey,
-    );
-    return { ...this.recipient, wrapped: new Uint8Array(wrapped) };
+    return { ...this.recipient, wrapped: oaepWrap(this.#key, dataKey, binding) };
   }
 }
 
@@ -84,11 +86,13 @@ export class CertIdentity implements KeyUnwrapper {
   readonly #key: Promise<CryptoKey>;
   /** Bytes of an RSA-OAEP ciphertext for this key: the modulus length. */
   readonly #wrappedBytes: number;
+  readonly #publicKey: KeyObject;
 
   private constructor(privateKey: KeyObject, source: string) {
     checkRsa(privateKey, source);
     this.#wrappedBytes = Math.ceil((privateKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
-    this.fingerprint = publicKeyFingerprint(createPublicKey(privateKey));
+    this.#publicKey = createPublicKey(privateKey);
+    this.fingerprint = publicKeyFingerprint(this.#publicKey);
     this.description = `cert:${this.fingerprint.slice(0, 12)}`;
     const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
     this.#key = subtle.importKey('pkcs8', pkcs8, OAEP, false, ['decrypt']);
@@ -107,6 +111,13 @@ export class CertIdentity implements KeyUnwrapper {
       throw new SealboxError('INPUT', `${source}: not a PEM RSA private key`);
     }
     return new CertIdentity(key, source);
+  }
+
+  /** Returns a wrapper for this key's public half, to seal for it without its certificate (`sealbox edit --key`). */
+  wrapper(): KeyWrapper {
+    const key = this.#publicKey;
+    const recipient: RecipientRef = { type: 'cert', id: this.fingerprint };
+    return { recipient, wrap: (dataKey, binding) => Promise.resolve({ ...recipient, wrapped: oaepWrap(key, dataKey, binding) }) };
   }
 
   async unwrap(stanza: WrappedKey, binding: Binding): Promise<Uint8Array | null> {

@@ -7,12 +7,17 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { openValue } from '../../src/crypto/group.js';
+import { bindingOf, mergeIntoSealed } from '../../src/format/seal.js';
+import { parseSealedSecret, sealedManifest } from '../../src/format/sealed.js';
+import { AwsKmsKey } from '../../src/keys/aws-kms.js';
+import { CertRecipient } from '../../src/keys/cert.js';
 import { keygen, tempDir } from '../helpers/cli.js';
-import { newAwsKey, newAzureKeyVersion, sealboxKms, spawnSealboxKms } from '../peers/kms-cli.js';
+import { awsClient, newAwsKey, newAzureKeyVersion, sealboxKms, spawnSealboxKms } from '../peers/kms-cli.js';
 
 interface Sealed {
-  spec: { encryptedData: Record<string, string>; dataKeys: { group: string; recipients: { type: string; id: string; wrapped: string }[] }[] };
+  spec: { encryptedData: Record<string, string>; dataKeys: { group: string; commitment: string; binding: string; recipients: { type: string; id: string; wrapped: string }[] }[] };
 }
 
 let dir: string;
@@ -73,7 +78,11 @@ fs.writeFileSync(file, t);`);
     expect(now.spec.encryptedData.host).toBe(old.spec.encryptedData.host);
     expect(now.spec.encryptedData.password).not.toBe(old.spec.encryptedData.password);
     expect(Object.keys(now.spec.encryptedData).sort()).toEqual(['host', 'password', 'token']);
-    expect(now.spec.dataKeys).toEqual(old.spec.dataKeys);
+    // The old group stays for the unchanged value; the changed ones are in a new group for the same recipients.
+    expect(now.spec.dataKeys[0]).toEqual(old.spec.dataKeys[0]);
+    expect(now.spec.dataKeys).toHaveLength(2);
+    expect(now.spec.dataKeys[1]?.recipients.map((r) => r.id)).toEqual(old.spec.dataKeys[0]?.recipients.map((r) => r.id));
+    expect(now.spec.encryptedData.password?.split(':')[1]).toBe(now.spec.dataKeys[1]?.group);
     const removedLines = before.split('\n').filter((l) => !readFileSync(file, 'utf8').split('\n').includes(l));
     expect(removedLines.map((l) => l.trim().split(':')[0])).toEqual(['user', 'password']);
     expect(values(file)).toEqual({ host: 'db.internal', password: 'correct-horse', token: 't0k3n' });
@@ -140,5 +149,63 @@ fs.writeFileSync(file, t);`);
     expect((parse((JSON.parse(readFileSync(record, 'utf8')) as { text: string }).text) as object)).toMatchObject({ data: { blob: 'AP8A' }, stringData: { a: 'b' } });
     const unsealed = parse(sealboxKms(['unseal', '-f', file, '--key', cert.key]).stdout) as { data: Record<string, string> };
     expect(unsealed.data).toEqual({ blob: 'AP8A', a: Buffer.from('c').toString('base64') });
+  });
+
+  it('seals an edited password under a fresh data key, so the author of an earlier merge, who knows his group\'s key, cannot read it', async () => {
+    const cert = keygen(dir, 'attack-cert');
+    const arn = await newAwsKey();
+    const input = join(dir, 'attack.secret.yaml');
+    writeFileSync(input, 'apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: prod}\nstringData: {user: admin, password: hunter2}\n');
+    const file = join(dir, 'attack.yaml');
+    expect(sealboxKms(['seal', '-f', input, '--cert', cert.cert, '--kms', `aws:${arn}`, '-o', file]).status).toBe(0);
+    // The attacker merges a value for the same recipients by hand, with a random source of his own: he knows that data key.
+    const known = new Uint8Array(32).fill(0x42);
+    let draws = 0;
+    const random = (n: number): Uint8Array => (draws++ === 0 ? Uint8Array.from(known) : new Uint8Array(n).fill(draws));
+    const wrappers = [CertRecipient.fromPem(readFileSync(cert.cert), 'cert'), new AwsKmsKey({ client: awsClient(), keyId: arn })];
+    const merged = await mergeIntoSealed(parseSealedSecret(parse(readFileSync(file, 'utf8')), file), new Map([['note', new Uint8Array(Buffer.from('hello'))]]), { wrappers, random });
+    writeFileSync(file, stringify(sealedManifest(merged)));
+
+    // The key holder (KMS decrypt rights, the cluster's public certificate) rotates the password.
+    const r = sealboxKms(['edit', file, '--cert', cert.cert], { env: { EDITOR: editorScript('rotate', "fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('password: hunter2', 'password: s3cret-rotated'));") } });
+
+    expect(r.stderr).toBe('prod/db: changed password\n');
+    expect(r.status).toBe(0);
+    const now = parseSealedSecret(parse(readFileSync(file, 'utf8')), file);
+    const password = now.encryptedData.get('password');
+    if (password === undefined) throw new Error('no password');
+    expect(password.groupId).not.toBe(merged.dataKeys[1]?.id);
+    expect(openValue(known, bindingOf(now), 'password', password)).toMatch(/^(moved|tampered)$/);
+    expect(values(file)).toEqual({ user: 'admin', password: 's3cret-rotated', note: 'hello' });
+    expect(values(file, ['--key', cert.key]).password).toBe('s3cret-rotated');
+  });
+
+  it('refuses, before the editor opens, a file whose groups name different recipients, and one whose cert recipient it cannot wrap for', async () => {
+    const cert = keygen(dir, 'ride-cert');
+    const arn = await newAwsKey();
+    const file = sealedFile('ride', [`aws:${arn}`]);
+    const input = join(dir, 'ride.extra.yaml');
+    writeFileSync(input, 'apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: prod}\nstringData: {extra: x}\n');
+    // A merge adds a group that a second key can open: an edit must not let that key read the edited values.
+    const mergedOut = join(dir, 'ride.merged.yaml');
+    expect(sealboxKms(['seal', '-f', input, '--kms', `aws:${arn}`, '--cert', cert.cert, '--merge-into', file, '-o', mergedOut]).status).toBe(0);
+    const before = readFileSync(mergedOut, 'utf8');
+    const record = join(dir, 'ride.record.json');
+    const editor = editorScript('ride', `${RECORD(record)}\nfs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('password: hunter2', 'password: other'));`);
+
+    const mixed = sealboxKms(['edit', mergedOut, '--cert', cert.cert], { env: { EDITOR: editor } });
+    const certFile = join(dir, 'ride.cert-only.yaml');
+    expect(sealboxKms(['seal', '-f', input, '--cert', cert.cert, '--kms', `aws:${arn}`, '-o', certFile]).status).toBe(0);
+    const record2 = join(dir, 'ride2.record.json');
+    const noCert = sealboxKms(['edit', certFile], { env: { EDITOR: editorScript('ride2', RECORD(record2)) } });
+
+    expect(mixed.status).toBe(3);
+    expect(mixed.stderr).toContain('different recipients');
+    expect(mixed.stderr).toContain('sealbox rotate');
+    expect(existsSync(record)).toBe(false);
+    expect(readFileSync(mergedOut, 'utf8')).toBe(before);
+    expect(noCert.status).toBe(3);
+    expect(noCert.stderr).toContain('is not known here; pass its certificate with --cert');
+    expect(existsSync(record2)).toBe(false);
   });
 });
