@@ -123,7 +123,8 @@ describe('controller with AWS KMS recipients', () => {
         return r?.status === 'False' ? r : undefined;
       }, 60_000);
       expect(down.reason).toBe('ProviderUnavailable');
-      expect(down.message).toContain(`aws kms key "${key.keyArn ?? ''}": decrypt failed`);
+      // the controller's fixed form (issue 11, 4b): the key, and no network text
+      expect(down.message).toMatch(new RegExp(`aws-kms:${(key.keyArn ?? '').replace(/[/]/g, '\\/')}: unwrap failed: (no answer in time|the key service could not be reached);`));
       expect(down.message).not.toContain('during-outage');
       expect(await secretValue('kms-outage')).toBeUndefined();
     } finally {
