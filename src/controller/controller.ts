@@ -118,7 +118,7 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
   let stopped = false;
   const timers: NodeJS.Timeout[] = [];
 
-  const keys: KeyManager = new KeyManager({ api, namespace: o.namespace, rotationPeriodMs: o.keyRotationPeriodMs, keyBits: o.keyBits, log, metrics, onChange: () => enqueueAll() });
+  const keys: KeyManager = new KeyManager({ api, namespace: o.namespace, rotationPeriodMs: o.keyRotationPeriodMs, keyBits: o.keyBits, log, metrics, onChange: () => { enqueueAll(true); } });
   const reconciler = new Reconciler({
     api, metrics, log, events, cache,
     getSealed: (ns, name) => sealedInformers.map((i) => i.get(name, ns)).find((x) => x !== undefined),
@@ -132,11 +132,15 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
     baseDelayMs: 1000,
     maxDelayMs: o.maxBackoffMs,
     onRetry: (key, _err, attempt, delayMs) => log.debug({ key, attempt, delayMs }, 'retry scheduled'),
+    onDepth: (size) => metrics.queueDepth.set(size),
   });
-  function enqueueAll(): void {
+  /** Enqueues every sealed resource; `now` also cuts short the backoff of failing ones (a new key may fix them). */
+  function enqueueAll(now = false): void {
     if (!synced) return;
-    for (const inf of sealedInformers) for (const obj of inf.list()) queue.add(keyOf(obj));
-    metrics.queueDepth.set(queue.size);
+    for (const inf of sealedInformers) for (const obj of inf.list()) {
+      if (now) queue.add(keyOf(obj));
+      else queue.resync(keyOf(obj));
+    }
   }
 
   function watch<T extends SealedSecretObject | V1Secret>(inf: KubeInformer<T>, kind: string): void {
@@ -182,8 +186,8 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
     await Promise.all([...secretInformers, ...sealedInformers].map((i) => i.start()));
     synced = true;
     log.info({ namespaces: o.watchNamespaces.length === 0 ? 'all' : o.watchNamespaces }, 'informers synced; reconciling');
-    enqueueAll();
-    timers.push(setInterval(enqueueAll, o.resyncPeriodMs));
+    enqueueAll(true);
+    timers.push(setInterval(() => { enqueueAll(); }, o.resyncPeriodMs));
   }
 
   await keys.start();

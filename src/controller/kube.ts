@@ -54,18 +54,28 @@ export function currentNamespace(kc: k8s.KubeConfig): string {
   return kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
 }
 
-/** Token bucket: `qps` requests a second on average, bursts of `burst`. */
+/**
+ * Token bucket: `qps` requests a second on average, bursts of `burst`.
+ * Callers get tokens in the order they asked (FIFO), so a request never
+ * waits behind more than the requests queued before it.
+ */
 class RateLimiter {
   #tokens: number;
   #last = Date.now();
   readonly #qps: number;
   readonly #burst: number;
+  #tail: Promise<void> = Promise.resolve();
   constructor(qps: number, burst: number) {
     this.#qps = qps;
     this.#burst = Math.max(1, burst);
     this.#tokens = this.#burst;
   }
-  async take(): Promise<void> {
+  take(): Promise<void> {
+    const turn = this.#tail.then(() => this.#next());
+    this.#tail = turn;
+    return turn;
+  }
+  async #next(): Promise<void> {
     for (;;) {
       const now = Date.now();
       this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#qps);

@@ -2,6 +2,11 @@
  * A work queue keyed by object ("namespace/name"): a key waits at most once,
  * is never processed by two workers at a time, and a key that fails comes
  * back after a capped exponential backoff — forever, never dropped.
+ *
+ * Waiting keys are served fairly across namespaces: one FIFO per namespace,
+ * and the workers take turns over the namespaces that have work (round
+ * robin). A namespace with thousands of keys waiting delays another
+ * namespace's next key by at most one turn, not by its whole backlog.
  */
 
 /** Handles one key; throws to ask for a retry with backoff. */
@@ -14,13 +19,64 @@ export interface QueueOptions {
   readonly maxDelayMs: number;
   /** Called when a handler throws, with the attempt number and the delay chosen. */
   readonly onRetry?: (key: string, err: unknown, attempt: number, delayMs: number) => void;
+  /** Called with `size` whenever it may have changed (keeps a depth gauge live). */
+  readonly onDepth?: (size: number) => void;
 }
 
-/** Work queue with dedupe, per-key backoff and N concurrent workers. */
+/** The namespace part of a "namespace/name" key. */
+function namespaceOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+}
+
+/** FIFO per namespace; `shift` takes turns over the namespaces that have keys. */
+class FairFifo {
+  readonly #byNamespace = new Map<string, string[]>();
+  /** Namespaces with waiting keys, in the order of their next turn. */
+  #turns: string[] = [];
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(key: string): void {
+    const ns = namespaceOf(key);
+    let fifo = this.#byNamespace.get(ns);
+    if (fifo === undefined) {
+      fifo = [];
+      this.#byNamespace.set(ns, fifo);
+      this.#turns.push(ns);
+    }
+    fifo.push(key);
+    this.#length++;
+  }
+
+  shift(): string | undefined {
+    const ns = this.#turns.shift();
+    if (ns === undefined) return undefined;
+    const fifo = this.#byNamespace.get(ns) ?? [];
+    const key = fifo.shift();
+    if (fifo.length > 0) this.#turns.push(ns);
+    else this.#byNamespace.delete(ns);
+    if (key !== undefined) this.#length--;
+    return key;
+  }
+}
+
+/** The backoff hints a handler's error may carry. */
+interface RetryHints {
+  /** Look again after at most this long, whatever the backoff says. */
+  readonly retryAfterMs?: unknown;
+  /** Back off from this delay instead of the queue's base (a slow, growing poll). */
+  readonly retryBaseMs?: unknown;
+}
+
+/** Work queue with dedupe, per-key backoff, per-namespace fairness and N concurrent workers. */
 export class WorkQueue {
   readonly #opts: QueueOptions;
   readonly #handler: Handler;
-  readonly #ready: string[] = [];
+  readonly #ready = new FairFifo();
   readonly #queued = new Set<string>();
   readonly #active = new Set<string>();
   /** Keys added again while being processed: run once more after. */
@@ -48,10 +104,20 @@ export class WorkQueue {
       this.#dirty.add(key);
       return;
     }
-    if (this.#queued.has(key)) return;
-    this.#queued.add(key);
-    this.#ready.push(key);
+    if (!this.#queued.has(key)) {
+      this.#queued.add(key);
+      this.#ready.push(key);
+    }
     this.#pump();
+  }
+
+  /**
+   * Enqueues `key` for a periodic re-check, unless it is waiting out a
+   * backoff: a resync must not cut short the backoff of a failing key.
+   */
+  resync(key: string): void {
+    if (this.#timers.has(key)) return;
+    this.add(key);
   }
 
   /** Forgets the backoff state of `key` (e.g. when its object is deleted). */
@@ -60,6 +126,7 @@ export class WorkQueue {
     const t = this.#timers.get(key);
     if (t !== undefined) clearTimeout(t);
     this.#timers.delete(key);
+    this.#depthChanged();
   }
 
   /** Number of keys waiting, running or scheduled for retry. */
@@ -78,6 +145,11 @@ export class WorkQueue {
     this.#stopped = true;
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
+    this.#depthChanged();
+  }
+
+  #depthChanged(): void {
+    this.#opts.onDepth?.(this.size);
   }
 
   #pump(): void {
@@ -89,6 +161,18 @@ export class WorkQueue {
       this.#running++;
       void this.#run(key);
     }
+    this.#depthChanged();
+  }
+
+  /** The delay before retrying `key` after its `attempt`-th failure in a row. */
+  #delay(err: unknown, attempt: number): number {
+    const hints: RetryHints = err instanceof Error ? (err as Error & RetryHints) : {};
+    const base = typeof hints.retryBaseMs === 'number' ? hints.retryBaseMs : this.#opts.baseDelayMs;
+    let exp = Math.min(this.#opts.maxDelayMs, base * 2 ** Math.min(attempt - 1, 30));
+    // A handler may know it should look again sooner (e.g. waiting for a user's annotation).
+    if (typeof hints.retryAfterMs === 'number') exp = Math.min(exp, hints.retryAfterMs);
+    // Jitter spreads retries of many keys failing together (an outage).
+    return Math.round(exp * (0.8 + Math.random() * 0.4));
   }
 
   async #run(key: string): Promise<void> {
@@ -98,12 +182,7 @@ export class WorkQueue {
     } catch (err) {
       const attempt = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, attempt);
-      let exp = Math.min(this.#opts.maxDelayMs, this.#opts.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
-      // A handler may know it should look again sooner (e.g. waiting for a user's annotation).
-      const hint = err instanceof Error ? (err as Error & { retryAfterMs?: unknown }).retryAfterMs : undefined;
-      if (typeof hint === 'number') exp = Math.min(exp, hint);
-      // Jitter spreads retries of many keys failing together (an outage).
-      const delay = Math.round(exp * (0.8 + Math.random() * 0.4));
+      const delay = this.#delay(err, attempt);
       this.#opts.onRetry?.(key, err, attempt, delay);
       if (!this.#stopped && !this.#dirty.has(key)) {
         this.#timers.set(

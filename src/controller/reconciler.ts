@@ -37,17 +37,23 @@ export class ReconcileError extends SealboxError {
   readonly reason: string;
   /** Look again after at most this long, whatever the backoff says. */
   readonly retryAfterMs: number | undefined;
-  constructor(reason: string, message: string, retryAfterMs?: number) {
+  /** Back off from this delay instead of the queue's base: a slow poll that keeps slowing down. */
+  readonly retryBaseMs: number | undefined;
+  constructor(reason: string, message: string, retryAfterMs?: number, retryBaseMs?: number) {
     super('KUBE', message);
     this.reason = reason;
     this.retryAfterMs = retryAfterMs;
+    this.retryBaseMs = retryBaseMs;
   }
 }
 
 /**
- * How often a sealed resource blocked by a Secret it does not own looks again:
- * such Secrets are outside the managed-label watch, so a take-over annotation
- * is noticed on this poll.
+ * When a sealed resource blocked by a Secret it does not own first looks
+ * again: such Secrets are outside the managed-label watch, so a take-over
+ * annotation is noticed on this poll. Each refusal in a row doubles the wait,
+ * up to --max-backoff (15 s, 30 s, 1 min, ... 5 min), so thousands of refused
+ * resources cost a few requests a second, not the whole API budget (issue
+ * 11, item 6c). A change to the sealed resource itself is acted on at once.
  */
 export const NOT_OWNED_RECHECK_MS = 15_000;
 
@@ -155,7 +161,7 @@ export class Reconciler {
       case 'none':
         return 'unchanged';
       case 'refuse':
-        throw new ReconcileError(p.reason, p.message, NOT_OWNED_RECHECK_MS);
+        throw new ReconcileError(p.reason, p.message, undefined, NOT_OWNED_RECHECK_MS);
       case 'create':
         await this.#d.api.createSecret(p.secret);
         await this.#d.events.normal(obj, 'Created', `created secret ${owner.name}`);

@@ -76,4 +76,78 @@ describe('WorkQueue', () => {
     expect(calls).toBe(4);
     expect(Math.max(...delays)).toBeLessThanOrEqual(4);
   });
+
+  it('takes turns over namespaces, so a backlog in one does not hold up the next key of another', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue(async (k) => { runs.push(k); await sleep(1); }, { workers: 1, baseDelayMs: 5, maxDelayMs: 50 });
+    q.add('busy/0'); // occupies the only worker while the backlog queues up
+    for (let i = 1; i <= 50; i++) q.add(`noisy/${i}`);
+    q.add('victim/a');
+    q.add('other/b');
+    await q.idle();
+    expect(runs.slice(0, 5)).toEqual(['busy/0', 'noisy/1', 'victim/a', 'other/b', 'noisy/2']);
+    expect(runs).toHaveLength(53);
+  });
+
+  it('keeps each namespace in first-in, first-out order', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue(async (k) => { runs.push(k); await sleep(1); }, { workers: 2, baseDelayMs: 5, maxDelayMs: 50 });
+    for (const k of ['a/1', 'b/1', 'a/2', 'a/3', 'b/2', 'c/1']) q.add(k);
+    await q.idle();
+    expect(runs.filter((k) => k.startsWith('a/'))).toEqual(['a/1', 'a/2', 'a/3']);
+    expect(runs.filter((k) => k.startsWith('b/'))).toEqual(['b/1', 'b/2']);
+  });
+
+  it('reports its depth whenever it changes, not only when asked', async () => {
+    const depths: number[] = [];
+    let release = (): void => undefined;
+    const q = new WorkQueue(() => new Promise<void>((r) => { release = r; }), { workers: 1, baseDelayMs: 5, maxDelayMs: 50, onDepth: (d) => depths.push(d) });
+    q.add('ns/a'); q.add('ns/b'); q.add('ns/c');
+    expect(depths.at(-1)).toBe(3);
+    release();
+    await sleep(5);
+    expect(depths.at(-1)).toBe(2);
+    release();
+    await sleep(5);
+    release();
+    await q.idle();
+    expect(depths.at(-1)).toBe(0);
+  });
+
+  it('backs off a slow poll exponentially from its own base, up to the cap', async () => {
+    const delays: number[] = [];
+    let calls = 0;
+    const q = new WorkQueue(() => {
+      calls++;
+      return Promise.reject(Object.assign(new Error('secret not owned'), { retryBaseMs: 2 }));
+    }, { workers: 1, baseDelayMs: 1000, maxDelayMs: 40, onRetry: (_k, _e, _a, d) => delays.push(d) });
+    q.add('ns/a');
+    for (let i = 0; i < 100 && calls < 7; i++) await sleep(10);
+    q.stop();
+    // 2, 4, 8, 16, 32, 40, 40 ms, each within 20% jitter
+    expect(delays[0]).toBeLessThanOrEqual(3);
+    expect(delays[3]).toBeGreaterThanOrEqual(12);
+    expect(delays[3]).toBeLessThanOrEqual(20);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(48);
+  });
+
+  it('lets a resync wait out a pending backoff, while add() cuts it short', async () => {
+    let calls = 0;
+    const q = new WorkQueue(() => {
+      calls++;
+      return Promise.reject(Object.assign(new Error('secret not owned'), { retryBaseMs: 60_000 }));
+    }, { workers: 1, baseDelayMs: 5, maxDelayMs: 600_000 });
+    q.add('ns/a');
+    await q.idle();
+    expect(calls).toBe(1);
+    for (let i = 0; i < 5; i++) q.resync('ns/a');
+    await sleep(20);
+    await q.idle();
+    expect(calls).toBe(1);
+    q.add('ns/a');
+    await sleep(20);
+    await q.idle();
+    q.stop();
+    expect(calls).toBe(2);
+  });
 });
