@@ -54,3 +54,40 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   IO: 9,
   FINDINGS: 10,
 };
+
+// Characters JSON escaping leaves alone that would still hide or reorder
+// text in a terminal, log viewer or `kubectl describe`: C1 controls, DEL,
+// zero-width and bidirectional marks, line and paragraph separators, BOM.
+const INVISIBLE = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/**
+ * Returns `text` bounded and escaped for a message, log line, event or
+ * status: at most `max` characters of it (then `…` and how many were left
+ * out), with quotes, backslashes, control and invisible characters written
+ * as JSON-style escapes. The result is built from a bounded copy, so it
+ * never keeps a huge input alive (a V8 substring can point into its parent).
+ * Use it for every attacker-controlled text a message repeats (a name, a
+ * key, a binding, a server's reason); `quote` adds the double quotes.
+ */
+export function clip(text: string, max = 64): string {
+  const over = text.length - max;
+  const head = over > 0 ? text.slice(0, max) : text;
+  const escaped = JSON.stringify(head).slice(1, -1).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return over > 0 ? `${escaped}…(+${over} chars)` : escaped;
+}
+
+/** Returns `"text"`, bounded and escaped as `clip` does. */
+export function quote(text: string, max = 64): string {
+  return `"${clip(text, max)}"`;
+}
+
+/**
+ * Returns `text` cut to at most `max` characters (then `…`), as a new flat
+ * string: a message bound for a log line, event or status never keeps alive
+ * a huge string that one of its parts was cut from. Does not escape; the
+ * parts a message quotes are escaped by `quote` when it is built.
+ */
+export function truncate(text: string, max: number): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return Buffer.from(cut, 'utf8').toString('utf8');
+}

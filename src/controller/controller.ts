@@ -18,7 +18,7 @@ import { KeyManager } from './keys.js';
 import type { KubeInformer, SealedSecretObject, V1Secret } from './kube.js';
 import { KubeApi, loadKubeConfig } from './kube.js';
 import { LeaderElector } from './leader.js';
-import { createLogger } from './log.js';
+import { LogLimiter, createLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { MANAGED_LABEL, MANAGED_VALUE } from './plan.js';
@@ -110,7 +110,8 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
   const api = new KubeApi(loadKubeConfig(o.kubeconfig), { qps: o.qps, burst: o.burst, onRequest: (verb, resource) => metrics.apiRequests.inc({ verb, resource }) });
   const cache = new DataKeyCache(o.dataKeyCacheSize);
   const extraUnwrappers: readonly KeyUnwrapper[] = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, metrics, log)];
-  const events = new EventRecorder(api, log, identity);
+  const events = new EventRecorder(api, log, identity, { onDedupeBytes: (bytes) => metrics.eventDedupeBytes.set(bytes) });
+  const logLimit = new LogLimiter();
   const scopes: (string | undefined)[] = o.watchNamespaces.length === 0 ? [undefined] : [...o.watchNamespaces];
   const sealedInformers: KubeInformer<SealedSecretObject>[] = [];
   const secretInformers: KubeInformer<V1Secret>[] = [];
@@ -126,12 +127,16 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
     unwrappers: () => [...keys.keys.map((k) => k.identity), ...extraUnwrappers],
     fingerprints: () => new Set(keys.keys.map((k) => k.fingerprint)),
     afterUnseal: () => keys.countRsaOps(),
+    logLimit,
   });
   const queue = new WorkQueue((key) => reconciler.reconcile(key), {
     workers: o.workers,
     baseDelayMs: 1000,
     maxDelayMs: o.maxBackoffMs,
-    onRetry: (key, _err, attempt, delayMs) => log.debug({ key, attempt, delayMs }, 'retry scheduled'),
+    onRetry: (key, _err, attempt, delayMs) => {
+      const suppressed = logLimit.allow(`retry\0${key}`);
+      if (suppressed !== undefined) log.debug({ key, attempt, delayMs, suppressed }, 'retry scheduled');
+    },
     onDepth: (size) => metrics.queueDepth.set(size),
   });
   /** Enqueues every sealed resource; `now` also cuts short the backoff of failing ones (a new key may fix them). */

@@ -1,25 +1,90 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { truncate } from '../errors.js';
 import type { KubeApi, SealedSecretObject } from './kube.js';
 import type { Logger } from './log.js';
 
 /** How long the same event for the same object is not repeated. */
 const DEDUPE_MS = 10 * 60_000;
+/** Longest event message recorded. */
+const MESSAGE_CHARS = 1024;
+/**
+ * What one remembered event costs: a 43-character digest key (a one-byte
+ * string with its header), a number, and the map's own entry. Every entry
+ * costs the same, whatever the message, because the key is a digest.
+ */
+export const DEDUPE_ENTRY_BYTES = 160;
+
+/**
+ * Remembers which events were recorded lately, within a memory budget: keys
+ * are SHA-256 digests of (object, generation, type, reason, message), so an
+ * attacker-chosen message costs no more than a short one; expired entries go
+ * first, then the oldest, once the budget is reached.
+ */
+export class RecentEvents {
+  readonly #maxEntries: number;
+  readonly #ttlMs: number;
+  readonly #seen = new Map<string, number>();
+
+  constructor(maxBytes: number, ttlMs = DEDUPE_MS) {
+    this.#maxEntries = Math.max(1, Math.floor(maxBytes / DEDUPE_ENTRY_BYTES));
+    this.#ttlMs = ttlMs;
+  }
+
+  /** Bytes in use, by the accounting above. */
+  get bytes(): number {
+    return this.#seen.size * DEDUPE_ENTRY_BYTES;
+  }
+
+  /** True when `parts` were seen within the last ttl; otherwise remembers them and returns false. */
+  seen(parts: readonly (string | number)[], now = Date.now()): boolean {
+    const hash = createHash('sha256');
+    for (const p of parts) hash.update(`${String(p).length}:${String(p)}\0`);
+    const key = hash.digest('base64url');
+    const last = this.#seen.get(key);
+    if (last !== undefined && now - last < this.#ttlMs) return true;
+    this.#seen.delete(key); // re-insert at the end: the map's order is the age order
+    this.#seen.set(key, now);
+    if (this.#seen.size > this.#maxEntries) this.#evict(now);
+    return false;
+  }
+
+  /** Drops expired entries; if none has expired, the oldest ones (a repeat event at worst). */
+  #evict(now: number): void {
+    for (const [k, t] of this.#seen) if (now - t >= this.#ttlMs) this.#seen.delete(k);
+    for (const k of this.#seen.keys()) {
+      if (this.#seen.size <= this.#maxEntries) return;
+      this.#seen.delete(k);
+    }
+  }
+}
+
+/** Options of EventRecorder. */
+export interface EventRecorderOptions {
+  /** Memory the de-duplication may use (default 1 MiB). */
+  readonly dedupeBytes?: number;
+  /** Called with the bytes in use after each event, for a gauge. */
+  readonly onDedupeBytes?: (bytes: number) => void;
+}
 
 /**
  * Records core/v1 Events on sealed resources. The same reason and message
  * for the same object is recorded once per ten minutes, so retries with
- * backoff do not flood the API server. Failures to record are logged only.
+ * backoff do not flood the API server; that memory is bounded in bytes.
+ * Failures to record are logged only.
  */
 export class EventRecorder {
   readonly #api: KubeApi;
   readonly #log: Logger;
   readonly #instance: string;
-  readonly #recent = new Map<string, number>();
+  readonly #recent: RecentEvents;
+  readonly #onBytes: ((bytes: number) => void) | undefined;
 
-  constructor(api: KubeApi, log: Logger, instance: string) {
+  constructor(api: KubeApi, log: Logger, instance: string, opts: EventRecorderOptions = {}) {
     this.#api = api;
     this.#log = log;
     this.#instance = instance;
+    this.#recent = new RecentEvents(opts.dedupeBytes ?? 1024 * 1024);
+    this.#onBytes = opts.onDedupeBytes;
   }
 
   async warning(obj: SealedSecretObject, reason: string, message: string): Promise<void> {
@@ -32,21 +97,18 @@ export class EventRecorder {
 
   async #record(obj: SealedSecretObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const meta = obj.metadata ?? {};
-    const key = `${meta.uid ?? ''}\0${meta.generation ?? 0}\0${type}\0${reason}\0${message}`;
     const now = Date.now();
-    const last = this.#recent.get(key);
-    if (last !== undefined && now - last < DEDUPE_MS) return;
-    this.#recent.set(key, now);
-    if (this.#recent.size > 10_000) {
-      for (const [k, t] of this.#recent) if (now - t >= DEDUPE_MS) this.#recent.delete(k);
-    }
+    const text = truncate(message, MESSAGE_CHARS);
+    const repeated = this.#recent.seen([meta.uid ?? '', meta.generation ?? 0, type, reason, text], now);
+    this.#onBytes?.(this.#recent.bytes);
+    if (repeated) return;
     const ts = new Date(now);
     try {
       await this.#api.createEvent({
         metadata: { name: `${meta.name ?? 'sealedsecret'}.${randomBytes(8).toString('hex')}`, namespace: meta.namespace ?? 'default' },
         involvedObject: { apiVersion: obj.apiVersion ?? '', kind: obj.kind ?? '', name: meta.name ?? '', namespace: meta.namespace ?? '', uid: meta.uid ?? '', resourceVersion: meta.resourceVersion ?? '' },
         reason,
-        message: message.slice(0, 1024),
+        message: text,
         type,
         source: { component: 'sealbox-controller' },
         reportingComponent: 'sealbox.dev/controller',
@@ -56,7 +118,7 @@ export class EventRecorder {
         count: 1,
       });
     } catch (err) {
-      this.#log.warn({ namespace: meta.namespace, name: meta.name, reason, err: err instanceof Error ? err.message : String(err) }, 'could not record event');
+      this.#log.warn({ namespace: meta.namespace, name: meta.name, reason, err: err instanceof Error ? truncate(err.message, MESSAGE_CHARS) : 'unknown' }, 'could not record event');
     }
   }
 }

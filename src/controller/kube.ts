@@ -6,7 +6,7 @@
  */
 import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
-import { SealboxError } from '../errors.js';
+import { SealboxError, truncate } from '../errors.js';
 
 export type { V1ConfigMap, V1Lease, V1ObjectMeta, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 export type KubeObject = k8s.KubernetesObject;
@@ -113,10 +113,10 @@ function describeFailure(err: unknown, what: string): KubeError {
     } else if (body !== null && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
       reason = (body as { message: string }).message;
     }
-    return new KubeError(code, `${what}: HTTP ${code}${reason === '' ? '' : `: ${reason.slice(0, 300)}`}`);
+    return new KubeError(code, `${what}: HTTP ${code}${reason === '' ? '' : `: ${truncate(reason, 300)}`}`);
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new KubeError(0, `${what}: API server unreachable (${message.slice(0, 200)})`);
+  return new KubeError(0, `${what}: API server unreachable (${truncate(message, 200)})`);
 }
 
 /** A string that identifies one TLS option (CA, certificate, key, ...) of an agent. */

@@ -13,6 +13,7 @@ export class Metrics {
   readonly keyAge = new Gauge({ name: 'sealbox_sealing_key_age_seconds', help: 'Age of the newest sealing key', registers: [this.registry] });
   readonly keys = new Gauge({ name: 'sealbox_sealing_keys', help: 'Sealing keys loaded', registers: [this.registry] });
   readonly leader = new Gauge({ name: 'sealbox_leader', help: '1 while this replica is the leader', registers: [this.registry] });
+  readonly eventDedupeBytes = new Gauge({ name: 'sealbox_event_dedupe_bytes', help: 'Memory the event de-duplication uses (bounded)', registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'sealbox_workqueue_depth', help: 'Keys queued, running or waiting to retry', registers: [this.registry] });
 
   constructor() {

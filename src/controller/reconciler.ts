@@ -6,7 +6,7 @@ import { describeRecipient } from '../crypto/group.js';
 import type { DataKeyCache } from '../crypto/key-cache.js';
 import type { KeyUnwrapper } from '../crypto/types.js';
 import type { ErrorCode } from '../errors.js';
-import { SealboxError, isSealboxError } from '../errors.js';
+import { SealboxError, isSealboxError, truncate } from '../errors.js';
 import { unsealSealedSecret } from '../format/seal.js';
 import type { SealedSecret } from '../format/sealed.js';
 import { SEALED_API_VERSION, SEALED_KIND, parseSealedSecret } from '../format/sealed.js';
@@ -14,7 +14,7 @@ import type { SecretData } from '../format/secret.js';
 import type { EventRecorder } from './events.js';
 import type { KubeApi, SealedSecretObject, V1Secret } from './kube.js';
 import { isKubeStatus } from './kube.js';
-import type { Logger } from './log.js';
+import type { LogLimiter, Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Owner, Plan } from './plan.js';
 import { PATCH_ANNOTATION, plan } from './plan.js';
@@ -74,7 +74,12 @@ export interface ReconcilerDeps {
   readonly fingerprints: () => ReadonlySet<string>;
   /** Called after unsealing, to move RSA counters into metrics. */
   readonly afterUnseal?: () => void;
+  /** Bounds the log lines per resource (none when absent). */
+  readonly logLimit?: LogLimiter;
 }
+
+/** Longest message written to status, events and logs. */
+const MESSAGE_CHARS = 1024;
 
 interface Status {
   observedGeneration: number;
@@ -120,21 +125,28 @@ export class Reconciler {
       const result = await this.#apply(obj, desired);
       this.#d.metrics.reconciles.inc({ result });
       await this.#setStatus(obj, { ok: true, reason: 'Unsealed', message: 'the secret matches the sealed resource' }, usedKeys(sealed, this.#d.fingerprints()));
-      if (result !== 'unchanged') this.#d.log.info({ namespace, name, generation, result }, 'secret synced');
+      if (result !== 'unchanged') this.#logLimited(key, (suppressed) => { this.#d.log.info({ namespace, name, generation, result, suppressed }, 'secret synced'); });
     } catch (err) {
       this.#d.afterUnseal?.();
       const code: ErrorCode = isSealboxError(err) ? err.code : 'INTERNAL';
       const reason = err instanceof ReconcileError ? err.reason : REASONS[code];
-      const message = err instanceof Error ? err.message : 'unexpected failure';
+      // Bounded, flat copy: a message must not keep a huge input alive, nor flood the logs.
+      const message = truncate(err instanceof Error ? err.message : 'unexpected failure', MESSAGE_CHARS);
       this.#d.metrics.reconciles.inc({ result: 'failed' });
       this.#d.metrics.errors.inc({ reason });
-      this.#d.log.warn({ namespace, name, generation, reason, err: message }, 'reconcile failed');
+      this.#logLimited(key, (suppressed) => { this.#d.log.warn({ namespace, name, generation, reason, err: message, suppressed }, 'reconcile failed'); });
       if (!(isKubeStatus(err, 404) || isKubeStatus(err, 409))) {
         await this.#setStatus(obj, { ok: false, reason, message }, sealed === undefined ? [] : usedKeys(sealed, this.#d.fingerprints()));
         await this.#d.events.warning(obj, reason, message);
       }
       throw err;
     }
+  }
+
+  /** Logs through the per-resource limit; `suppressed` counts the lines dropped before this one. */
+  #logLimited(key: string, write: (suppressed: number) => void): void {
+    const suppressed = this.#d.logLimit === undefined ? 0 : this.#d.logLimit.allow(key);
+    if (suppressed !== undefined) write(suppressed);
   }
 
   async #apply(obj: SealedSecretObject, desired: SecretData): Promise<'unchanged' | 'created' | 'updated' | 'recreated'> {
@@ -184,7 +196,7 @@ export class Reconciler {
     const current = (obj.status ?? {}) as Partial<Status>;
     const ready = current.conditions?.find((c) => c.type === 'Ready');
     const status: Status['conditions'][number]['status'] = result.ok ? 'True' : 'False';
-    const message = result.message.slice(0, 1024);
+    const message = truncate(result.message, MESSAGE_CHARS);
     if (
       current.observedGeneration === generation &&
       ready?.status === status &&
@@ -206,7 +218,7 @@ export class Reconciler {
       // Keep the cached object's status current so an unchanged resync writes nothing.
       obj.status = next as unknown as Record<string, unknown>;
     } catch (err) {
-      if (!isKubeStatus(err, 404)) this.#d.log.warn({ namespace: meta.namespace, name: meta.name, err: err instanceof Error ? err.message : String(err) }, 'status update failed');
+      if (!isKubeStatus(err, 404)) this.#d.log.warn({ namespace: meta.namespace, name: meta.name, err: err instanceof Error ? truncate(err.message, MESSAGE_CHARS) : 'unknown' }, 'status update failed');
     }
   }
 }

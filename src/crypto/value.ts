@@ -1,4 +1,4 @@
-import { SealboxError } from '../errors.js';
+import { SealboxError, quote } from '../errors.js';
 import { GROUP_ID_HEX, KEY_CHECK_BYTES, NONCE_BYTES, TAG_BYTES } from './aead.js';
 import { fromBase64, toBase64 } from './base64.js';
 
@@ -35,7 +35,7 @@ export function parseSealedValue(text: string, what: string): SealedValue {
   }
   const [, groupId = '', body = ''] = parts;
   if (!isGroupId(groupId)) {
-    throw new SealboxError('INPUT', `${what} names an invalid data-key group "${groupId.slice(0, 40)}"`);
+    throw new SealboxError('INPUT', `${what} names an invalid data-key group ${quote(groupId, 40)}`);
   }
   const sealed = fromBase64(body, what);
   if (sealed.length < KEY_CHECK_BYTES + NONCE_BYTES + TAG_BYTES) {

@@ -1,6 +1,6 @@
 import type { KeyWrapper } from '../crypto/types.js';
 import { isDataKey } from '../crypto/binding.js';
-import { SealboxError } from '../errors.js';
+import { SealboxError, quote } from '../errors.js';
 import { parseSealedDocument } from './documents.js';
 import { editSealedFile } from './edit.js';
 import { isObject } from './object.js';
@@ -55,7 +55,7 @@ export async function mergeSecretsInto(text: string, source: string, secrets: re
   const updated = new Map<Target, SealedSecret>();
   for (const secret of secrets) {
     for (const key of secret.data.keys()) {
-      if (!isDataKey(key)) throw new SealboxError('INPUT', `"${key.slice(0, 64)}" is not a valid Secret key (letters, digits, "-", "_", ".")`);
+      if (!isDataKey(key)) throw new SealboxError('INPUT', `${quote(key)} is not a valid Secret key (letters, digits, "-", "_", ".")`);
     }
     const target = findTarget(targets, secret, source, opts.namespace);
     const current = updated.get(target) ?? target.sealed;

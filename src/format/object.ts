@@ -1,4 +1,4 @@
-import { SealboxError } from '../errors.js';
+import { SealboxError, quote } from '../errors.js';
 
 /** A plain JSON object. */
 export type JsonObject = Record<string, unknown>;
@@ -32,7 +32,7 @@ export function optionalObject(v: unknown, what: string): JsonObject {
 export function stringMap(v: unknown, what: string): Record<string, string> {
   const obj = optionalObject(v, what);
   for (const [k, val] of Object.entries(obj)) {
-    if (typeof val !== 'string') throw new SealboxError('INPUT', `${what}."${k}" must be a string`);
+    if (typeof val !== 'string') throw new SealboxError('INPUT', `${what}.${quote(k)} must be a string`);
   }
   // fromEntries defines own properties, so a key named "__proto__" survives.
   return Object.fromEntries(Object.entries(obj)) as Record<string, string>;
@@ -42,6 +42,6 @@ export function stringMap(v: unknown, what: string): Record<string, string> {
 export function rejectUnknown(obj: JsonObject, allowed: readonly string[], what: string): void {
   const extra = Object.keys(obj).find((k) => !allowed.includes(k));
   if (extra !== undefined) {
-    throw new SealboxError('INPUT', `${what} has unknown field "${extra.slice(0, 64)}"; allowed: ${allowed.join(', ')}`);
+    throw new SealboxError('INPUT', `${what} has unknown field ${quote(extra)}; allowed: ${allowed.join(', ')}`);
   }
 }

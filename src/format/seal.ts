@@ -5,7 +5,7 @@ import { DataKeyCache } from '../crypto/key-cache.js';
 import { openValue, sealGroup, unwrapGroup, wrapDataKey } from '../crypto/group.js';
 import type { Binding, KeyUnwrapper, KeyWrapper, Scope, WrappedKey } from '../crypto/types.js';
 import type { SealedValue } from '../crypto/value.js';
-import { SealboxError } from '../errors.js';
+import { SealboxError, quote } from '../errors.js';
 import type { SealedGroup, SealedSecret } from './sealed.js';
 import type { SecretData } from './secret.js';
 import { checkSecretSize } from './secret.js';
@@ -70,15 +70,15 @@ function explainMove(recorded: string, expected: string): string {
   const [rScope = '', rNs = '', rName = ''] = recorded.split('/');
   const [eScope = '', eNs = '', eName = ''] = expected.split('/');
   if (rScope !== eScope) {
-    return `was sealed with scope "${rScope}" but the resource says "${eScope}"; a scope cannot be changed after sealing: seal the values again with --scope ${eScope}`;
+    return `was sealed with scope ${quote(rScope)} but the resource says "${eScope}"; a scope cannot be changed after sealing: seal the values again with --scope ${eScope}`;
   }
   if (rNs !== eNs) {
-    return `is bound to namespace "${rNs}" but was found in "${eNs}"; seal it again for "${eNs}"`;
+    return `is bound to namespace ${quote(rNs)} but was found in "${eNs}"; seal it again for "${eNs}"`;
   }
   if (rName !== eName) {
-    return `is bound to secret name "${rName}" but the resource is named "${eName}"; seal it again for "${eName}" or use --scope namespace`;
+    return `is bound to secret name ${quote(rName, 253)} but the resource is named "${eName}"; seal it again for "${eName}" or use --scope namespace`;
   }
-  return `records binding "${recorded.slice(0, 300)}", which is not a valid binding for "${expected}"; seal it again`;
+  return `records binding ${quote(recorded, 128)}, which is not a valid binding for ${quote(expected, 330)}; seal it again`;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { DataKeyGroup } from '../crypto/group.js';
 import type { RecipientType, Scope, WrappedKey } from '../crypto/types.js';
 import type { SealedValue } from '../crypto/value.js';
 import { encodeSealedValue, isGroupId, parseSealedValue } from '../crypto/value.js';
-import { SealboxError } from '../errors.js';
+import { SealboxError, clip, quote } from '../errors.js';
 import type { JsonObject } from './object.js';
 import { isObject, optionalObject, rejectUnknown, requireObject, requireString, stringMap } from './object.js';
 import { MAX_SECRET_BYTES } from './secret.js';
@@ -17,7 +17,23 @@ export const SEALED_KIND = 'SealedSecret';
 /** Recipient types format v1 knows. */
 export const RECIPIENT_TYPES: readonly RecipientType[] = ['cert', 'aws-kms', 'azure-kv'];
 /** Bounds that keep hostile documents cheap to reject. */
-export const LIMITS = { groups: 1000, recipients: 100, values: 10_000, wrappedBytes: 8192, idChars: 2048 } as const;
+export const LIMITS = {
+  groups: 1000, recipients: 100, values: 10_000, wrappedBytes: 8192, idChars: 2048,
+  /** `strict/` + a 63-character namespace + `/` + a 253-character name. */
+  bindingChars: 324,
+  /** One sealed value: `sb1:GROUP:` and the base64 of a 1 MiB plaintext with its overhead. */
+  valueChars: 1_398_200,
+  /** A Secret type (Kubernetes allows a qualified name). */
+  typeChars: 253,
+  /** Labels and annotations of the template, each. */
+  metadataEntries: 256,
+  /** A label or annotation key: a 253-character prefix, `/`, a 63-character name. */
+  metadataKeyChars: 317,
+  /** A label value (Kubernetes' own limit). */
+  labelValueChars: 63,
+  /** All annotations of the template together, keys included (Kubernetes' own limit). */
+  annotationBytes: 256 * 1024,
+} as const;
 
 /** A data-key group as written in a document: the group and the binding it was sealed for. */
 export interface SealedGroup extends DataKeyGroup {
@@ -61,7 +77,7 @@ export function isSealedManifest(v: unknown): v is JsonObject {
 export function parseSealedSecret(v: unknown, what: string): SealedSecret {
   const obj = requireObject(v, what);
   if (obj.apiVersion !== SEALED_API_VERSION || obj.kind !== SEALED_KIND) {
-    const show = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 40) : `(${v === null ? 'null' : typeof v})`);
+    const show = (v: unknown): string => (typeof v === 'string' ? clip(v, 40) : `(${v === null ? 'null' : typeof v})`);
     const got = `${show(obj.apiVersion)} ${show(obj.kind)}`;
     throw new SealboxError('INPUT', `${what} is "${got}", not ${SEALED_API_VERSION} ${SEALED_KIND}; upgrade sealbox if it is a newer format`);
   }
@@ -70,7 +86,7 @@ export function parseSealedSecret(v: unknown, what: string): SealedSecret {
   if (!isObjectName(name)) throw new SealboxError('INPUT', `${what}: metadata.name is missing or invalid`);
   const namespace = meta.namespace === undefined ? '' : requireString(meta.namespace, `${what}: metadata.namespace`);
   if (namespace !== '' && !isNamespaceName(namespace)) {
-    throw new SealboxError('INPUT', `${what}: metadata.namespace "${namespace.slice(0, 64)}" is not a valid namespace`);
+    throw new SealboxError('INPUT', `${what}: metadata.namespace ${quote(namespace)} is not a valid namespace`);
   }
   const spec = requireObject(obj.spec, `${what} spec`);
   rejectUnknown(spec, ['scope', 'template', 'encryptedData', 'dataKeys'], `${what} spec`);
@@ -81,9 +97,10 @@ export function parseSealedSecret(v: unknown, what: string): SealedSecret {
   const entries = Object.entries(optionalObject(spec.encryptedData, `${what} spec.encryptedData`));
   if (entries.length > LIMITS.values) throw new SealboxError('INPUT', `${what}: more than ${LIMITS.values} values`);
   for (const [key, text] of entries) {
-    const field = `${what}: value "${key.slice(0, 64)}"`;
+    const field = `${what}: value ${quote(key)}`;
     if (!isDataKey(key)) throw new SealboxError('INPUT', `${field} has an invalid key name`);
     if (typeof text !== 'string') throw new SealboxError('INPUT', `${field} must be a string`);
+    if (text.length > LIMITS.valueChars) throw new SealboxError('INPUT', `${field} is longer than a 1 MiB Secret value; split the secret`);
     const value = parseSealedValue(text, field);
     if (!groupIds.has(value.groupId)) {
       throw new SealboxError('SCOPE', `${field} belongs to data-key group ${value.groupId}, which this resource does not have: it was copied from another sealed secret; seal it again here`);
@@ -123,18 +140,38 @@ function parseTemplate(v: unknown, what: string): SecretTemplate {
   const meta = optionalObject(t.metadata, `${what} spec.template.metadata`);
   rejectUnknown(meta, ['labels', 'annotations'], `${what} spec.template.metadata`);
   const type = t.type === undefined ? 'Opaque' : requireString(t.type, `${what}: spec.template.type`);
+  if (type.length > LIMITS.typeChars) throw new SealboxError('INPUT', `${what}: spec.template.type is longer than ${LIMITS.typeChars} characters`);
   if (t.immutable !== undefined && typeof t.immutable !== 'boolean') {
     throw new SealboxError('INPUT', `${what}: spec.template.immutable must be true or false`);
   }
   return {
     type,
     ...(t.immutable === undefined ? {} : { immutable: t.immutable }),
-    labels: stringMap(meta.labels, `${what} spec.template.metadata.labels`),
-    annotations: stringMap(meta.annotations, `${what} spec.template.metadata.annotations`),
+    labels: boundedMap(meta.labels, LIMITS.labelValueChars, `${what} spec.template.metadata.labels`),
+    annotations: boundedMap(meta.annotations, LIMITS.annotationBytes, `${what} spec.template.metadata.annotations`),
   };
 }
 
 const COMMITMENT_RE = new RegExp(`^[0-9a-f]{${COMMITMENT_HEX}}$`);
+
+/**
+ * A string map within the CRD's limits: at most LIMITS.metadataEntries
+ * entries, keys of at most LIMITS.metadataKeyChars, each value and all
+ * entries together at most `maxValue` characters. Throws SealboxError('INPUT').
+ */
+function boundedMap(v: unknown, maxValue: number, what: string): Record<string, string> {
+  const map = stringMap(v, what);
+  const entries = Object.entries(map);
+  if (entries.length > LIMITS.metadataEntries) throw new SealboxError('INPUT', `${what}: more than ${LIMITS.metadataEntries} entries`);
+  let total = 0;
+  for (const [k, val] of entries) {
+    if (k.length > LIMITS.metadataKeyChars) throw new SealboxError('INPUT', `${what}: key ${quote(k)} is longer than ${LIMITS.metadataKeyChars} characters`);
+    if (val.length > maxValue) throw new SealboxError('INPUT', `${what}.${quote(k)} is longer than ${maxValue} characters`);
+    total += k.length + val.length;
+  }
+  if (total > LIMITS.annotationBytes) throw new SealboxError('INPUT', `${what}: more than ${LIMITS.annotationBytes} characters in all`);
+  return map;
+}
 
 function parseGroups(v: unknown, what: string): SealedGroup[] {
   if (v === undefined || v === null) return [];
@@ -152,6 +189,7 @@ function parseGroups(v: unknown, what: string): SealedGroup[] {
     const commitment = requireString(g.commitment, `${at}.commitment`);
     if (!COMMITMENT_RE.test(commitment)) throw new SealboxError('INPUT', `${at}.commitment must be ${COMMITMENT_HEX} lowercase hex digits`);
     const binding = requireString(g.binding, `${at}.binding`);
+    if (binding.length > LIMITS.bindingChars) throw new SealboxError('INPUT', `${at}.binding is longer than ${LIMITS.bindingChars} characters; no valid binding is`);
     if (!Array.isArray(g.recipients) || g.recipients.length === 0) {
       throw new SealboxError('INPUT', `${at}.recipients must be a non-empty list`);
     }

@@ -1,6 +1,6 @@
 import { fromBase64, toBase64 } from '../crypto/base64.js';
 import { isDataKey, isNamespaceName, isObjectName } from '../crypto/binding.js';
-import { SealboxError } from '../errors.js';
+import { SealboxError, quote } from '../errors.js';
 import type { JsonObject } from './object.js';
 import { isObject, optionalObject, requireObject, stringMap } from './object.js';
 
@@ -47,7 +47,7 @@ export function parseSecret(v: unknown, what: string): SecretData {
   const obj = requireObject(v, what);
   if (obj.apiVersion !== 'v1' || obj.kind !== 'Secret') {
     const kind = typeof obj.kind === 'string' ? obj.kind : 'untyped document';
-    throw new SealboxError('INPUT', `${what} is a ${kind.slice(0, 64)}, not a v1 Secret`);
+    throw new SealboxError('INPUT', `${what} is a ${quote(kind)}, not a v1 Secret`);
   }
   const meta = optionalObject(obj.metadata, `${what} metadata`);
   const name = typeof meta.name === 'string' ? meta.name : '';
@@ -56,7 +56,7 @@ export function parseSecret(v: unknown, what: string): SecretData {
   }
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : '';
   if (namespace !== '' && !isNamespaceName(namespace)) {
-    throw new SealboxError('INPUT', `${what}: metadata.namespace "${namespace.slice(0, 64)}" is not a valid namespace`);
+    throw new SealboxError('INPUT', `${what}: metadata.namespace ${quote(namespace)} is not a valid namespace`);
   }
   const data = new Map<string, Uint8Array>();
   for (const [key, val] of Object.entries(optionalObject(obj.data, `${what} data`))) {
@@ -87,7 +87,7 @@ export function parseSecret(v: unknown, what: string): SecretData {
 
 function checkKey(key: string, what: string): void {
   if (!isDataKey(key)) {
-    throw new SealboxError('INPUT', `${what}: "${key.slice(0, 64)}" is not a valid Secret key (letters, digits, "-", "_", ".")`);
+    throw new SealboxError('INPUT', `${what}: ${quote(key)} is not a valid Secret key (letters, digits, "-", "_", ".")`);
   }
 }
 

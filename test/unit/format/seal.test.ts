@@ -241,3 +241,25 @@ function flipped(s: SealedSecret, key: string): Map<string, NonNullable<ReturnTy
   m.set(key, { ...v, sealed });
   return m;
 }
+
+describe('checkBinding with a hostile recorded binding (issue 11, item 6a)', () => {
+  it.each<[string, string]>([
+    ['a 1.2 MB binding without a slash', 'x'.repeat(1_200_000)],
+    ['a 1.2 MB namespace in the binding', `strict/${'n'.repeat(1_200_000)}/db`],
+    ['a 1.2 MB name in the binding', `strict/prod/${'d'.repeat(1_200_000)}`],
+    ['control and bidirectional characters', 'strict\u202e/\u001b[31mprod/db'],
+  ])('quotes %s only in a bounded, escaped form', async (_name, recorded) => {
+    const s = await sealSecret(secret, { scope: 'strict', wrappers: [local] });
+    const forged: SealedSecret = { ...s, dataKeys: s.dataKeys.map((g) => ({ ...g, binding: recorded })) };
+    let message = '';
+    try {
+      checkBinding(forged, 'sealed secret "prod/db"');
+    } catch (err) {
+      expect(err).toBeInstanceOf(SealboxError);
+      message = (err as SealboxError).message;
+    }
+    expect(message).toContain('sealed secret "prod/db"');
+    expect(message.length).toBeLessThan(700);
+    expect([...message].some((c) => c.charCodeAt(0) < 0x20 || c === "\u202e")).toBe(false);
+  });
+});

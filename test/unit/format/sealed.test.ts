@@ -185,3 +185,27 @@ describe('sealedManifest', () => {
     );
   });
 });
+
+describe('parseSealedSecret: the CRD bounds, checked again (issue 11, item 6a)', () => {
+  const template = (metadata: unknown): unknown => withPath(valid, ['spec', 'template', 'metadata'], metadata);
+  it.each<[string, unknown, string]>([
+    ['a binding longer than any valid one', withPath(valid, ['spec', 'dataKeys', 0, 'binding'], `strict/prod/${'d'.repeat(LIMITS.bindingChars)}`), 'binding is longer than 324 characters'],
+    ['a 1.2 MB binding', withPath(valid, ['spec', 'dataKeys', 0, 'binding'], 'x'.repeat(1_200_000)), 'binding is longer than 324 characters'],
+    ['a template type longer than 253 characters', withPath(valid, ['spec', 'template', 'type'], 't'.repeat(254)), 'spec.template.type is longer than 253 characters'],
+    ['a template label value longer than 63 characters', template({ labels: { a: 'v'.repeat(64) } }), 'labels."a" is longer than 63 characters'],
+    ['a template label key longer than 317 characters', template({ labels: { ['k'.repeat(318)]: 'v' } }), 'is longer than 317 characters'],
+    ['more than 256 template annotations', template({ annotations: Object.fromEntries(many(257, (i) => [`a${i}`, 'v'])) }), 'more than 256 entries'],
+    ['template annotations over 256 KiB in all', template({ annotations: { a: 'v'.repeat(200_000), b: 'v'.repeat(100_000) } }), 'more than 262144 characters in all'],
+    ['a sealed value longer than a 1 MiB Secret value', withPath(valid, ['spec', 'encryptedData', 'password'], `sb1:${G}:${'A'.repeat(LIMITS.valueChars)}`), 'value "password" is longer than a 1 MiB Secret value'],
+  ])('refuses %s as INPUT, quoting no more than a bounded part of it', (_name, doc, message) => {
+    const err = refusal(doc);
+    expect(err.code).toBe('INPUT');
+    expect(err.message).toContain(message);
+    expect(err.message.length).toBeLessThan(400);
+  });
+
+  it('accepts values at the bounds', () => {
+    const s = parseSealedSecret(template({ labels: { ['k'.repeat(317)]: 'v'.repeat(63) }, annotations: { a: 'v'.repeat(200_000) } }), 'w');
+    expect(s.template.labels['k'.repeat(317)]).toBe('v'.repeat(63));
+  });
+});
