@@ -24,6 +24,7 @@ import { Metrics } from './metrics.js';
 import { MANAGED_LABEL, MANAGED_VALUE } from './plan.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './queue.js';
+import { summarizeSecret } from './secret-cache.js';
 import { startServer } from './server.js';
 
 /** Everything `sealbox controller` can be told; see README "Controller flags". */
@@ -172,7 +173,7 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
     await maintain();
     timers.push(setInterval(() => void maintain(), o.keyCheckIntervalMs));
     for (const ns of scopes) {
-      const si = api.secretInformer(`${MANAGED_LABEL}=${MANAGED_VALUE}`, ns);
+      const si = api.secretInformer(`${MANAGED_LABEL}=${MANAGED_VALUE}`, ns, summarizeSecret);
       const onSecret = (s: V1Secret): void => {
         const k = ownerKey(s);
         if (k !== undefined) queue.add(k);

@@ -340,20 +340,56 @@ export class KubeApi {
     return trimmed(k8s.makeInformer(this.kc, path, list), true);
   }
 
-  /** An informer of Secrets with a label selector, cluster-wide or in one namespace. */
-  secretInformer(labelSelector: string, namespace?: string): KubeInformer<k8s.V1Secret> {
+  /**
+   * An informer of Secrets with a label selector, cluster-wide or in one
+   * namespace, whose cache holds `keep(secret)` instead of each Secret. The
+   * initial list comes in pages of SECRET_PAGE, each turned into cache
+   * entries before the next is fetched, so a namespace full of large
+   * Secrets costs one page of memory at a time, not the whole list. By
+   * default the cache keeps whole Secrets without their managedFields.
+   */
+  secretInformer(labelSelector: string, namespace?: string, keep: (s: k8s.V1Secret) => k8s.V1Secret = withoutManagedFields): KubeInformer<k8s.V1Secret> {
     const path = namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${namespace}/secrets`;
-    const list = async (): Promise<k8s.KubernetesListObject<k8s.V1Secret>> => {
+    const page = (cont: string | undefined): Promise<k8s.V1SecretList> => {
       this.#opts.onRequest?.('list', 'secrets');
-      return namespace === undefined
-        ? this.#core.listSecretForAllNamespaces({ labelSelector })
-        : this.#core.listNamespacedSecret({ namespace, labelSelector });
+      const q = { labelSelector, limit: SECRET_PAGE, ...(cont === undefined ? {} : { _continue: cont }) };
+      return namespace === undefined ? this.#core.listSecretForAllNamespaces(q) : this.#core.listNamespacedSecret({ namespace, ...q });
     };
-    return trimmed(k8s.makeInformer(this.kc, path, list, labelSelector), false);
+    const list = async (): Promise<k8s.KubernetesListObject<k8s.V1Secret>> => {
+      const items: k8s.V1Secret[] = [];
+      let first: k8s.V1SecretList | undefined;
+      let cont: string | undefined;
+      do {
+        const p = await page(cont);
+        first ??= p;
+        for (const s of p.items) items.push(keep(s));
+        cont = p.metadata?._continue;
+        p.items = [];
+      } while (cont !== undefined && cont !== '');
+      return { apiVersion: 'v1', kind: 'SecretList', metadata: { resourceVersion: first.metadata?.resourceVersion }, items };
+    };
+    const informer = k8s.makeInformer(this.kc, path, list, labelSelector);
+    // Watch events carry whole Secrets: turn each into its entry as it lands
+    // in the cache, before any other callback runs.
+    informer.on('add', (s) => { keep(s); });
+    informer.on('update', (s) => { keep(s); });
+    return informer;
   }
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** Drops managedFields (often a third of a small object), which sealbox never reads. */
+function withoutManagedFields(s: k8s.V1Secret): k8s.V1Secret {
+  if (s.metadata !== undefined) delete s.metadata.managedFields;
+  return s;
+}
+/**
+ * Secrets per page of the initial list. A Secret holds up to 1 MiB, so a
+ * page may be ~35 MB of JSON at worst: well inside deploy/'s heap, which a
+ * whole list of 120 such Secrets was not (issue 11, item 6b).
+ */
+export const SECRET_PAGE = 25;
 
 /**
  * Makes an informer drop from its cached objects what the controller never

@@ -18,6 +18,7 @@ import type { LogLimiter, Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Owner, Plan } from './plan.js';
 import { PATCH_ANNOTATION, plan } from './plan.js';
+import { summarizeDesired } from './secret-cache.js';
 
 /** Condition reason for each error code; stable, documented in README. */
 export const REASONS: Readonly<Record<ErrorCode, string>> = {
@@ -66,7 +67,7 @@ export interface ReconcilerDeps {
   readonly cache: DataKeyCache;
   /** Sealed resource from the informer cache. */
   readonly getSealed: (namespace: string, name: string) => SealedSecretObject | undefined;
-  /** Managed Secret from the informer cache (labelled ones only). */
+  /** Managed Secret from the informer cache (labelled ones only), as summarizeSecret keeps it: no values. */
   readonly getCachedSecret: (namespace: string, name: string) => V1Secret | undefined;
   /** Every key that may unwrap: cluster keys first, then KMS. */
   readonly unwrappers: () => readonly KeyUnwrapper[];
@@ -154,21 +155,19 @@ export class Reconciler {
     const owner: Owner = { apiVersion: SEALED_API_VERSION, kind: SEALED_KIND, name: meta.name ?? '', namespace: meta.namespace ?? '', uid: meta.uid ?? '' };
     const opts = { patch: meta.annotations?.[PATCH_ANNOTATION] === 'true' };
     const cached = this.#d.getCachedSecret(owner.namespace, owner.name);
-    let p: Plan = plan(owner, cached, desired, opts);
-    if (cached === undefined && p.action === 'create') {
+    if (cached === undefined) {
       // The cache holds every managed Secret, so a miss nearly always means
       // there is none: create it at once (one request, not a GET and a
       // create) and read the Secret only when it exists after all (409: not
       // ours, or not in the cache yet).
-      try {
-        await this.#d.api.createSecret(p.secret);
-        await this.#d.events.normal(obj, 'Created', `created secret ${owner.name}`);
-        return 'created';
-      } catch (err) {
-        if (!isKubeStatus(err, 409)) throw err;
-      }
-      p = plan(owner, await this.#d.api.getSecret(owner.namespace, owner.name), desired, opts);
+      const fresh = plan(owner, undefined, desired, opts);
+      if (fresh.action === 'create' && (await this.#createUnlessExists(obj, fresh.secret))) return 'created';
+    } else if (plan(owner, cached, summarizeDesired(desired), opts).action === 'none') {
+      // The summary's digests match Git: nothing to write, no request sent.
+      return 'unchanged';
     }
+    // Something differs (or the cache is behind): act on the Secret as it is now.
+    const p: Plan = plan(owner, await this.#d.api.getSecret(owner.namespace, owner.name), desired, opts);
     switch (p.action) {
       case 'none':
         return 'unchanged';
@@ -188,6 +187,18 @@ export class Reconciler {
         await this.#d.events.normal(obj, 'Recreated', `re-created secret ${owner.name}: its type or immutability changed`);
         return 'recreated';
     }
+  }
+
+  /** Creates the Secret; false when one of that name exists already (409). */
+  async #createUnlessExists(obj: SealedSecretObject, secret: V1Secret): Promise<boolean> {
+    try {
+      await this.#d.api.createSecret(secret);
+    } catch (err) {
+      if (isKubeStatus(err, 409)) return false;
+      throw err;
+    }
+    await this.#d.events.normal(obj, 'Created', `created secret ${secret.metadata?.name ?? ''}`);
+    return true;
   }
 
   async #setStatus(obj: SealedSecretObject, result: { ok: boolean; reason: string; message: string }, keyIds: string[]): Promise<void> {
