@@ -386,10 +386,10 @@ function withoutManagedFields(s: k8s.V1Secret): k8s.V1Secret {
 }
 /**
  * Secrets per page of the initial list. A Secret holds up to 1 MiB, so a
- * page may be ~35 MB of JSON at worst: well inside deploy/'s heap, which a
+ * page may be ~14 MB of JSON at worst: well inside deploy/'s heap, which a
  * whole list of 120 such Secrets was not (issue 11, item 6b).
  */
-export const SECRET_PAGE = 25;
+export const SECRET_PAGE = 10;
 
 /**
  * Makes an informer drop from its cached objects what the controller never

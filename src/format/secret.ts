@@ -1,6 +1,6 @@
 import { fromBase64, toBase64 } from '../crypto/base64.js';
 import { isDataKey, isNamespaceName, isObjectName } from '../crypto/binding.js';
-import { SealboxError, quote } from '../errors.js';
+import { SealboxError, clip, quote } from '../errors.js';
 import type { JsonObject } from './object.js';
 import { isObject, optionalObject, requireObject, stringMap } from './object.js';
 
@@ -47,7 +47,7 @@ export function parseSecret(v: unknown, what: string): SecretData {
   const obj = requireObject(v, what);
   if (obj.apiVersion !== 'v1' || obj.kind !== 'Secret') {
     const kind = typeof obj.kind === 'string' ? obj.kind : 'untyped document';
-    throw new SealboxError('INPUT', `${what} is a ${quote(kind)}, not a v1 Secret`);
+    throw new SealboxError('INPUT', `${what} is a ${clip(kind)}, not a v1 Secret`);
   }
   const meta = optionalObject(obj.metadata, `${what} metadata`);
   const name = typeof meta.name === 'string' ? meta.name : '';

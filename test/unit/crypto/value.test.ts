@@ -56,7 +56,7 @@ describe('sealed values', () => {
   });
 
   it('keep a hostile group id out of the message beyond 40 characters', () => {
-    expect(() => parseSealedValue(`sb1:${'x'.repeat(5000)}:${body32}`, 'v')).toThrow(/^v names an invalid data-key group "x{40}"$/);
+    expect(() => parseSealedValue(`sb1:${'x'.repeat(5000)}:${body32}`, 'v')).toThrow(/^v names an invalid data-key group "x{40}…\(\+4960 chars\)"$/);
   });
 
   it('round-trip through text (property)', () => {
