@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useController } from '../controller/harness.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import type { SealedObject } from '../controller/sealed.js';
-import { createSealed, fetchCert, getSealed, readyCondition, seal, waitForReady } from '../controller/sealed.js';
+import { createSealed, eventsFor, fetchCert, getSealed, readyCondition, seal, waitForReady } from '../controller/sealed.js';
 import { eventually } from '../cluster/helpers.js';
 
 // A TCP listener that records every connection: the address a hostile Key Vault stanza names.
@@ -179,6 +179,14 @@ describe('key vault stanzas outside --kms-allow', () => {
     expect(c.reason).toBe('NoKey');
     expect(c.message).toContain('not in the controller\'s --kms-allow list');
     expect(c.message).not.toMatch(/ECONN|socket|refused|reset|timeout/i);
+    const events = await eventually('a warning event for probe2', async () => {
+      const list = (await eventsFor(env.namespace, 'probe2')).filter((e) => e.type === 'Warning');
+      return list.length > 0 ? list : undefined;
+    }, 30_000);
+    for (const e of events) {
+      expect(e.message).toContain('not in the controller\'s --kms-allow list');
+      expect(e.message).not.toMatch(/ECONN|socket|refused|reset|timeout/i);
+    }
     expect(connections).toHaveLength(0);
   });
 });
