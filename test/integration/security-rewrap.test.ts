@@ -134,6 +134,17 @@ describe('the re-wrap endpoint under attack', () => {
   });
 });
 
+describe('a sealed resource listing the cluster key 100 times', () => {
+  it('costs the reconciler no RSA operation when the wraps have the wrong length', async () => {
+    const good = await seal(await fetchCert(url('')), { name: 'copies', namespace: env.namespace, data: { password: 'p4ssw0rd-copies' } });
+    const before = await rsaOps();
+    await createSealed(env.namespace, JSON.parse(copies(good, 100, 'AA==')) as SealedObject);
+    const c = await eventually('a status for copies', async () => readyCondition(await getSealed(env.namespace, 'copies')), 30_000);
+    expect(c.reason).toBe('Tampered');
+    expect((await rsaOps()) - before).toBe(0);
+  });
+});
+
 describe('the cost of a re-wrap', () => {
   it('is the same for a resource the controller has deployed and for one it has not, so /metrics tells nothing', async () => {
     await refill();
