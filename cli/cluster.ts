@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { EXIT_CODES, SealboxError, isSealboxError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
+import { printable } from './terminal.js';
 
 /** Flags that say how to reach the cluster and the controller. */
 export interface ClusterFlags {
@@ -107,12 +108,6 @@ async function postRewrap(flags: ClusterFlags, manifest: string): Promise<{ stat
   return { status, body };
 }
 
-/** Text from the controller, bounded and stripped of control characters before it reaches a terminal. */
-function printable(s: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  return s.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
-
 /** A 422 body `{"error": …, "code": …}`; a code sealbox does not know (or a body that is not JSON) becomes PROVIDER. */
 function parseRefusal(body: string): { error: string; code: ErrorCode } {
   let parsed: unknown;
@@ -130,7 +125,8 @@ const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /** True for localhost, 127.0.0.0/8 and ::1: a connection that never leaves the machine. */
 export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  // No trailing-dot form: `localhost.` is not in /etc/hosts and goes to DNS.
+  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   return h === 'localhost' || LOOPBACK_V4.test(h) || h === '::1' || h === '0:0:0:0:0:0:0:1';
 }
 

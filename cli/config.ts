@@ -95,12 +95,29 @@ function recipientSpec(v: unknown, at: string, dir: string): string {
   throw new SealboxError('INPUT', `${at}: "${v.slice(0, 60)}" is not a recipient; use cert:PATH_OR_URL, aws:KEY_ARN_OR_ALIAS or azure:https://VAULT/keys/NAME[/VERSION]`);
 }
 
-/** True when `dir` holds `.git`: a folder in a clone, a file in a worktree or submodule. */
+/**
+ * True when `dir` is the top of a Git work tree: `.git` is a folder holding
+ * `HEAD` (a clone) or a file starting with `gitdir:` (a worktree or
+ * submodule). An empty file or folder named `.git` marks nothing, so dropping
+ * one into a shared folder does not make it a repository root.
+ */
 async function holdsGit(dir: string): Promise<boolean> {
-  return lstat(join(dir, '.git')).then(
-    () => true,
-    () => false,
-  );
+  const dotGit = join(dir, '.git');
+  const info = await lstat(dotGit).catch(() => undefined);
+  if (info?.isDirectory() === true) return lstat(join(dotGit, 'HEAD')).then(() => true, () => false);
+  if (info?.isFile() !== true) return false;
+  const head = await readFile(dotGit, 'utf8').catch(() => '');
+  return head.startsWith('gitdir:');
+}
+
+/**
+ * True when others than its owner may write to `dir` (like /tmp): a config or
+ * `.git` there could be anyone's, so such a folder is never read (the rule
+ * git's safe.directory check follows for repositories owned by others).
+ */
+async function writableByOthers(dir: string): Promise<boolean> {
+  const info = await lstat(dir).catch(() => undefined);
+  return info !== undefined && (info.mode & 0o002) !== 0;
 }
 
 /**
@@ -108,11 +125,14 @@ async function holdsGit(dir: string): Promise<boolean> {
  * root of the Git repository that holds it (the nearest folder with `.git`),
  * or `startDir` alone outside a repository. A `.sealbox.yaml` in a folder
  * above the repository (a shared CI folder, /tmp, a home folder) never
- * chooses the recipients.
+ * chooses the recipients, and neither does one in a folder that others may
+ * write to: the walk stops below such a folder.
  */
 export async function configFolders(startDir: string): Promise<string[]> {
   const folders: string[] = [];
   for (let dir = resolve(startDir); ; dir = dirname(dir)) {
+    // Above here anyone may have written: no repository root found, so as outside one.
+    if (await writableByOthers(dir)) return folders.slice(0, 1);
     folders.push(dir);
     if (await holdsGit(dir)) return folders;
     if (dirname(dir) === dir) return folders.slice(0, 1);

@@ -11,6 +11,7 @@ import { registerRotate } from './commands/rotate.js';
 import { registerSeal } from './commands/seal.js';
 import { registerUnseal } from './commands/unseal.js';
 import { registerVerify } from './commands/verify.js';
+import { terminalSafe } from './terminal.js';
 
 /** Exit code for command-line usage errors (unknown flag, missing argument). */
 const USAGE_EXIT = 2;
@@ -46,12 +47,12 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const debug = program.opts<{ debug?: boolean }>().debug === true || process.argv.includes('--debug');
     if (err instanceof SealboxError) {
-      process.stderr.write(`error: ${err.message}\n`);
+      process.stderr.write(`error: ${terminalSafe(err.message)}\n`);
       if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
       return EXIT_CODES[err.code];
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`error: unexpected failure: ${message}\n`);
+    process.stderr.write(`error: unexpected failure: ${terminalSafe(message)}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return EXIT_CODES.INTERNAL;
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -48,7 +48,10 @@ function layout(name: string, git: 'dir' | 'file' | 'none'): { outer: string; re
   const app = join(repo, 'app');
   mkdirSync(app, { recursive: true });
   writeFileSync(join(outer, '.sealbox.yaml'), `rules:\n  - recipients: [cert:${attacker.cert}]\n`);
-  if (git === 'dir') mkdirSync(join(repo, '.git'));
+  if (git === 'dir') {
+    mkdirSync(join(repo, '.git'));
+    writeFileSync(join(repo, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  }
   if (git === 'file') writeFileSync(join(repo, '.git'), 'gitdir: /elsewhere/.git/worktrees/repo\n');
   writeFileSync(join(app, 'secret.yaml'), SECRET);
   return { outer, repo, app };
@@ -115,6 +118,34 @@ describe('.sealbox.yaml lookup', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toContain(`using ${join(repo, '.sealbox.yaml')} rule 1: recipients cert ${teamId}`);
     expect(recipientIds(readFileSync(join(repo, 'app', 'sealed.yaml'), 'utf8'))).toEqual([teamId]);
+  });
+});
+
+describe('.sealbox.yaml planted by someone else', () => {
+  it.each([
+    ['an empty .git file', (outer: string) => { writeFileSync(join(outer, '.git'), ''); }],
+    ['an empty .git folder', (outer: string) => { mkdirSync(join(outer, '.git')); }],
+  ])('does not take %s in a parent folder for a repository root', (_what, plant) => {
+    const { outer, app } = layout(`fake-git-${String(_what.length)}`, 'none');
+    plant(outer);
+    const r = sealbox(['seal', '-f', 'secret.yaml', ...NO_CONTROLLER], { cwd: app });
+
+    expect(r.stdout).not.toContain(attackerId);
+    expect(r.stderr).not.toContain('.sealbox.yaml rule');
+    expect(r.status).toBe(EXIT_CODES.PROVIDER);
+  });
+
+  it('never reads a config in a folder that others may write to, like /tmp', () => {
+    const shared = join(dir, 'shared-tmp');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    writeFileSync(join(shared, '.sealbox.yaml'), `rules:\n  - recipients: [cert:${attacker.cert}]\n`);
+    writeFileSync(join(shared, 'secret.yaml'), SECRET);
+    const r = sealbox(['seal', '-f', 'secret.yaml', ...NO_CONTROLLER], { cwd: shared });
+
+    expect(r.stdout).not.toContain(attackerId);
+    expect(r.stderr).not.toContain('.sealbox.yaml rule');
+    expect(r.status).toBe(EXIT_CODES.PROVIDER);
   });
 });
 

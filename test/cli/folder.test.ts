@@ -100,6 +100,7 @@ describe('sealbox seal -f FOLDER', () => {
     mkdirSync(join(repo, 'plain', 'dev'), { recursive: true });
     // a repository: its root's config applies to the folders below it
     mkdirSync(join(repo, '.git'));
+    writeFileSync(join(repo, '.git', 'HEAD'), 'ref: refs/heads/main\n');
     const other = keygen(dir, 'other');
     writeFileSync(join(repo, '.sealbox.yaml'), [
       'rules:',

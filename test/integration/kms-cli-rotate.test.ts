@@ -175,6 +175,7 @@ describe('sealbox rotate', () => {
     await sealFolder(join(repo, 'apps'), 2, [awsKey(arn)]);
     // a repository: its root's config applies to the folders below it
     mkdirSync(join(repo, '.git'));
+    writeFileSync(join(repo, '.git', 'HEAD'), 'ref: refs/heads/main\n');
     writeFileSync(join(repo, '.sealbox.yaml'), `rules:\n  - path: apps/**\n    recipients: ["aws:${arn}", "azure:${azure.versionless}"]\n`);
 
     const check = sealboxKms(['rotate', '--check'], { cwd: repo });

@@ -150,6 +150,7 @@ describe('.sealbox.yaml', () => {
     mkdirSync(join(repo, 'certs'), { recursive: true });
     // a repository: its root's config applies to the folders below it
     mkdirSync(join(repo, '.git'));
+    writeFileSync(join(repo, '.git', 'HEAD'), 'ref: refs/heads/main\n');
     writeFileSync(join(repo, 'certs', 'prod.pem'), readFileSync(cert.cert));
     writeFileSync(join(repo, '.sealbox.yaml'), [
       'rules:',

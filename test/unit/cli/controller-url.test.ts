@@ -20,6 +20,8 @@ describe('controllerBase', () => {
     'http://0.0.0.0:8080',
     'http://127.0.0.1.nip.io:8080',
     'http://localhost.example:8080',
+    // glibc sends `localhost.` to DNS, not /etc/hosts
+    'http://localhost.:8080',
     'http://[::ffff:10.0.0.1]:8080',
     'ftp://127.0.0.1/',
     'not a url',
