@@ -1,3 +1,4 @@
+import { isMap, isNode, isSeq } from 'yaml';
 import { isSealboxError } from '../errors.js';
 import { describeRecipient } from '../crypto/group.js';
 import { checkBinding } from './seal.js';
@@ -10,7 +11,21 @@ export interface Finding {
   readonly source: string;
   /** 1-based document index. */
   readonly document: number;
+  /** 1-based line where the resource concerned starts (a List item's own line). */
+  readonly line: number;
   readonly message: string;
+}
+
+/** The resources of a document with their lines: the items of a `List`, else the document itself. */
+function resourcesOf(d: SourceDocument): { value: unknown; line: number }[] {
+  const values = expandLists([d.value]);
+  const items = isMap(d.doc.contents) ? d.doc.contents.get('items', true) : undefined;
+  if (values.length === 1 && values[0] === d.value) return [{ value: d.value, line: d.line }];
+  return values.map((value, i) => {
+    const node = isSeq(items) ? items.items[i] : undefined;
+    const offset = isNode(node) ? node.range?.[0] : undefined;
+    return { value, line: offset === undefined ? d.line : d.lineAt(offset) };
+  });
 }
 
 /**
@@ -21,10 +36,10 @@ export interface Finding {
 export function verifyDocuments(source: string, docs: readonly SourceDocument[]): Finding[] {
   const findings: Finding[] = [];
   for (const d of docs) {
-    const add = (message: string): void => {
-      findings.push({ source, document: d.index, message });
-    };
-    for (const value of expandLists([d.value])) {
+    for (const { value, line } of resourcesOf(d)) {
+      const add = (message: string): void => {
+        findings.push({ source, document: d.index, line, message });
+      };
       if (isSecretManifest(value)) {
         const count = Object.keys(value.data ?? {}).length + Object.keys(value.stringData ?? {}).length;
         if (count > 0) add(`plaintext Secret with ${count} value(s): seal it with "sealbox seal" and commit only the sealed file`);

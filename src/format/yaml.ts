@@ -17,6 +17,10 @@ export interface SourceDocument {
   readonly value: unknown;
   /** The YAML AST, kept so in-place edits preserve every untouched line. */
   readonly doc: Document.Parsed;
+  /** 1-based line of the input at which the document's content starts. */
+  readonly line: number;
+  /** 1-based line of the input holding character `offset` (a node's `range[0]`). */
+  readonly lineAt: (offset: number) => number;
 }
 
 function depthOf(v: unknown, depth = 0): number {
@@ -85,9 +89,27 @@ export function parseDocuments(text: string, source: string): SourceDocument[] {
     if (depthOf(value) > MAX_DEPTH) {
       throw new SealboxError('INPUT', `${source} document ${index}: nested deeper than ${MAX_DEPTH} levels; this is not a Kubernetes manifest`);
     }
-    if (value !== null && value !== undefined) out.push({ index, value, doc });
+    const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
+    const line = lineAt(doc.contents?.range[0] ?? doc.range[0]);
+    if (value !== null && value !== undefined) out.push({ index, value, doc, line, lineAt });
   });
   return out;
+}
+
+/**
+ * The 1-based line of the first problem `parseDocuments` would refuse in
+ * `text` (a syntax error or a collection key), or the first line of the
+ * document it stops at; 1 when it finds none. For reports that point at a line.
+ */
+export function problemLine(text: string): number {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
+  if (!Array.isArray(docs)) return 1;
+  for (const doc of docs) {
+    const offset = doc.errors[0]?.pos[0] ?? collectionKeyOffset(doc);
+    if (offset !== undefined) return lineCounter.linePos(offset).line;
+  }
+  return 1;
 }
 
 /** Output encodings of manifests. */
