@@ -2,8 +2,10 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, SealboxError } from '../src/errors.js';
 import { registerCert } from './commands/cert.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerController } from './commands/controller.js';
 import { registerEdit } from './commands/edit.js';
+import { registerExec } from './commands/exec.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerKeys } from './commands/keys.js';
 import { registerReseal } from './commands/reseal.js';
@@ -11,6 +13,7 @@ import { registerRotate } from './commands/rotate.js';
 import { registerSeal } from './commands/seal.js';
 import { registerUnseal } from './commands/unseal.js';
 import { registerVerify } from './commands/verify.js';
+import { configureHelpEverywhere } from './help.js';
 import { terminalSafe } from './terminal.js';
 
 /** Exit code for command-line usage errors (unknown flag, missing argument). */
@@ -27,12 +30,15 @@ function buildProgram(): Command {
   registerSeal(program);
   registerUnseal(program);
   registerEdit(program);
+  registerExec(program);
   registerCert(program);
   registerVerify(program);
   registerReseal(program);
   registerRotate(program);
   registerKeys(program);
   registerController(program);
+  registerCompletion(program);
+  configureHelpEverywhere(program);
   return program;
 }
 

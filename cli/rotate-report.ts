@@ -57,37 +57,56 @@ export function textLine(s: RotationSummary, wrote: boolean, check: boolean): st
   return `${parts.join(', ')} of ${s.sealedFiles} sealed file(s)${tail}`;
 }
 
+const LISTED: readonly { status: FileReport['status']; title: string }[] = [
+  { status: 'rotated', title: 'rotated' },
+  { status: 'needs-rotation', title: 'need rotation' },
+  { status: 'skipped', title: 'skipped (no .sealbox.yaml rule matches)' },
+];
+
 /**
- * Progress on stderr: a bar redrawn in place on a terminal; elsewhere one
- * line per file that changes or fails (nothing with `quiet`).
+ * The text report: the files that changed, need rotation or were skipped,
+ * grouped by outcome and sorted by path (unchanged files are only counted,
+ * in the closing line; failures go to stderr, see errorLines). Empty when
+ * there is nothing to list.
  */
+export function textReport(reports: readonly FileReport[]): string {
+  const sorted = [...reports].sort((a, b) => a.path.localeCompare(b.path));
+  const out: string[] = [];
+  for (const { status, title } of LISTED) {
+    const group = sorted.filter((r) => r.status === status);
+    if (group.length === 0) continue;
+    out.push(`${title} (${group.length}):`);
+    for (const r of group) out.push(`  ${r.path}`);
+  }
+  return out.length === 0 ? '' : `${out.join('\n')}\n`;
+}
+
+/** One `error: FILE: message` line per failed file, sorted by path. */
+export function errorLines(reports: readonly FileReport[]): string {
+  const failed = reports.filter((r) => r.error !== undefined).map((r) => `error: ${r.path}: ${r.error?.message ?? ''}`);
+  return failed.length === 0 ? '' : `${failed.sort().join('\n')}\n`;
+}
+
+/** Progress on stderr: a bar redrawn in place on a terminal; nothing elsewhere. */
 export class Progress {
   readonly #total: number;
   readonly #out: NodeJS.WriteStream;
   readonly #tty: boolean;
-  readonly #lines: boolean;
   #done = 0;
 
-  constructor(total: number, out: NodeJS.WriteStream, lines: boolean) {
+  constructor(total: number, out: NodeJS.WriteStream, show: boolean) {
     this.#total = total;
     this.#out = out;
-    this.#tty = out.isTTY;
-    this.#lines = lines;
+    this.#tty = show && out.isTTY;
   }
 
-  /** Counts one file (undefined: not a sealed file). */
-  tick(report: FileReport | undefined): void {
+  /** Counts one file. */
+  tick(): void {
     this.#done++;
-    if (this.#tty) {
-      const width = 30;
-      const filled = this.#total === 0 ? width : Math.round((this.#done / this.#total) * width);
-      this.#out.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${this.#done}/${this.#total} files`);
-      return;
-    }
-    if (!this.#lines || report === undefined) return;
-    if (report.status === 'rotated') this.#out.write(`rotated ${report.path}\n`);
-    else if (report.status === 'needs-rotation') this.#out.write(`needs rotation: ${report.path}\n`);
-    else if (report.status === 'failed') this.#out.write(`failed: ${report.path}: ${report.error?.message ?? ''}\n`);
+    if (!this.#tty) return;
+    const width = 30;
+    const filled = this.#total === 0 ? width : Math.round((this.#done / this.#total) * width);
+    this.#out.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${this.#done}/${this.#total} files`);
   }
 
   /** Ends the bar's line. */

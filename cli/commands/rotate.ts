@@ -8,7 +8,7 @@ import { collect, parseIntOption } from '../options.js';
 import { keyUnwrappers } from '../recipients.js';
 import { walkManifests } from '../walk.js';
 import type { FileReport } from '../rotate-report.js';
-import { Progress, removeStaleTemporaries, summarize, textLine } from '../rotate-report.js';
+import { Progress, errorLines, removeStaleTemporaries, summarize, textLine, textReport } from '../rotate-report.js';
 import { RotationPlanner } from '../rotate-targets.js';
 
 interface RotateFlags {
@@ -20,6 +20,7 @@ interface RotateFlags {
   dryRun?: boolean;
   check?: boolean;
   output: string;
+  quiet?: boolean;
   concurrency: number;
   insecureHttp?: boolean;
 }
@@ -38,6 +39,7 @@ export function registerRotate(program: Command): void {
     .option('--dry-run', 'report what would change, write nothing')
     .option('--check', 'write nothing; exit 10 when any file still needs rotation (for CI)')
     .option('--output <format>', 'text | json (a report on stdout)', 'text')
+    .option('-q, --quiet', 'text output: no progress and no list of files; only errors')
     .option('--concurrency <n>', 'files processed at once', parseIntOption, 8)
     .option('--insecure-http', 'allow a .sealbox.yaml rule to fetch a certificate over plain http (cert:http://…)')
     .action(async (paths: string[], flags: RotateFlags) => {
@@ -69,7 +71,7 @@ async function runRotation(paths: readonly string[], flags: RotateFlags): Promis
     newDataKey: flags.newDataKey === true, unwrappers: await keyUnwrappers(flags.key), insecureHttp: flags.insecureHttp === true,
   });
   const files = await listFiles(paths);
-  const progress = new Progress(files.length, process.stderr, flags.output === 'text');
+  const progress = new Progress(files.length, process.stderr, flags.output === 'text' && flags.quiet !== true);
   const reports: FileReport[] = [];
   let stopping: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -87,7 +89,7 @@ async function runRotation(paths: readonly string[], flags: RotateFlags): Promis
         if (file === undefined) break;
         const report = await rotateFile(file, planner, write);
         if (report !== undefined) reports.push(report);
-        progress.tick(report);
+        progress.tick();
       }
     };
     await Promise.all(Array.from({ length: Math.min(flags.concurrency, files.length) }, worker));
@@ -99,12 +101,15 @@ async function runRotation(paths: readonly string[], flags: RotateFlags): Promis
   reports.sort((a, b) => a.path.localeCompare(b.path));
   const summary = summarize(reports, files.length, stopping !== undefined);
   if (flags.output === 'json') process.stdout.write(`${JSON.stringify({ summary, files: reports }, null, 2)}\n`);
-  else process.stderr.write(`${textLine(summary, write, flags.check === true)}\n`);
+  else {
+    if (flags.quiet !== true) process.stdout.write(textReport(reports));
+    process.stderr.write(errorLines(reports));
+    if (flags.quiet !== true || summary.interrupted) process.stderr.write(`${textLine(summary, write, flags.check === true)}\n`);
+  }
   const failed = reports.find((r) => r.error !== undefined);
   if (stopping !== undefined) {
     process.exitCode = stopping === 'SIGINT' ? 130 : 143;
   } else if (failed?.error !== undefined) {
-    if (flags.output === 'text') process.stderr.write(`error: ${failed.path}: ${failed.error.message}\n`);
     process.exitCode = EXIT_CODES[failed.error.code];
   } else if (flags.check === true && summary.needsRotation > 0) {
     process.exitCode = EXIT_CODES.FINDINGS;

@@ -9,12 +9,14 @@ import { readText, writeOutput } from '../io.js';
 import { unsealUnwrappers } from '../kms.js';
 import { collect } from '../options.js';
 import { keyUnwrappers } from '../recipients.js';
+import { decodeSecrets, environmentOf, toDotenv } from '../unsealed-values.js';
 
 interface UnsealFlags {
   key: string[];
   file: string;
   output?: string;
   format: string;
+  decode?: boolean;
 }
 
 /** Registers `sealbox unseal`. */
@@ -25,10 +27,10 @@ export function registerUnseal(program: Command): void {
     .option('--key <file>', 'private key (PEM) of a cert recipient; repeat for several keys; KMS recipients need no flag (default credentials)', collect, [])
     .option('-f, --file <file>', 'sealed file(s); - for stdin', '-')
     .option('-o, --output <file>', 'write here (mode 0600, atomically) instead of stdout')
-    .option('--format <format>', 'yaml | json', 'yaml')
+    .option('--format <format>', 'yaml | json | env (a dotenv file of the values: KEY=value, shell-quoted; keys must be valid variable names)', 'yaml')
+    .option('--decode', 'readable stringData instead of base64 data (values that are not UTF-8 text stay in data)')
     .action(async (flags: UnsealFlags) => {
-      if (flags.format !== 'yaml' && flags.format !== 'json') throw new SealboxError('INPUT', `--format ${flags.format}: use yaml or json`);
-      const format: OutputFormat = flags.format;
+      if (flags.format !== 'yaml' && flags.format !== 'json' && flags.format !== 'env') throw new SealboxError('INPUT', `--format ${flags.format}: use yaml, json or env`);
       const source = flags.file === '-' ? 'standard input' : flags.file;
       const docs = parseDocuments(await readText(flags.file), source);
       const sealed = docs.flatMap((d) => expandLists([d.value]).filter(isSealedManifest).map((v) => parseSealedDocument(v, source, d.index).sealed));
@@ -38,7 +40,9 @@ export function registerUnseal(program: Command): void {
         throw new SealboxError('INPUT', 'no keys: pass --key with a private key file (the input has no KMS recipients to unseal with)');
       }
       const out = await unsealDocuments(docs, source, unwrappers);
+      const format: OutputFormat | 'env' = flags.format;
+      const text = format === 'env' ? toDotenv(environmentOf(out)) : stringifyDocuments(flags.decode === true ? decodeSecrets(out) : out, format);
       // Plaintext output: private to the user.
-      await writeOutput(flags.output, stringifyDocuments(out, format), 0o600);
+      await writeOutput(flags.output, text, 0o600);
     });
 }

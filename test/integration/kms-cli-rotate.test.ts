@@ -114,13 +114,16 @@ describe('sealbox rotate', () => {
     const originals = new Map(files(folder).map((f) => [f, readFileSync(f, 'utf8')]));
 
     const child = spawnSealboxKms(['rotate', folder, '--to-kms', `aws:${target}`, '--remove-recipient', `aws:${arn}`, '--concurrency', '2']);
-    let rotated = 0;
+    // rotate lists files only at the end: watch the files change on disk instead
     await new Promise<void>((resolve) => {
-      child.stderr?.on('data', (chunk: Buffer) => {
-        rotated += chunk.toString().split('\n').filter((l) => l.startsWith('rotated ')).length;
+      const poll = setInterval(() => {
+        const rotated = [...originals].filter(([f, before]) => readFileSync(f, 'utf8') !== before).length;
         if (rotated >= 20 && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }, 20);
+      child.on('exit', () => {
+        clearInterval(poll);
+        resolve();
       });
-      child.on('exit', () => { resolve(); });
     });
 
     expect(child.signalCode).toBe('SIGKILL');
