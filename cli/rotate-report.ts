@@ -5,6 +5,7 @@ import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ErrorCode } from '../src/errors.js';
 import type { GroupRotation } from '../src/format/rotate.js';
+import { printable } from './terminal.js';
 
 /** One sealed resource of a file in the report. */
 export interface ResourceReport {
@@ -76,14 +77,14 @@ export function textReport(reports: readonly FileReport[]): string {
     const group = sorted.filter((r) => r.status === status);
     if (group.length === 0) continue;
     out.push(`${title} (${group.length}):`);
-    for (const r of group) out.push(`  ${r.path}`);
+    for (const r of group) out.push(`  ${printable(r.path, 2000)}`);
   }
   return out.length === 0 ? '' : `${out.join('\n')}\n`;
 }
 
 /** One `error: FILE: message` line per failed file, sorted by path. */
 export function errorLines(reports: readonly FileReport[]): string {
-  const failed = reports.filter((r) => r.error !== undefined).map((r) => `error: ${r.path}: ${r.error?.message ?? ''}`);
+  const failed = reports.filter((r) => r.error !== undefined).map((r) => `error: ${printable(`${r.path}: ${r.error?.message ?? ''}`, 2000)}`);
   return failed.length === 0 ? '' : `${failed.sort().join('\n')}\n`;
 }
 

@@ -4,6 +4,7 @@ import type { Finding } from '../../src/format/verify.js';
 import { verifyDocuments } from '../../src/format/verify.js';
 import { parseDocuments, problemLine } from '../../src/format/yaml.js';
 import { collect } from '../options.js';
+import { printable } from '../terminal.js';
 import { chartTemplateReason, verifyTargets } from '../verify-targets.js';
 
 interface VerifyFlags {
@@ -53,8 +54,9 @@ async function runVerify(paths: readonly string[], flags: VerifyFlags): Promise<
 }
 
 function printText(r: VerifyReport): void {
-  for (const f of r.findings) process.stdout.write(`${f.path}:${f.line}: ${f.message}\n`);
-  for (const s of r.skipped) process.stderr.write(`skipped ${s.path}: ${s.reason} (check the rendered output, or --exclude it)\n`);
+  // file names and messages may quote what an attacker chose: one safe line each
+  for (const f of r.findings) process.stdout.write(`${printable(`${f.path}:${f.line}: ${f.message}`, 2000)}\n`);
+  for (const s of r.skipped) process.stderr.write(`skipped ${printable(s.path, 1000)}: ${s.reason} (check the rendered output, or --exclude it)\n`);
 }
 
 /** Registers `sealbox verify`. */
