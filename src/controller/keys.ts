@@ -5,6 +5,8 @@
  * the public certificates in a ConfigMap anyone may read.
  */
 import { SealboxError } from '../errors.js';
+import { SEALED_KIND } from '../format/sealed.js';
+import { MANAGED_LABEL, RESERVED_PREFIX } from '../format/template.js';
 import { CREATED_AT_ANNOTATION } from '../keys/backup.js';
 import { CertIdentity, CertRecipient } from '../keys/cert.js';
 import { generateSealingKey } from '../keys/cert-gen.js';
@@ -42,8 +44,35 @@ export interface KeyManagerOptions {
   readonly onChange: () => void;
 }
 
-function parseKeySecret(s: V1Secret): SealingKey {
+/**
+ * Refuses a key Secret that a sealed resource wrote: anyone who may create
+ * sealed resources in the controller's namespace could otherwise supply a
+ * sealing key of their own (docs/SECURITY.md, 1a.4d).
+ */
+function checkNotSealed(s: V1Secret, name: string): void {
+  const owner = (s.metadata?.ownerReferences ?? []).find((r) => r.kind === SEALED_KIND || r.apiVersion.startsWith(`${RESERVED_PREFIX}/`));
+  if (owner !== undefined) throw new SealboxError('INPUT', `key secret ${name} is owned by ${owner.kind} "${owner.name.slice(0, 253)}": a sealed resource cannot supply a sealing key`);
+  if (s.metadata?.labels?.[MANAGED_LABEL] !== undefined) throw new SealboxError('INPUT', `key secret ${name} carries ${MANAGED_LABEL}: a Secret written for a sealed resource cannot be a sealing key`);
+}
+
+/**
+ * When the key was made. A restored key (sealbox keys restore) keeps its
+ * original creation time in an annotation, which can only be earlier than
+ * the Secret's own creationTimestamp (set by the API server): a later one,
+ * and so any in the future, is ignored, or a hand-made key could stay
+ * "newest" for ever and hold back rotation.
+ */
+function keyCreatedAt(s: V1Secret, now: Date): Date {
+  const created = s.metadata?.creationTimestamp === undefined ? undefined : new Date(s.metadata.creationTimestamp);
+  const stated = Date.parse(s.metadata?.annotations?.[CREATED_AT_ANNOTATION] ?? '');
+  const limit = created?.getTime() ?? now.getTime();
+  if (!Number.isNaN(stated) && stated <= limit) return new Date(stated);
+  return created ?? new Date(0);
+}
+
+function parseKeySecret(s: V1Secret, now: Date): SealingKey {
   const name = s.metadata?.name ?? '';
+  checkNotSealed(s, name);
   const crt = s.data?.['tls.crt'];
   const key = s.data?.['tls.key'];
   if (crt === undefined || key === undefined) throw new SealboxError('INPUT', `key secret ${name} lacks tls.crt or tls.key`);
@@ -51,10 +80,7 @@ function parseKeySecret(s: V1Secret): SealingKey {
   const identity = CertIdentity.fromPem(Buffer.from(key, 'base64'), `key secret ${name}`);
   const recipient = CertRecipient.fromPem(certificatePem, `key secret ${name}`);
   if (recipient.recipient.id !== identity.fingerprint) throw new SealboxError('INPUT', `key secret ${name}: tls.crt does not belong to tls.key`);
-  // A restored key (sealbox keys restore) keeps its original creation time in an annotation.
-  const stated = s.metadata?.annotations?.[CREATED_AT_ANNOTATION];
-  const created = stated !== undefined && !Number.isNaN(Date.parse(stated)) ? stated : s.metadata?.creationTimestamp;
-  return { name, createdAt: created === undefined ? new Date(0) : new Date(created), fingerprint: identity.fingerprint, certificatePem, identity, recipient };
+  return { name, createdAt: keyCreatedAt(s, now), fingerprint: identity.fingerprint, certificatePem, identity, recipient };
 }
 
 /** Loads, generates, rotates and publishes the sealing keys. */
@@ -108,7 +134,7 @@ export class KeyManager {
     const keys: SealingKey[] = [];
     for (const s of secrets) {
       try {
-        keys.push(parseKeySecret(s));
+        keys.push(parseKeySecret(s, new Date()));
       } catch (err) {
         this.#o.log.warn({ secret: s.metadata?.name, err: err instanceof Error ? err.message : String(err) }, 'ignoring unusable key secret');
       }

@@ -5,10 +5,11 @@
  */
 import { toBase64 } from '../crypto/base64.js';
 import type { SecretData } from '../format/secret.js';
+import { MANAGED_LABEL } from '../format/template.js';
 import type { V1OwnerReference, V1Secret } from './kube.js';
 
 /** Label on every Secret sealbox manages; the Secret informer selects on it. */
-export const MANAGED_LABEL = 'sealbox.dev/managed-by';
+export { MANAGED_LABEL };
 export const MANAGED_VALUE = 'sealbox';
 /** Annotation on an existing Secret that lets sealbox take it over. */
 export const TAKEOVER_ANNOTATION = 'sealbox.dev/take-over';

@@ -12,6 +12,7 @@ import type { SealedSecret } from '../format/sealed.js';
 import { SEALED_API_VERSION, SEALED_KIND, parseSealedSecret } from '../format/sealed.js';
 import type { SecretData } from '../format/secret.js';
 import type { EventRecorder } from './events.js';
+import { FightDetector } from './fights.js';
 import type { KubeApi, SealedSecretObject, V1Secret } from './kube.js';
 import { isKubeStatus } from './kube.js';
 import type { LogLimiter, Logger } from './log.js';
@@ -77,6 +78,8 @@ export interface ReconcilerDeps {
   readonly afterUnseal?: () => void;
   /** Bounds the log lines per resource (none when absent). */
   readonly logLimit?: LogLimiter;
+  /** Write-fight detection (default: FIGHT_DEFAULTS). */
+  readonly fights?: FightDetector;
 }
 
 /** Longest message written to status, events and logs. */
@@ -101,9 +104,11 @@ function usedKeys(s: SealedSecret, ours: ReadonlySet<string>): string[] {
 /** Unseals, plans and applies; writes status and events. */
 export class Reconciler {
   readonly #d: ReconcilerDeps;
+  readonly #fights: FightDetector;
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
+    this.#fights = deps.fights ?? new FightDetector();
   }
 
   /**
@@ -113,7 +118,13 @@ export class Reconciler {
   async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const obj = this.#d.getSealed(namespace, name);
-    if (obj === undefined) return; // deleted: garbage collection removes the Secret
+    if (obj === undefined) {
+      this.#fights.forget(key);
+      return; // deleted: garbage collection removes the Secret
+    }
+    // Being deleted (a finalizer, --cascade=foreground): garbage collection is
+    // removing the Secret, and writing it again would undo that.
+    if (obj.metadata?.deletionTimestamp !== undefined) return;
     const generation = obj.metadata?.generation ?? 0;
     const what = `sealed secret "${namespace}/${name}"`;
     let sealed: SealedSecret | undefined;
@@ -154,6 +165,14 @@ export class Reconciler {
     const meta = obj.metadata ?? {};
     const owner: Owner = { apiVersion: SEALED_API_VERSION, kind: SEALED_KIND, name: meta.name ?? '', namespace: meta.namespace ?? '', uid: meta.uid ?? '' };
     const opts = { patch: meta.annotations?.[PATCH_ANNOTATION] === 'true' };
+    // Every write goes through the fight check: a Secret changed back again
+    // and again is left alone for a while (Conflict), not rewritten in a loop.
+    const version = `${owner.uid}/${meta.generation ?? 0}`;
+    const write = async (fn: () => Promise<unknown>): Promise<void> => {
+      this.#holdIfFighting(owner, version);
+      await fn();
+      this.#fights.written(`${owner.namespace}/${owner.name}`, version, Date.now());
+    };
     const cached = this.#d.getCachedSecret(owner.namespace, owner.name);
     if (cached === undefined) {
       // The cache holds every managed Secret, so a miss nearly always means
@@ -161,7 +180,7 @@ export class Reconciler {
       // create) and read the Secret only when it exists after all (409: not
       // ours, or not in the cache yet).
       const fresh = plan(owner, undefined, desired, opts);
-      if (fresh.action === 'create' && (await this.#createUnlessExists(obj, fresh.secret))) return 'created';
+      if (fresh.action === 'create' && (await this.#createUnlessExists(obj, fresh.secret, write))) return 'created';
     } else if (plan(owner, cached, summarizeDesired(desired), opts).action === 'none') {
       // The summary's digests match Git: nothing to write, no request sent.
       return 'unchanged';
@@ -174,31 +193,44 @@ export class Reconciler {
       case 'refuse':
         throw new ReconcileError(p.reason, p.message, undefined, NOT_OWNED_RECHECK_MS);
       case 'create':
-        await this.#d.api.createSecret(p.secret);
+        await write(() => this.#d.api.createSecret(p.secret));
         await this.#d.events.normal(obj, 'Created', `created secret ${owner.name}`);
         return 'created';
       case 'update':
-        await this.#d.api.replaceSecret(p.secret);
+        await write(() => this.#d.api.replaceSecret(p.secret));
         await this.#d.events.normal(obj, 'Updated', `updated secret ${owner.name} to match the sealed resource`);
         return 'updated';
       case 'recreate':
-        await this.#d.api.deleteSecret(owner.namespace, owner.name, p.uid);
-        await this.#d.api.createSecret(p.secret);
+        await write(async () => {
+          await this.#d.api.deleteSecret(owner.namespace, owner.name, p.uid);
+          await this.#d.api.createSecret(p.secret);
+        });
         await this.#d.events.normal(obj, 'Recreated', `re-created secret ${owner.name}: its type or immutability changed`);
         return 'recreated';
     }
   }
 
-  /** Creates the Secret; false when one of that name exists already (409). */
-  async #createUnlessExists(obj: SealedSecretObject, secret: V1Secret): Promise<boolean> {
+  /** Creates the Secret through `write`; false when one of that name exists already (409). */
+  async #createUnlessExists(obj: SealedSecretObject, secret: V1Secret, write: (fn: () => Promise<unknown>) => Promise<void>): Promise<boolean> {
     try {
-      await this.#d.api.createSecret(secret);
+      await write(() => this.#d.api.createSecret(secret));
     } catch (err) {
       if (isKubeStatus(err, 409)) return false;
       throw err;
     }
     await this.#d.events.normal(obj, 'Created', `created secret ${secret.metadata?.name ?? ''}`);
     return true;
+  }
+
+  /** Throws ReconcileError('Conflict') while the Secret is being fought over; see FightDetector. */
+  #holdIfFighting(owner: Owner, version: string): void {
+    const verdict = this.#fights.check(`${owner.namespace}/${owner.name}`, version, Date.now());
+    if (!verdict.hold) return;
+    throw new ReconcileError(
+      'Conflict',
+      `secret "${owner.namespace}/${owner.name}" was changed back by another writer ${verdict.reverts} times within ${this.#fights.windowMs / 1000}s of sealbox restoring it; sealbox stopped writing it for ${Math.round(verdict.backoffMs / 1000)}s and then tries once more: find the other writer (the Secret's managedFields name it) and stop it`,
+      verdict.waitMs,
+    );
   }
 
   async #setStatus(obj: SealedSecretObject, result: { ok: boolean; reason: string; message: string }, keyIds: string[]): Promise<void> {

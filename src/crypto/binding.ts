@@ -21,9 +21,13 @@ export function isObjectName(s: string): boolean {
   return s.length <= 253 && NAME_RE.test(s);
 }
 
-/** True when `s` is a valid key of a Secret's `data`. */
+/**
+ * True when `s` is a valid key of a Secret's `data`. `__proto__` is valid in
+ * Kubernetes but refused here: the Kubernetes client library's serializer
+ * drops it, so the controller could never write it.
+ */
 export function isDataKey(s: string): boolean {
-  return s.length <= 253 && DATA_KEY_RE.test(s) && s !== '.' && s !== '..';
+  return s.length <= 253 && DATA_KEY_RE.test(s) && s !== '.' && s !== '..' && s !== '__proto__';
 }
 
 /** True when `s` is one of the scopes. */

@@ -9,6 +9,7 @@ import { SealboxError, quote } from '../errors.js';
 import type { SealedGroup, SealedSecret } from './sealed.js';
 import type { SecretData } from './secret.js';
 import { checkSecretSize } from './secret.js';
+import { MANAGED_LABEL, checkTemplate } from './template.js';
 
 /** How to seal: the scope and the recipients. */
 export interface SealOptions {
@@ -31,6 +32,15 @@ export async function sealSecret(secret: SecretData, opts: SealOptions): Promise
   const binding: Binding = { scope: opts.scope, namespace: secret.namespace, name: secret.name };
   const text = bindingText(binding);
   checkSecretSize(secret.data, `secret "${secret.name}"`);
+  // The controller sets its own label; one read back from the cluster is dropped, not refused.
+  const { [MANAGED_LABEL]: _managed, ...labels } = secret.labels;
+  const template = {
+    type: secret.type,
+    ...(secret.immutable === undefined ? {} : { immutable: secret.immutable }),
+    labels,
+    annotations: secret.annotations,
+  };
+  checkTemplate(template, `secret "${secret.name}"`, 'template');
   const dataKeys: SealedGroup[] = [];
   let encryptedData: ReadonlyMap<string, SealedValue> = new Map();
   if (secret.data.size > 0) {
@@ -44,12 +54,7 @@ export async function sealSecret(secret: SecretData, opts: SealOptions): Promise
     labels: {},
     annotations: {},
     scope: opts.scope,
-    template: {
-      type: secret.type,
-      ...(secret.immutable === undefined ? {} : { immutable: secret.immutable }),
-      labels: secret.labels,
-      annotations: secret.annotations,
-    },
+    template,
     encryptedData,
     dataKeys,
   };

@@ -9,6 +9,7 @@ import { SealboxError, clip, quote } from '../errors.js';
 import type { JsonObject } from './object.js';
 import { isObject, optionalObject, rejectUnknown, requireObject, requireString, stringMap } from './object.js';
 import { MAX_SECRET_BYTES } from './secret.js';
+import { checkTemplate } from './template.js';
 
 /** apiVersion of sealed resources, format v1. */
 export const SEALED_API_VERSION = 'sealbox.dev/v1';
@@ -144,12 +145,14 @@ function parseTemplate(v: unknown, what: string): SecretTemplate {
   if (t.immutable !== undefined && typeof t.immutable !== 'boolean') {
     throw new SealboxError('INPUT', `${what}: spec.template.immutable must be true or false`);
   }
-  return {
+  const template: SecretTemplate = {
     type,
     ...(t.immutable === undefined ? {} : { immutable: t.immutable }),
     labels: boundedMap(meta.labels, LIMITS.labelValueChars, `${what} spec.template.metadata.labels`),
     annotations: boundedMap(meta.annotations, LIMITS.annotationBytes, `${what} spec.template.metadata.annotations`),
   };
+  checkTemplate(template, what, 'spec.template');
+  return template;
 }
 
 const COMMITMENT_RE = new RegExp(`^[0-9a-f]{${COMMITMENT_HEX}}$`);

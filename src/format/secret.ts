@@ -87,7 +87,7 @@ export function parseSecret(v: unknown, what: string): SecretData {
 
 function checkKey(key: string, what: string): void {
   if (!isDataKey(key)) {
-    throw new SealboxError('INPUT', `${what}: ${quote(key)} is not a valid Secret key (letters, digits, "-", "_", ".")`);
+    throw new SealboxError('INPUT', `${what}: ${quote(key)} is not a valid Secret key (letters, digits, "-", "_", "."; not "__proto__", which Kubernetes clients drop)`);
   }
 }
 

@@ -51,6 +51,20 @@ describe('sealSecret', () => {
     expect(s.template).toEqual({ type: 'kubernetes.io/basic-auth', immutable: true, labels: { app: 'db' }, annotations: { owner: 'team' } });
   });
 
+  it('drops the label the controller sets, so a Secret read back from the cluster seals as it was', async () => {
+    const s = await sealSecret({ ...secret, labels: { app: 'db', 'sealbox.dev/managed-by': 'sealbox' } }, { scope: 'strict', wrappers: [local] });
+    expect(s.template.labels).toEqual({ app: 'db' });
+  });
+
+  it.each<[string, Partial<SecretData>, string]>([
+    ['a service-account-token Secret', { type: 'kubernetes.io/service-account-token' }, 'template.type "kubernetes.io/service-account-token" is refused'],
+    ['a sealing-key label', { labels: { 'sealbox.dev/sealing-key': 'true' } }, 'template.metadata.labels "sealbox.dev/sealing-key" uses the prefix sealbox.dev/'],
+    ['a sealbox.dev annotation', { annotations: { 'sealbox.dev/created-at': '2999-01-01T00:00:00Z' } }, 'template.metadata.annotations "sealbox.dev/created-at"'],
+  ])('refuses %s as INPUT, before any key is used', async (_what, over, message) => {
+    const f = await failure(sealSecret({ ...secret, ...over }, { scope: 'strict', wrappers: [local] }));
+    expect(f).toMatchObject({ code: 'INPUT', message: expect.stringContaining(message) as unknown });
+  });
+
   it('writes no group for a secret without values', async () => {
     const s = await sealSecret({ ...secret, data: new Map() }, { scope: 'strict', wrappers: [local] });
     expect(s.dataKeys).toEqual([]);

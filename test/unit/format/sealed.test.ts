@@ -148,15 +148,37 @@ describe('parseSealedSecret', () => {
   });
 });
 
+describe('the template a sealed resource asks the controller to write', () => {
+  const TEMPLATE = ['spec', 'template'] as const;
+  it.each<[string, Path, unknown, string]>([
+    ['a service-account-token type', [...TEMPLATE, 'type'], 'kubernetes.io/service-account-token', 'spec.template.type "kubernetes.io/service-account-token" is refused'],
+    ['the sealing-key label', [...TEMPLATE, 'metadata', 'labels'], { 'sealbox.dev/sealing-key': 'true' }, 'spec.template.metadata.labels "sealbox.dev/sealing-key" uses the prefix sealbox.dev/'],
+    ['a created-at annotation', [...TEMPLATE, 'metadata', 'annotations'], { 'sealbox.dev/created-at': '2999-01-01T00:00:00Z' }, 'spec.template.metadata.annotations "sealbox.dev/created-at"'],
+    ['the managed-by label', [...TEMPLATE, 'metadata', 'labels'], { 'sealbox.dev/managed-by': 'sealbox' }, '"sealbox.dev/managed-by" uses the prefix'],
+    ['a subdomain of the prefix', [...TEMPLATE, 'metadata', 'labels'], { 'keys.SEALBOX.dev/x': 'y' }, '"keys.SEALBOX.dev/x"'],
+  ])('refuses %s as INPUT, saying which field', (_what, path, value, message) => {
+    const err = refusal(withPath(valid, path, value));
+    expect(err.code).toBe('INPUT');
+    expect(err.message).toContain(message);
+  });
+
+  it.each([
+    ['a look-alike prefix', { 'notsealbox.dev/x': 'y', 'sealbox.dev.example.com/x': 'y', 'sealbox.dev': 'no slash' }],
+    ['other Kubernetes types', { app: 'db' }],
+  ])('accepts %s', (_what, labels) => {
+    expect(parseSealedSecret(withPath(withPath(valid, ['spec', 'template', 'metadata', 'labels'], labels), ['spec', 'template', 'type'], 'kubernetes.io/tls'), 'w').template.labels).toEqual(labels);
+  });
+});
+
 describe('sealedManifest', () => {
   it('is the inverse of parseSealedSecret on a resource sealbox wrote', () => {
     expect(sealedManifest(parseSealedSecret(valid, 'w'))).toEqual(valid);
   });
 
-  it('keeps a value stored under the valid Secret key "__proto__"', () => {
-    const s = parseSealedSecret(withPath(valid, ['spec', 'encryptedData'], JSON.parse(`{"__proto__": "${VALUE}"}`)), 'w');
-    expect([...s.encryptedData.keys()]).toEqual(['__proto__']);
-    expect(Object.keys((sealedManifest(s).spec as { encryptedData: object }).encryptedData)).toEqual(['__proto__']);
+  it('refuses the key "__proto__", which the Kubernetes client library drops when it writes a Secret', () => {
+    const err = refusal(withPath(valid, ['spec', 'encryptedData'], JSON.parse(`{"__proto__": "${VALUE}"}`)));
+    expect(err.code).toBe('INPUT');
+    expect(err.message).toContain('value "__proto__" has an invalid key name');
   });
 
   it('writes a group with base64 wrapped keys', () => {
