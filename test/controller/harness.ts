@@ -27,6 +27,14 @@ export interface ControllerEnvOptions {
   readonly resyncPeriod?: string;
   /** More controller flags, e.g. --kube-api-qps. */
   readonly extraArgs?: readonly string[];
+  /** Watch the controller's own namespace too (where its keys live). */
+  readonly watchControllerNamespace?: boolean;
+  /**
+   * The RBAC to apply instead of deploy/'s base (controllerRbac), e.g. a
+   * variant's: given the controller namespace, the watched ones and a suffix
+   * for cluster-scoped names.
+   */
+  readonly rbac?: (controllerNamespace: string, watched: readonly string[], suffix: string) => Manifest[];
 }
 
 /** What a test file gets from useController; read inside tests and hooks only. */
@@ -62,7 +70,7 @@ function controllerArgs(s: State, o: ControllerEnvOptions): string[] {
   return [
     '--kubeconfig', s.tokenKubeconfig,
     '--namespace', s.controllerNamespace,
-    '--watch-namespaces', s.namespaces.join(','),
+    '--watch-namespaces', [...s.namespaces, ...(o.watchControllerNamespace === true ? [s.controllerNamespace] : [])].join(','),
     '--listen', '127.0.0.1:0',
     '--key-bits', '2048',
     '--key-check-interval', '1s',
@@ -97,7 +105,8 @@ async function setUp(s: State, o: ControllerEnvOptions): Promise<void> {
   s.controllerNamespace = await createNamespace(`${o.prefix}-ctrl`);
   for (let i = 0; i < (o.watchedNamespaces ?? 1); i++) s.namespaces.push(await createNamespace(`${o.prefix}-${i}`));
   const admin = kubeConfig();
-  for (const obj of controllerRbac(s.controllerNamespace, randomBytes(4).toString('hex'))) {
+  const suffix = randomBytes(4).toString('hex');
+  for (const obj of o.rbac?.(s.controllerNamespace, s.namespaces, suffix) ?? controllerRbac(s.controllerNamespace, suffix)) {
     s.rbac.push(obj);
     const res = await applyObject(admin, obj, { dryRun: false });
     if (res.status >= 300) throw new Error(`apply ${obj.kind} ${obj.metadata.name}: HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
