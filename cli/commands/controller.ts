@@ -15,6 +15,7 @@ interface ControllerFlags {
   keyCheckInterval: number;
   resyncPeriod: number;
   maxBackoff: number;
+  fightLimit: number;
   leaderElect: boolean;
   leaseName: string;
   leaseDuration: number;
@@ -45,6 +46,7 @@ export function registerController(program: Command): void {
     .addOption(opt('--key-check-interval <duration>', 'how often the leader checks rotation and publishes certificates', 'SEALBOX_KEY_CHECK_INTERVAL').default(parseDuration('30s'), '30s').argParser(parseDuration))
     .addOption(opt('--resync-period <duration>', 're-check every sealed resource this often', 'SEALBOX_RESYNC_PERIOD').default(parseDuration('10m'), '10m').argParser(parseDuration))
     .addOption(opt('--max-backoff <duration>', 'longest wait between retries of a failing resource', 'SEALBOX_MAX_BACKOFF').default(parseDuration('5m'), '5m').argParser(parseDuration))
+    .addOption(opt('--fight-limit <n>', 'changes of a Secret back by another writer within a minute after which the controller pauses writing it (Conflict); 0 never pauses', 'SEALBOX_FIGHT_LIMIT').default(5).argParser(parseIntOption))
     .addOption(new Option('--no-leader-elect', 'run without leader election (one replica only)'))
     .addOption(opt('--lease-name <name>', 'Lease used for leader election', 'SEALBOX_LEASE_NAME').default('sealbox-controller'))
     .addOption(opt('--lease-duration <duration>', 'leader lease duration', 'SEALBOX_LEASE_DURATION').default(parseDuration('15s'), '15s').argParser(parseDuration))
@@ -74,6 +76,7 @@ export function registerController(program: Command): void {
         keyCheckIntervalMs: f.keyCheckInterval,
         resyncPeriodMs: f.resyncPeriod,
         maxBackoffMs: f.maxBackoff,
+        fightLimit: f.fightLimit,
         leaderElect: f.leaderElect,
         leaseName: f.leaseName,
         leaseDurationMs: f.leaseDuration,

@@ -14,6 +14,7 @@ import { parseKmsAllow } from '../keys/kms-allow.js';
 import type { KmsSpecOptions } from '../keys/kms-spec.js';
 import { kmsOptionsFromEnv } from '../keys/kms-spec.js';
 import { EventRecorder } from './events.js';
+import { FIGHT_DEFAULTS, FightDetector } from './fights.js';
 import { KeyManager } from './keys.js';
 import type { KubeInformer, SealedSecretObject, V1Secret } from './kube.js';
 import { KubeApi, loadKubeConfig } from './kube.js';
@@ -43,6 +44,8 @@ export interface ControllerOptions {
   readonly keyCheckIntervalMs: number;
   readonly resyncPeriodMs: number;
   readonly maxBackoffMs: number;
+  /** Reverts of a Secret within a minute before the controller pauses writing it (Conflict); 0: never (default 5). */
+  readonly fightLimit?: number;
   readonly leaderElect: boolean;
   readonly leaseName: string;
   readonly leaseDurationMs: number;
@@ -129,6 +132,7 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
     fingerprints: () => new Set(keys.keys.map((k) => k.fingerprint)),
     afterUnseal: () => keys.countRsaOps(),
     logLimit,
+    fights: new FightDetector({ ...FIGHT_DEFAULTS, maxReverts: o.fightLimit ?? FIGHT_DEFAULTS.maxReverts }),
   });
   const queue = new WorkQueue((key) => reconciler.reconcile(key), {
     workers: o.workers,

@@ -7,7 +7,7 @@
 
 /** Options of FightDetector. */
 export interface FightOptions {
-  /** Reverts of one Secret within `windowMs` after which the controller stops writing it. */
+  /** Reverts of one Secret within `windowMs` after which the controller stops writing it; 0 never stops. */
   readonly maxReverts: number;
   readonly windowMs: number;
   /** First pause; each further fight doubles it, up to `maxBackoffMs`. */
@@ -57,7 +57,7 @@ export class FightDetector {
   /** Asks whether the controller may write Secret `key` for sealed `version` now. */
   check(key: string, version: string, now: number): FightVerdict {
     const s = this.#state.get(key);
-    if (s?.version !== version) return { hold: false };
+    if (s?.version !== version || this.#o.maxReverts <= 0) return { hold: false };
     if (s.until > now) return { hold: true, waitMs: s.until - now, reverts: s.reverts.length, backoffMs: s.backoffMs };
     if (s.until !== 0) {
       // the pause is over: one more write, to see whether the other writer stopped

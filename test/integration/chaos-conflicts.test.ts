@@ -17,7 +17,11 @@ const RESOURCES = 20;
 const WRITERS = 3;
 const WRITE_FOR_MS = 10_000;
 const MAX_WRITE_MS = 30_000;
-const env = useController({ prefix: 'chaos-409' });
+// --fight-limit 0: this test is about 409 retries while writes race; that the
+// controller pauses instead of fighting a writer for long is
+// controller-fights.test.ts (with the default limit these writers would make
+// it pause every Secret within seconds, and it would meet few 409s)
+const env = useController({ prefix: 'chaos-409', extraArgs: ['--fight-limit', '0'] });
 
 interface WriterStats { writes: number; conflicts: number; notFound: number }
 

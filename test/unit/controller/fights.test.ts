@@ -56,6 +56,11 @@ describe('FightDetector', () => {
     for (let i = 0; i < 50; i++) expect(attempt(f, i * 15_000).hold).toBe(false);
   });
 
+  it('never holds with a limit of 0 (--fight-limit 0)', () => {
+    const f = new FightDetector({ ...FIGHT_DEFAULTS, maxReverts: 0 });
+    for (let i = 0; i < 100; i++) expect(attempt(f, i * 10).hold).toBe(false);
+  });
+
   it('treats a write for a new generation as no revert, and forgets a deleted resource', () => {
     const f = new FightDetector();
     const t = fight(f, 5);

@@ -11,7 +11,7 @@ import { useController } from '../controller/harness.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import { createSealed, fetchCert, getSealed, readSecret, readyCondition, seal, secretText, waitForReady } from '../controller/sealed.js';
 
-const env = useController({ prefix: 'chaos-fight' });
+const env = useController({ prefix: 'ctl-fight' });
 const FIGHT_MS = 20_000;
 const GIT = 'from-git';
 const THEIRS = 'from-the-other-writer';
