@@ -129,7 +129,8 @@ describe('sealbox reseal against a controller that alters its answer', () => {
     ['swaps two values\' ciphertexts', swap, EXIT_CODES.TAMPERED, 'the ciphertext of value'],
     ['substitutes a value it sealed itself', substitute, EXIT_CODES.TAMPERED, 'the ciphertext of value "password"'],
     ['drops a value', mutate((m) => { delete m.spec.encryptedData.password; }), EXIT_CODES.TAMPERED, 'the set of values'],
-    ['changes the template type', mutate((m) => { m.spec.template.type = 'kubernetes.io/service-account-token'; }), EXIT_CODES.TAMPERED, 'spec.template'],
+    // (a service-account-token type would be refused earlier, as a template the controller never writes)
+    ['changes the template type', mutate((m) => { m.spec.template.type = 'kubernetes.io/basic-auth'; }), EXIT_CODES.TAMPERED, 'spec.template'],
     ['adds a template annotation', mutate((m) => { m.spec.template.metadata = { annotations: { 'kubernetes.io/service-account.name': 'admin' } }; }), EXIT_CODES.TAMPERED, 'spec.template'],
     ['widens the scope', mutate((m) => { m.spec.scope = 'cluster'; }), EXIT_CODES.TAMPERED, 'spec.scope'],
     ['labels the resource', mutate((m) => { m.metadata.labels = { a: 'b' }; }), EXIT_CODES.TAMPERED, 'metadata.labels'],
