@@ -2,8 +2,9 @@
  * The re-wrap endpoint's work and its defences. Anyone who can reach the
  * controller (every authenticated user through the service proxy, every pod
  * on its port) can call it, so each request is bounded before it costs much:
- * admission (concurrency and rate, per client and overall) before the body is
- * read; a linear scan of the JSON text (depth, tokens) before it is parsed;
+ * the body is read first under limits of its own (body.ts), then admission
+ * (concurrency and rate, per client and overall) to the expensive part, which
+ * stops at the next key operation when the client goes away; a linear scan of the JSON text (depth, tokens) before it is parsed;
  * a cap on data-key groups and a budget of key operations per request; and a
  * data-key cache of its own, so that its cost never tells whether the same
  * resource is already deployed (the reconciler's cache is not consulted).
@@ -54,8 +55,8 @@ export function checkJsonText(text: string): void {
  * Returns the one sealed resource a request body holds, or undefined when the
  * body is not a JSON sealed resource (the caller answers 400). YAML is not
  * accepted: `sealbox reseal` sends JSON, and JSON's parser is linear and
- * native. Throws SealboxError('INPUT') for a resource that does not parse or
- * over the group cap.
+ * native. Throws SealboxError('INPUT') for a resource that does not parse, over
+ * the group cap, or with a group no value names.
  */
 export function parseRewrapBody(body: string): SealedSecret | undefined {
   const start = body.trimStart();
@@ -72,6 +73,12 @@ export function parseRewrapBody(body: string): SealedSecret | undefined {
   if (sealed.dataKeys.length > MAX_REWRAP_GROUPS) {
     throw new SealboxError('INPUT', `sealed secret "${sealed.namespace}/${sealed.name}" has ${String(sealed.dataKeys.length)} data-key groups, more than the ${String(MAX_REWRAP_GROUPS)} the controller re-wraps in one request; have a key holder re-seal it with fewer groups`);
   }
+  // A group no value names would not be unwrapped, so a forged one would pass.
+  const used = new Set([...sealed.encryptedData.values()].map((v) => v.groupId));
+  const unused = sealed.dataKeys.find((g) => !used.has(g.id));
+  if (unused !== undefined) {
+    throw new SealboxError('INPUT', `sealed secret "${sealed.namespace}/${sealed.name}": data-key group ${unused.id} holds no value, so the controller does not re-wrap it; remove that group from spec.dataKeys and send it again`);
+  }
   return sealed;
 }
 
@@ -79,9 +86,10 @@ export function parseRewrapBody(body: string): SealedSecret | undefined {
  * Wraps the unwrappers so that one request spends at most `budget` private-key
  * operations and KMS calls; the one past it fails with SealboxError('INPUT').
  */
-function withBudget(keys: readonly SealingKey[], extra: readonly KeyUnwrapper[], budget: number, what: string): KeyUnwrapper[] {
+function withBudget(keys: readonly SealingKey[], extra: readonly KeyUnwrapper[], budget: number, what: string, cancelled: () => boolean): KeyUnwrapper[] {
   let left = budget;
   const spend = (): void => {
+    if (cancelled()) throw new SealboxError('INPUT', `${what}: the client went away; re-wrap stopped`);
     if (left <= 0) throw new SealboxError('INPUT', `${what}: needs more than ${String(budget)} key operations to re-wrap; it lists keys it was not sealed for`);
     left--;
   };
@@ -103,6 +111,8 @@ export interface RewrapDeps {
   readonly keys: readonly SealingKey[];
   readonly newest: SealingKey;
   readonly extraUnwrappers: readonly KeyUnwrapper[];
+  /** True once the client has gone away: no further key operation is started. */
+  readonly cancelled?: () => boolean;
 }
 
 /**
@@ -115,7 +125,7 @@ export interface RewrapDeps {
 export async function rewrapRequest(sealed: SealedSecret, d: RewrapDeps): Promise<string> {
   const what = `sealed secret "${sealed.namespace}/${sealed.name}"`;
   const ours = new Set(d.keys.map((k) => k.fingerprint));
-  const unwrappers = withBudget(d.keys, d.extraUnwrappers, sealed.dataKeys.length + 4, what);
+  const unwrappers = withBudget(d.keys, d.extraUnwrappers, sealed.dataKeys.length + 4, what, d.cancelled ?? (() => false));
   const cache = new DataKeyCache(MAX_REWRAP_GROUPS);
   try {
     // Open every value first: a group that needs no new stanza is not

@@ -1,13 +1,16 @@
 /**
  * The controller's HTTP server: health, metrics, public certificates and the
  * re-wrap endpoint. Nothing it serves contains plaintext or private keys.
- * Request bodies are capped and the re-wrap endpoint is bounded (rewrap.ts).
+ * Request bodies are capped and read before admission (body.ts); the re-wrap
+ * endpoint's work is bounded (rewrap.ts).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyUnwrapper } from '../crypto/types.js';
 import { isSealboxError } from '../errors.js';
+import type { BodyResult, ReadLimits } from './body.js';
+import { ConcurrencyGate, readBody } from './body.js';
 import type { KeyManager } from './keys.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -27,6 +30,8 @@ export interface ServerOptions {
   readonly ready: () => boolean;
   /** Admission limits of the re-wrap endpoint (default DEFAULT_REWRAP_LIMITS). */
   readonly rewrapLimits?: GateLimits;
+  /** Limits of reading re-wrap bodies (default DEFAULT_READ_LIMITS). */
+  readonly readLimits?: ReadLimits;
 }
 
 /** Re-wrap admission by default: 4 at once (1 per client), 20/s overall, 10/s per client. */
@@ -40,45 +45,16 @@ function send(res: ServerResponse, status: number, body: string, type?: string):
   res.end(body);
 }
 
-/** How long a client may take to send its body once admitted: a slow one would hold its slot. */
-const BODY_DEADLINE_MS = 10_000;
+/** Body reading by default: 32 bodies at once (2 per client), each within 10 s, none silent for 2 s. */
+export const DEFAULT_READ_LIMITS: ReadLimits = { concurrency: 32, perClientConcurrency: 2, deadlineMs: 10_000, idleMs: 2_000, maxBytes: MAX_BODY_BYTES };
 
-/** The body as text; 'large' past MAX_BODY_BYTES, 'slow' past the deadline (the connection is closed). */
-function readBody(req: IncomingMessage): Promise<{ text: string } | 'large' | 'slow'> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => {
-      resolve('slow');
-      req.destroy();
-    }, BODY_DEADLINE_MS);
-    const finish = (v: { text: string } | 'large'): void => {
-      clearTimeout(timer);
-      resolve(v);
-    };
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.removeAllListeners('data');
-        req.resume();
-        finish('large');
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => { finish({ text: Buffer.concat(chunks).toString('utf8') }); });
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
-
-async function rewrap(body: string, o: ServerOptions): Promise<{ status: number; body: string }> {
+async function rewrap(body: string, o: ServerOptions, cancelled: () => boolean): Promise<{ status: number; body: string }> {
   const newest = o.keys.newest;
   if (newest === undefined) return { status: 503, body: 'error: no sealing key yet\n' };
   try {
     const sealed = parseRewrapBody(body);
     if (sealed === undefined) return { status: 400, body: 'error: send exactly one sealed resource, as JSON\n' };
-    return { status: 200, body: await rewrapRequest(sealed, { keys: o.keys.keys, newest, extraUnwrappers: o.extraUnwrappers() }) };
+    return { status: 200, body: await rewrapRequest(sealed, { keys: o.keys.keys, newest, extraUnwrappers: o.extraUnwrappers(), cancelled }) };
   } catch (err) {
     if (isSealboxError(err)) return { status: 422, body: `${JSON.stringify({ error: err.message, code: err.code })}\n` };
     throw err;
@@ -95,7 +71,43 @@ interface Reply {
 
 const text = (status: number, body: string): Reply => ({ status, body });
 
-async function handle(req: IncomingMessage, o: ServerOptions, gate: RewrapGate): Promise<Reply> {
+/** The gates of the re-wrap endpoint: reading bodies, then the expensive part. */
+interface Gates {
+  readonly read: ConcurrencyGate;
+  readonly work: RewrapGate;
+}
+
+/**
+ * The body is read first, under limits of its own (reading costs no CPU), and
+ * only then does the request ask for a re-wrap slot: a client sending its body
+ * slowly holds a reading place, never a slot. The work stops when the client
+ * goes away.
+ */
+async function rewrapRoute(req: IncomingMessage, o: ServerOptions, gates: Gates): Promise<Reply> {
+  const limits = o.readLimits ?? DEFAULT_READ_LIMITS;
+  if (Number(req.headers['content-length'] ?? 0) > limits.maxBytes) return text(413, `error: body larger than ${String(limits.maxBytes)} bytes\n`);
+  const client = clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+  const reading = gates.read.take(client);
+  if (reading === undefined) return text(429, 'error: too many re-wrap requests being sent; retry shortly\n');
+  let body: BodyResult;
+  try {
+    body = await readBody(req, limits);
+  } finally {
+    reading();
+  }
+  if (body === 'large') return text(413, `error: body larger than ${String(limits.maxBytes)} bytes\n`);
+  if (body === 'slow') return text(408, `error: body not received within ${String(limits.deadlineMs / 1000)} s, or silent for ${String(limits.idleMs / 1000)} s\n`);
+  const release = gates.work.admit(client);
+  if (release === undefined) return text(429, 'error: too many re-wrap requests; retry shortly\n');
+  try {
+    const out = await rewrap(body.text, o, () => req.socket.destroyed);
+    return { ...out, type: out.status === 200 || out.status === 422 ? 'application/json' : undefined };
+  } finally {
+    release();
+  }
+}
+
+async function handle(req: IncomingMessage, o: ServerOptions, gates: Gates): Promise<Reply> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   const get = req.method === 'GET';
   if (get && path === '/healthz') return text(200, 'ok\n');
@@ -116,28 +128,17 @@ async function handle(req: IncomingMessage, o: ServerOptions, gate: RewrapGate):
   }
   if (path === '/v1/rewrap') {
     if (req.method !== 'POST') return text(405, 'error: use POST\n');
-    // Admission before the body is read: a refused request costs nothing.
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return text(413, `error: body larger than ${MAX_BODY_BYTES} bytes\n`);
-    const release = gate.admit(clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for']));
-    if (release === undefined) return text(429, 'error: too many re-wrap requests; retry shortly\n');
-    try {
-      const body = await readBody(req);
-      if (body === 'large') return text(413, `error: body larger than ${MAX_BODY_BYTES} bytes\n`);
-      if (body === 'slow') return text(408, `error: body not received within ${String(BODY_DEADLINE_MS / 1000)} s\n`);
-      const out = await rewrap(body.text, o);
-      return { ...out, type: out.status === 200 || out.status === 422 ? 'application/json' : undefined };
-    } finally {
-      release();
-    }
+    return rewrapRoute(req, o, gates);
   }
   return text(404, 'not found\n');
 }
 
 /** Starts the HTTP server; resolves with it once listening. */
 export async function startServer(o: ServerOptions): Promise<Server> {
-  const gate = new RewrapGate(o.rewrapLimits ?? DEFAULT_REWRAP_LIMITS);
+  const read = o.readLimits ?? DEFAULT_READ_LIMITS;
+  const gates: Gates = { read: new ConcurrencyGate(read.concurrency, read.perClientConcurrency), work: new RewrapGate(o.rewrapLimits ?? DEFAULT_REWRAP_LIMITS) };
   const server = createServer((req, res) => {
-    handle(req, o, gate).then((reply) => {
+    handle(req, o, gates).then((reply) => {
       send(res, reply.status, reply.body, reply.type);
     }).catch((err: unknown) => {
       o.log.error({ path: req.url, err: err instanceof Error ? err.message : String(err) }, 'http handler failed');

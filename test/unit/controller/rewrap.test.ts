@@ -37,6 +37,13 @@ describe('parseRewrapBody', () => {
     const doc = { apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', metadata: { name: 'db', namespace: 'ns' }, spec: { scope: 'strict', encryptedData: {}, dataKeys: Array.from({ length: 65 }, (_, i) => group(i)) } };
     expect(refusal(() => parseRewrapBody(JSON.stringify(doc)))).toContain('65 data-key groups');
   });
+
+  it('refuses a group that no value names: it would not be unwrapped, so a forged one would pass', () => {
+    const group = { group: '0'.repeat(16), commitment: 'c'.repeat(64), binding: 'strict/ns/db', recipients: [{ type: 'cert', id: 'a'.repeat(64), wrapped: 'AA==' }] };
+    const doc = { apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', metadata: { name: 'db', namespace: 'ns' }, spec: { scope: 'strict', encryptedData: {}, dataKeys: [group] } };
+    const err = refusal(() => parseRewrapBody(JSON.stringify(doc)));
+    expect(err).toContain(`data-key group ${'0'.repeat(16)} holds no value`);
+  });
 });
 
 describe('RewrapGate', () => {
