@@ -4,9 +4,23 @@ import { basename, dirname, join } from 'node:path';
 import { SealboxError } from '../src/errors.js';
 import { MAX_INPUT_BYTES } from '../src/format/yaml.js';
 
+/** Readable reasons for the errno codes users meet. */
+const REASONS: Readonly<Record<string, string>> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a folder; give a file' };
+
+/**
+ * What to tell a user whose standard input is a terminal, as kubeseal does:
+ * otherwise the command seems to hang. Returns undefined when stdin is not
+ * a terminal (a pipe or a file: nothing to say).
+ */
+export function terminalInputHint(isTTY: boolean | undefined): string | undefined {
+  return isTTY === true ? '(tty detected: expecting a YAML or JSON Kubernetes manifest on stdin; end it with Ctrl-D, or pass -f FILE)\n' : undefined;
+}
+
 /** Reads a file, or standard input for `-`. Throws SealboxError('IO') naming the path. */
 export async function readInput(path: string): Promise<Buffer> {
   if (path === '-') {
+    const hint = terminalInputHint(process.stdin.isTTY);
+    if (hint !== undefined) process.stderr.write(hint);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of process.stdin) {
@@ -19,6 +33,7 @@ export async function readInput(path: string): Promise<Buffer> {
   }
   try {
     const st = await stat(path);
+    if (st.isDirectory()) throw new SealboxError('IO', `cannot read ${path}: ${REASONS.EISDIR ?? ''}`);
     if (st.size > MAX_INPUT_BYTES) throw new SealboxError('INPUT', `${path}: larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`);
     return await readFile(path);
   } catch (err) {
@@ -34,7 +49,7 @@ export async function readText(path: string): Promise<string> {
 
 function ioError(err: unknown, what: string): SealboxError {
   const code = (err as NodeJS.ErrnoException).code;
-  const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code ?? 'i/o error';
+  const reason = (code === undefined ? undefined : REASONS[code]) ?? code ?? 'i/o error';
   return new SealboxError('IO', `${what}: ${reason}`, { cause: err });
 }
 
@@ -59,6 +74,18 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
     await unlink(tmp).catch(() => undefined);
     throw ioError(err, `cannot write ${path}`);
   }
+}
+
+/**
+ * Exit code when standard output was closed before everything was written
+ * (`sealbox … | head -1`): what a shell reports for a process that SIGPIPE
+ * ended (128 + 13), so `set -o pipefail` still notices the cut output.
+ */
+export const CLOSED_OUTPUT_EXIT = 141;
+
+/** True when `err` says the reader of a pipe or socket went away (EPIPE). */
+export function isClosedOutput(err: unknown): boolean {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === 'EPIPE';
 }
 
 /** Writes output to `path`, or to standard output when `path` is undefined or `-`. */

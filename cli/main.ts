@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, SealboxError } from '../src/errors.js';
+import { CLOSED_OUTPUT_EXIT, isClosedOutput } from './io.js';
 import { registerCert } from './commands/cert.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerController } from './commands/controller.js';
@@ -43,11 +44,18 @@ function buildProgram(): Command {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // A reader that goes away (`sealbox seal -f DIR | head -1`) ends the
+  // command quietly, as SIGPIPE ends other Unix tools; see CLOSED_OUTPUT_EXIT.
+  process.stdout.on('error', (err) => {
+    if (isClosedOutput(err)) process.exit(CLOSED_OUTPUT_EXIT);
+    throw err;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
+    if (isClosedOutput(err)) return CLOSED_OUTPUT_EXIT;
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : USAGE_EXIT;
     }

@@ -1,17 +1,17 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { isScope } from '../../src/crypto/binding.js';
+import { isNamespaceName, isObjectName, isScope } from '../../src/crypto/binding.js';
 import type { KeyWrapper, Scope } from '../../src/crypto/types.js';
 import { SealboxError } from '../../src/errors.js';
-import { sealDocuments } from '../../src/format/documents.js';
+import { sealDocuments, summarizeInput } from '../../src/format/documents.js';
 import { mergeSecretsInto } from '../../src/format/merge.js';
 import type { SecretData } from '../../src/format/secret.js';
 import type { OutputFormat, SourceDocument } from '../../src/format/yaml.js';
 import { parseDocuments, stringifyDocuments } from '../../src/format/yaml.js';
 import { readInput, readText, writeFileAtomic, writeOutput } from '../io.js';
 import { walkManifests } from '../walk.js';
-import { collect } from '../options.js';
+import { collect, once, usageError } from '../options.js';
 import { certWrappers } from '../recipients.js';
 import { addClusterOptions, fetchCertificates } from '../cluster.js';
 import type { ClusterFlags } from '../cluster.js';
@@ -40,22 +40,23 @@ export function registerSeal(program: Command): void {
   const cmd = program
     .command('seal')
     .description('seal Secret manifests into SealedSecrets that are safe to commit')
-    .option('-f, --file <file>', 'Secret manifest(s), YAML or JSON, multi-document; - for stdin; a folder seals every .yaml/.yml/.json file below it', '-')
+    .option('-f, --file <file>', 'Secret manifest(s), YAML or JSON, multi-document; - for stdin; a folder seals every .yaml/.yml/.json file below it', once('seal reads one file or folder'), '-')
     .option('--cert <cert>', 'cluster certificate (file or http(s) URL); repeat for several clusters; default: .sealbox.yaml, else fetched from the cluster', collect, [])
     .option('--kms <spec>', 'KMS key: aws:KEY_ARN_OR_ALIAS or azure:https://VAULT/keys/NAME[/VERSION]; repeatable, mixable with --cert', collect, [])
-    .option('--scope <scope>', 'strict | namespace | cluster (default: .sealbox.yaml rule, else strict)')
-    .option('-o, --output <file>', 'write here instead of stdout (atomically); with a folder -f, a folder that mirrors it file by file')
+    .option('--scope <scope>', 'strict | namespace | cluster (default: .sealbox.yaml rule, else strict)', once('pass one scope'))
+    .option('-o, --output <file>', 'write here instead of stdout (atomically); with a folder -f, a folder that mirrors it file by file', once('pass one output'))
     .option('--format <format>', 'yaml | json', 'yaml')
-    .option('--merge-into <sealed>', 'add or replace values in this sealed file, in place, without decrypt rights')
-    .option('--name <name>', 'Secret name (with --from-literal/--from-file, or to rename)')
-    .option('--namespace <ns>', 'Secret namespace when the manifest has none')
+    .option('--merge-into <sealed>', 'add or replace values in this sealed file, in place, without decrypt rights', once('merge into one file at a time'))
+    .option('--name <name>', 'Secret name (with --from-literal/--from-file, or to rename)', once('pass one name'))
+    .option('--namespace <ns>', 'Secret namespace when the manifest has none', once('pass one namespace'))
     .option('--type <type>', 'Secret type with --from-literal/--from-file', 'Opaque')
     .option('--from-literal <key=value>', 'a value given on the command line; repeatable', collect, [])
     .option('--from-file <[key=]path>', 'a value read from a file; repeatable', collect, [])
     .option('--insecure-http', 'allow a .sealbox.yaml rule to fetch a certificate over plain http (cert:http://…)');
-  addClusterOptions(cmd).action(async (flags: SealFlags) => {
+  addClusterOptions(cmd).action(async (flags: SealFlags, self: Command) => {
       const format = parseFormat(flags.format);
       const literal = flags.fromLiteral.length > 0 || flags.fromFile.length > 0;
+      checkFlags(flags, self, literal);
       if (flags.file !== undefined && flags.file !== '-' && !literal && (await stat(flags.file).catch(() => undefined))?.isDirectory() === true) {
         await sealFolder(flags, flags.file, format);
         return;
@@ -80,6 +81,7 @@ export function registerSeal(program: Command): void {
         docs = parseDocuments(await readText(flags.file ?? '-'), source);
       }
       if (docs.length === 0) throw new SealboxError('INPUT', `${source}: no documents to seal`);
+      requireSecret(summarizeInput(docs), source);
       const out = await sealDocuments(docs, source, {
         scope,
         wrappers,
@@ -117,9 +119,12 @@ async function sealFolder(flags: SealFlags, dir: string, format: OutputFormat): 
 
   const recipients = recipientCache(flags);
   const outputs: { path: string; docs: unknown[] }[] = [];
+  let secrets = 0;
   for (const file of files) {
     const docs = parseDocuments(await readText(file), file);
     if (docs.length === 0) continue;
+    const found = summarizeInput(docs);
+    secrets += found.secrets + found.sealed;
     const path = outDir === undefined ? undefined : outputPath(outDir, relative(dir, file), format);
     const { scope, wrappers } = await recipients(path ?? file);
     const sealed = await sealDocuments(docs, file, {
@@ -129,6 +134,7 @@ async function sealFolder(flags: SealFlags, dir: string, format: OutputFormat): 
     });
     outputs.push({ path: path ?? file, docs: sealed });
   }
+  if (secrets === 0) requireSecret({ secrets, sealed: 0, others: [] }, dir);
   if (outDir === undefined) {
     await writeOutput(undefined, stringifyDocuments(outputs.flatMap((o) => o.docs), format));
     return;
@@ -185,6 +191,40 @@ function recipientCache(flags: SealFlags): (target: string) => Promise<{ scope: 
     }
     return r;
   };
+}
+
+/**
+ * Refuses flags that contradict each other, or name no valid Secret: a
+ * contradiction is a usage error (exit 2), an invalid name an INPUT error.
+ */
+function checkFlags(flags: SealFlags, cmd: Command, literal: boolean): void {
+  if (literal && cmd.getOptionValueSource('file') === 'cli') {
+    usageError(cmd, `--from-literal/--from-file build a Secret from the command line, and -f ${flags.file ?? '-'} reads one from a file: pass one or the other`);
+  }
+  // As kubectl: a key given twice is refused, not silently the last one.
+  const keyOf = (spec: string, file: boolean): string => {
+    const eq = spec.indexOf('=');
+    return eq > 0 ? spec.slice(0, eq) : file ? basename(spec) : '';
+  };
+  const keys = [...flags.fromLiteral.map((l) => keyOf(l, false)), ...flags.fromFile.map((f) => keyOf(f, true))].filter((k) => k !== '');
+  const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (twice !== undefined) usageError(cmd, `key "${twice.slice(0, 64)}" is given twice by --from-literal/--from-file; give each key once`);
+  if (flags.name !== undefined && !isObjectName(flags.name)) {
+    throw new SealboxError('INPUT', `--name "${flags.name.slice(0, 64)}" is not a valid Secret name: use a DNS-1123 subdomain (lowercase letters, digits, "-" and ".", starting and ending with a letter or digit)`);
+  }
+  if (flags.namespace !== undefined && !isNamespaceName(flags.namespace)) {
+    throw new SealboxError('INPUT', `--namespace "${flags.namespace.slice(0, 64)}" is not a valid namespace: use a DNS-1123 label (lowercase letters, digits and "-", at most 63)`);
+  }
+}
+
+/**
+ * Refuses an input with no Secret in it (a ConfigMap alone): writing it back
+ * would look like a success. Resources already sealed count as Secrets.
+ */
+function requireSecret(found: { secrets: number; sealed: number; others: readonly string[] }, source: string): void {
+  if (found.secrets + found.sealed > 0) return;
+  const held = found.others.length === 0 ? '' : ` (it holds ${found.others.slice(0, 3).join(', ')}${found.others.length > 3 ? ', …' : ''})`;
+  throw new SealboxError('INPUT', `${source} has no Secret to seal${held}; give a file with a "kind: Secret" manifest`);
 }
 
 function parseScope(s: string): Scope {

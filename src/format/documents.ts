@@ -45,19 +45,67 @@ function looksLikeSecret(v: unknown): boolean {
   return isObject(v) && typeof v.kind === 'string' && v.kind.toLowerCase() === 'secret';
 }
 
+/** What an input holds, for seal: Secrets to seal, resources already sealed, the other kinds. */
+export interface InputSummary {
+  readonly secrets: number;
+  readonly sealed: number;
+  /** Other objects, as `Kind "name"`, in input order. */
+  readonly others: readonly string[];
+}
+
+/** Counts the Secrets (List items included) in `docs`, the sealed resources and the other objects. */
+export function summarizeInput(docs: readonly SourceDocument[]): InputSummary {
+  let secrets = 0;
+  let sealed = 0;
+  const others: string[] = [];
+  for (const value of expandLists(docs.map((d) => d.value))) {
+    if (isSecretManifest(value) || looksLikeSecret(value)) secrets++;
+    else if (isSealedManifest(value)) sealed++;
+    else if (isObject(value)) {
+      const name = isObject(value.metadata) && typeof value.metadata.name === 'string' ? ` "${value.metadata.name.slice(0, 64)}"` : '';
+      others.push(`${typeof value.kind === 'string' ? value.kind.slice(0, 64) : 'object'}${name}`);
+    }
+  }
+  return { secrets, sealed, others };
+}
+
+/**
+ * Remembers where each Secret of one input lands. Throws SealboxError('INPUT')
+ * when a second one lands on the same namespace and name: the cluster would
+ * keep only one of them.
+ */
+class Placements {
+  readonly #seen = new Map<string, string>();
+
+  claim(namespace: string, name: string, what: string): void {
+    const key = `${namespace}/${name}`;
+    const first = this.#seen.get(key);
+    if (first !== undefined) {
+      throw new SealboxError('INPUT', `${what} has the same namespace and name as ${first}; the cluster keeps only one of them: rename one, or remove it`);
+    }
+    this.#seen.set(key, what);
+  }
+}
+
 /**
  * Seals every Secret in `docs`; documents that are already sealed, and other
  * Kubernetes objects, pass through unchanged in place. Returns the output
  * documents in input order. Throws SealboxError('INPUT') for a document that
  * looks like a Secret but is not a valid v1 Secret, so plaintext never
- * passes through.
+ * passes through; for `--name` given to an input with several Secrets; and
+ * for two Secrets (or sealed resources) with one namespace and name.
  */
 export async function sealDocuments(
   docs: readonly SourceDocument[],
   source: string,
   opts: SealOptions & PlacementOptions,
 ): Promise<unknown[]> {
+  const count = summarizeInput(docs).secrets;
+  if (opts.name !== undefined && count > 1) {
+    throw new SealboxError('INPUT', `${source}: --name "${opts.name}" would give its ${count} Secrets one name; drop --name, or seal each Secret on its own`);
+  }
   const out: unknown[] = [];
+  const placements = new Placements();
   for (const d of docs) {
     for (const value of expandLists([d.value])) {
       const what = describeDocument(source, d.index, value);
@@ -66,8 +114,13 @@ export async function sealDocuments(
         if (opts.scope !== 'cluster' && secret.namespace === '') {
           throw new SealboxError('INPUT', `${what}: no namespace, and ${opts.scope} scope binds the namespace; set metadata.namespace or pass --namespace`);
         }
+        placements.claim(secret.namespace, secret.name, what);
         out.push(sealedManifest(await sealSecret(secret, opts)));
-      } else if (isSealedManifest(value) || (isObject(value) && typeof value.kind === 'string' && typeof value.apiVersion === 'string')) {
+      } else if (isSealedManifest(value)) {
+        const meta = isObject(value.metadata) ? value.metadata : {};
+        placements.claim(typeof meta.namespace === 'string' ? meta.namespace : (opts.namespace ?? ''), typeof meta.name === 'string' ? meta.name : '', what);
+        out.push(value);
+      } else if (isObject(value) && typeof value.kind === 'string' && typeof value.apiVersion === 'string') {
         out.push(value);
       } else {
         throw new SealboxError('INPUT', `${what} is not a Kubernetes object (no apiVersion/kind); give a Secret manifest`);

@@ -83,7 +83,7 @@ describe('parseSecret', () => {
     ['a list', [base], 'must be a mapping'],
     ['a string', 'hello', 'must be a mapping'],
     ['no name', { ...base, metadata: { namespace: 'prod' } }, 'metadata.name is missing'],
-    ['an invalid name', { ...base, metadata: { name: 'DB' } }, 'metadata.name is missing or not a valid name'],
+    ['an invalid name', { ...base, metadata: { name: 'DB' } }, 'metadata.name "DB" is not a valid name: use a DNS-1123 subdomain'],
     ['an invalid namespace', { ...base, metadata: { name: 'db', namespace: 'Prod_1' } }, 'metadata.namespace "Prod_1" is not a valid namespace'],
     ['metadata that is not a mapping', { ...base, metadata: 'db' }, 'metadata must be a mapping'],
     ['data that is not a mapping', { ...base, data: ['a'] }, 'data must be a mapping'],
