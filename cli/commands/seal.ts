@@ -66,7 +66,11 @@ export function registerSeal(program: Command): void {
         const secrets = literal ? [await secretFromFlags(flags, flags.name ?? '')] : await secretsFromFile(flags.file ?? '-');
         const target = flags.mergeInto;
         const text = await readText(target);
-        const out = await mergeSecretsInto(text, target, secrets, { wrappers, ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }) });
+        const out = await mergeSecretsInto(text, target, secrets, {
+          wrappers,
+          ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+          ...(flags.scope === undefined ? {} : { scope: scope }),
+        });
         await writeOutput(flags.output ?? target, out);
         return;
       }

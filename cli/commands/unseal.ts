@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
 import { SealboxError } from '../../src/errors.js';
-import { parseSealedDocument, unsealDocuments } from '../../src/format/documents.js';
+import { describeDocument, parseSealedDocument, unsealDocuments } from '../../src/format/documents.js';
 import { isSealedManifest } from '../../src/format/sealed.js';
-import { expandLists } from '../../src/format/secret.js';
+import { isObject } from '../../src/format/object.js';
+import { expandLists, isSecretManifest } from '../../src/format/secret.js';
 import type { OutputFormat } from '../../src/format/yaml.js';
+import type { SourceDocument } from '../../src/format/yaml.js';
 import { parseDocuments, stringifyDocuments } from '../../src/format/yaml.js';
 import { readText, writeOutput } from '../io.js';
 import { unsealUnwrappers } from '../kms.js';
-import { collect } from '../options.js';
+import { collect, once } from '../options.js';
 import { keyUnwrappers } from '../recipients.js';
 import { decodeSecrets, environmentOf, toDotenv } from '../unsealed-values.js';
 
@@ -25,14 +27,15 @@ export function registerUnseal(program: Command): void {
     .command('unseal')
     .description('turn sealed resources back into Secret manifests (for holders of a private key or a KMS key)')
     .option('--key <file>', 'private key (PEM) of a cert recipient; repeat for several keys; KMS recipients need no flag (default credentials)', collect, [])
-    .option('-f, --file <file>', 'sealed file(s); - for stdin', '-')
-    .option('-o, --output <file>', 'write here (mode 0600, atomically) instead of stdout')
+    .option('-f, --file <file>', 'sealed file (multi-document); - for stdin', once('unseal reads one file'), '-')
+    .option('-o, --output <file>', 'write here (mode 0600, atomically) instead of stdout', once('pass one output'))
     .option('--format <format>', 'yaml | json | env (a dotenv file of the values: KEY=value, shell-quoted; keys must be valid variable names)', 'yaml')
     .option('--decode', 'readable stringData instead of base64 data (values that are not UTF-8 text stay in data)')
     .action(async (flags: UnsealFlags) => {
       if (flags.format !== 'yaml' && flags.format !== 'json' && flags.format !== 'env') throw new SealboxError('INPUT', `--format ${flags.format}: use yaml, json or env`);
       const source = flags.file === '-' ? 'standard input' : flags.file;
       const docs = parseDocuments(await readText(flags.file), source);
+      checkUnsealable(docs, source);
       const sealed = docs.flatMap((d) => expandLists([d.value]).filter(isSealedManifest).map((v) => parseSealedDocument(v, source, d.index).sealed));
       // KMS stanzas are unwrapped with the keys they name and the default credentials.
       const unwrappers = await unsealUnwrappers(await keyUnwrappers(flags.key), sealed);
@@ -45,4 +48,29 @@ export function registerUnseal(program: Command): void {
       // Plaintext output: private to the user.
       await writeOutput(flags.output, text, 0o600);
     });
+}
+
+/** Sealed Secrets' (kubeseal's) API group: a different format sealbox cannot open. */
+const BITNAMI_GROUP = 'bitnami.com/';
+
+/**
+ * Refuses an input unseal would only echo: empty, no sealbox resource in it
+ * (a plain Secret), or a Bitnami SealedSecret anywhere in it (it would pass
+ * through still sealed). Throws SealboxError('INPUT') saying what to do.
+ */
+export function checkUnsealable(docs: readonly SourceDocument[], source: string): void {
+  if (docs.length === 0) throw new SealboxError('INPUT', `${source} is empty: nothing to unseal; give a file sealed by sealbox`);
+  let sealed = false;
+  for (const d of docs) {
+    for (const v of expandLists([d.value])) {
+      if (isSealedManifest(v)) sealed = true;
+      else if (isObject(v) && v.kind === 'SealedSecret' && typeof v.apiVersion === 'string' && v.apiVersion.startsWith(BITNAMI_GROUP)) {
+        throw new SealboxError('INPUT', `${describeDocument(source, d.index, v)} is a Bitnami Sealed Secrets resource (${v.apiVersion.slice(0, 40)}), not a sealbox one: unseal it with kubeseal (--recovery-unseal), or keep the Sealed Secrets controller for it; see "Coexisting with Bitnami Sealed Secrets" in docs/DEPLOY.md`);
+      }
+    }
+  }
+  if (!sealed) {
+    const plain = docs.some((d) => expandLists([d.value]).some(isSecretManifest));
+    throw new SealboxError('INPUT', plain ? `${source} holds a plain Secret, not a sealed one: there is nothing to unseal` : `${source} has no sealed secret to unseal; give a file sealed by sealbox`);
+  }
 }

@@ -1,4 +1,5 @@
-import type { KeyWrapper } from '../crypto/types.js';
+import { describeRecipient } from '../crypto/group.js';
+import type { KeyWrapper, Scope } from '../crypto/types.js';
 import { isDataKey } from '../crypto/binding.js';
 import { SealboxError, quote } from '../errors.js';
 import { parseSealedDocument } from './documents.js';
@@ -16,6 +17,8 @@ import { parseDocuments } from './yaml.js';
 export interface MergeOptions {
   readonly wrappers: readonly KeyWrapper[];
   readonly namespace?: string;
+  /** The scope the user asked for (--scope); refused when the file's differs. */
+  readonly scope?: Scope;
 }
 
 interface Target {
@@ -34,6 +37,35 @@ function findTarget(targets: readonly Target[], secret: SecretData, source: stri
     throw new SealboxError('INPUT', `${source} has no sealed secret matching ${who}; seal it into a new file instead of --merge-into`);
   }
   throw new SealboxError('INPUT', `${source} has several sealed secrets matching ${who}; pass --name and --namespace`);
+}
+
+function placeOf(s: SealedSecret): string {
+  return s.namespace === '' ? s.name : `${s.namespace}/${s.name}`;
+}
+
+/** A recipient's identity for the merge check; the versions of one Key Vault key are one recipient. */
+const refOf = (r: { type: string; id: string }): string => `${r.type}\0${r.type === 'azure-kv' ? r.id.replace(/(\/keys\/[^/]+)\/[^/]+$/, '$1') : r.id}`;
+
+/**
+ * Refuses a merge whose new data-key group is not readable by the same keys
+ * as the rest of the resource: a recipient the resource does not have (the
+ * original cluster could not unseal the new values), or a recipient that
+ * reads every other value but not the new ones. Throws SealboxError('INPUT').
+ */
+function checkRecipients(before: SealedSecret, after: SealedSecret, what: string): void {
+  const added = after.dataKeys.at(-1);
+  if (before.dataKeys.length === 0 || added === undefined || after === before) return;
+  const all = new Set(before.dataKeys.flatMap((g) => g.recipients.map(refOf)));
+  const everywhere = before.dataKeys[0]?.recipients.filter((r) => before.dataKeys.every((g) => g.recipients.some((x) => refOf(x) === refOf(r)))) ?? [];
+  const known = before.dataKeys.flatMap((g) => g.recipients).filter((r, i, list) => list.findIndex((x) => refOf(x) === refOf(r)) === i).map(describeRecipient).join(', ');
+  const stranger = added.recipients.find((r) => !all.has(refOf(r)));
+  if (stranger !== undefined) {
+    throw new SealboxError('INPUT', `${what}: the new values would be sealed for ${describeRecipient(stranger)}, which is not one of its recipients (${known}), so whoever unseals it now could not read them: merge with its recipients, or add ${describeRecipient(stranger)} to the file first with "sealbox rotate"`);
+  }
+  const missing = everywhere.find((r) => !added.recipients.some((x) => refOf(x) === refOf(r)));
+  if (missing !== undefined) {
+    throw new SealboxError('INPUT', `${what}: every value is readable by ${describeRecipient(missing)}, but the new values would not be: merge with all of its recipients (${known})`);
+  }
 }
 
 /**
@@ -58,8 +90,17 @@ export async function mergeSecretsInto(text: string, source: string, secrets: re
       if (!isDataKey(key)) throw new SealboxError('INPUT', `${quote(key)} is not a valid Secret key (letters, digits, "-", "_", ".")`);
     }
     const target = findTarget(targets, secret, source, opts.namespace);
-    const current = updated.get(target) ?? target.sealed;
-    updated.set(target, await mergeIntoSealed(current, secret.data, { wrappers: opts.wrappers }));
+    const what = `${source}: sealed secret "${placeOf(target.sealed)}"`;
+    if (opts.scope !== undefined && opts.scope !== target.sealed.scope) {
+      throw new SealboxError('INPUT', `${what} is sealed with scope "${target.sealed.scope}", not "${opts.scope}"; merged values take the file's scope: drop --scope, or seal the whole secret again with --scope ${opts.scope}`);
+    }
+    if (updated.has(target)) {
+      throw new SealboxError('INPUT', `${what}: two Secrets of the input merge into it; give each Secret once`);
+    }
+    const current = target.sealed;
+    const merged = await mergeIntoSealed(current, secret.data, { wrappers: opts.wrappers });
+    checkRecipients(current, merged, what);
+    updated.set(target, merged);
   }
   const changes = targets.flatMap((t) => {
     const after = updated.get(t);

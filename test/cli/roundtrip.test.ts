@@ -165,12 +165,17 @@ describe('sealbox seal and unseal', () => {
     { what: 'an unknown scope', args: ['seal', '--cert', 'CERT', '--scope', 'global'], code: EXIT_CODES.INPUT, message: '--scope global' },
     { what: 'a missing certificate file', args: ['seal', '--cert', 'nope.pem'], code: EXIT_CODES.IO, message: 'cannot read nope.pem: no such file' },
     { what: 'a private key given as certificate', args: ['seal', '--cert', 'KEY'], code: EXIT_CODES.INPUT, message: 'not a PEM X.509 certificate' },
-    { what: 'unseal without --key', args: ['unseal'], code: EXIT_CODES.INPUT, message: 'no keys: pass --key' },
-    { what: 'a certificate given as key', args: ['unseal', '--key', 'CERT'], code: EXIT_CODES.INPUT, message: 'not a PEM RSA private key' },
+    { what: 'unseal without --key', args: ['unseal', '-f', 'SEALED'], code: EXIT_CODES.INPUT, message: 'no keys: pass --key' },
+    { what: 'a certificate given as key', args: ['unseal', '--key', 'CERT', '-f', 'SEALED'], code: EXIT_CODES.INPUT, message: 'not a PEM RSA private key' },
     { what: 'an unknown flag', args: ['seal', '--frobnicate'], code: 2, message: "unknown option '--frobnicate'" },
     { what: 'an unknown command', args: ['frobnicate'], code: 2, message: "unknown command 'frobnicate'" },
   ])('fails on $what with exit code $code', ({ args, code, message }) => {
-    const r = sealbox(args.map((x) => (x === 'KEY' ? a.key : x === 'CERT' ? a.cert : x)), { input: INPUT, cwd: dir });
+    const sealed = (): string => {
+      const path = join(dir, 'for-errors.yaml');
+      writeFileSync(path, sealbox(['seal', '--cert', a.cert, '-f', input]).stdout);
+      return path;
+    };
+    const r = sealbox(args.map((x) => (x === 'KEY' ? a.key : x === 'CERT' ? a.cert : x === 'SEALED' ? sealed() : x)), { input: INPUT, cwd: dir });
     expect(r.status).toBe(code);
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toContain(MARKER);
