@@ -31,6 +31,27 @@ function checkRsa(key: KeyObject, source: string): void {
   }
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
+
+/**
+ * Splits a certificate file into its certificates: every PEM CERTIFICATE
+ * block, in file order; a file without PEM blocks is read as one (DER)
+ * certificate. Throws SealboxError('INPUT') naming `source` when one of
+ * them is not an X.509 certificate.
+ */
+export function certificatesFromPem(pem: string | Uint8Array, source: string): X509Certificate[] {
+  const text = typeof pem === 'string' ? pem : Buffer.from(pem).toString('latin1');
+  const blocks = text.match(PEM_CERTIFICATE) ?? [pem];
+  return blocks.map((b, i) => {
+    try {
+      return new X509Certificate(b);
+    } catch (err) {
+      const which = blocks.length > 1 ? ` (certificate ${i + 1})` : '';
+      throw new SealboxError('INPUT', `${source}${which}: not a PEM X.509 certificate; use a certificate from "sealbox cert fetch" or "sealbox keygen"`, { cause: err });
+    }
+  });
+}
+
 /**
  * Wraps data keys for a cluster's public certificate with RSA-OAEP-SHA256.
  * The public-key operation is cheap (~0.1 ms), so it runs synchronously: a
