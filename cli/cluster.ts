@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { EXIT_CODES, SealboxError, isSealboxError } from '../src/errors.js';
@@ -21,8 +24,24 @@ export function addClusterOptions(cmd: Command): Command {
     .addOption(new Option('--controller-url <url>', 'reach the controller directly (e.g. http://127.0.0.1:8080) instead of through the API server').env('SEALBOX_CONTROLLER_URL'));
 }
 
+/**
+ * True when there is a kubeconfig to load: --kubeconfig, an existing file
+ * of $KUBECONFIG, ~/.kube/config, or a pod's service account. Without one
+ * the client falls back to http://localhost:8080 and fails with a long,
+ * unrelated message.
+ */
+export function hasKubeconfig(flags: Pick<ClusterFlags, 'kubeconfig'>, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (flags.kubeconfig !== undefined && flags.kubeconfig !== '') return true;
+  if (env.KUBERNETES_SERVICE_HOST !== undefined) return true;
+  const files = env.KUBECONFIG !== undefined && env.KUBECONFIG !== '' ? env.KUBECONFIG.split(delimiter) : [join(env.HOME ?? homedir(), '.kube', 'config')];
+  return files.some((f) => f !== '' && existsSync(f));
+}
+
 /** Opens the Kubernetes API; @kubernetes/client-node is loaded only here, only when needed. */
 export async function connect(flags: ClusterFlags): Promise<import('../src/controller/kube.js').KubeApi> {
+  if (!hasKubeconfig(flags)) {
+    throw new SealboxError('KUBE', 'no kubeconfig found ($KUBECONFIG, ~/.kube/config): pass --kubeconfig FILE, or --controller-url URL to reach the controller directly; to seal without a cluster, pass --cert CERT');
+  }
   const { KubeApi, loadKubeConfig } = await import('../src/controller/kube.js');
   try {
     return new KubeApi(loadKubeConfig(flags.kubeconfig), { qps: 20, burst: 40, fieldManager: 'sealbox-cli' });
