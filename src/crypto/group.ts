@@ -1,7 +1,8 @@
+import { timingSafeEqual } from 'node:crypto';
 import { SealboxError, isSealboxError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import { DATA_KEY_BYTES, decryptValue, encryptValue, generateDataKey, groupIdOf, isCommittedKey, keyCommitmentOf, secureRandom } from './aead.js';
-import type { OpenFailure, RandomSource } from './aead.js';
+import { DATA_KEY_BYTES, KEY_CHECK_BYTES, decryptValue, encryptValue, generateDataKey, groupIdOf, isCommittedKey, keyCheckOf, keyCommitmentOf, secureRandom } from './aead.js';
+import type { RandomSource } from './aead.js';
 import { valueAad } from './binding.js';
 import type { Binding, KeyUnwrapper, KeyWrapper, RecipientRef, WrappedKey } from './types.js';
 import type { SealedValue } from './value.js';
@@ -147,11 +148,29 @@ function firstPerRecipient(stanzas: readonly WrappedKey[]): WrappedKey[] {
   });
 }
 
+/** What opening a value gives: its plaintext, proof it belongs to another key name, or `tampered`. */
+export type OpenResult = Uint8Array | 'tampered' | { readonly movedFrom: string };
+
 /**
- * Opens one sealed value. Returns the plaintext, or why it failed (`moved`:
- * sealed under another key name; `tampered`: does not authenticate under its
- * key name, group and binding).
+ * Opens one sealed value. Returns the plaintext; `{ movedFrom }` when the
+ * value authenticates under another of `keyNames` (it was moved or copied
+ * from that key); `tampered` otherwise. A key check that differs is only a
+ * hint: a value counts as moved only when its GCM tag verifies under the
+ * other name, so a corrupted start of a value (the key check) is `tampered`.
+ * A value renamed to a key the resource no longer has is `tampered` too:
+ * the name it was sealed under is unknown.
  */
-export function openValue(dataKey: Uint8Array, binding: Binding, key: string, value: SealedValue): Uint8Array | OpenFailure {
-  return decryptValue(dataKey, key, value.sealed, valueAad(binding, value.groupId, key));
+export function openValue(dataKey: Uint8Array, binding: Binding, key: string, value: SealedValue, keyNames: readonly string[] = []): OpenResult {
+  const opened = decryptValue(dataKey, key, value.sealed, valueAad(binding, value.groupId, key));
+  if (opened !== 'moved') return opened;
+  const check = value.sealed.subarray(0, KEY_CHECK_BYTES);
+  for (const other of keyNames) {
+    if (other === key || !timingSafeEqual(check, keyCheckOf(dataKey, other))) continue;
+    const there = decryptValue(dataKey, other, value.sealed, valueAad(binding, value.groupId, other));
+    if (there instanceof Uint8Array) {
+      there.fill(0);
+      return { movedFrom: other };
+    }
+  }
+  return 'tampered';
 }

@@ -112,12 +112,12 @@ export async function unsealSealedSecret(
     for (const [key, value] of s.encryptedData) {
       const dataKey = keys.get(value.groupId);
       if (dataKey === undefined) throw new SealboxError('INTERNAL', `${what}: group ${value.groupId} was not unwrapped`);
-      const opened = openValue(dataKey, binding, key, value);
-      if (opened === 'moved') {
-        throw new SealboxError('SCOPE', `${what}: value "${key}" was sealed under another key name; values cannot be renamed or moved between keys: seal it again as "${key}"`);
-      }
+      const opened = openValue(dataKey, binding, key, value, [...s.encryptedData.keys()]);
       if (opened === 'tampered') {
-        throw new SealboxError('TAMPERED', `${what}: value "${key}" does not authenticate: its ciphertext was altered or corrupted; restore it from Git history or seal it again`);
+        throw new SealboxError('TAMPERED', `${what}: value "${key}" does not authenticate: its ciphertext was altered or corrupted (or it was renamed from a key this resource no longer has); restore it from Git history or seal it again`);
+      }
+      if (!(opened instanceof Uint8Array)) {
+        throw new SealboxError('SCOPE', `${what}: value "${key}" was sealed under another key name ("${opened.movedFrom}"); values cannot be renamed or moved between keys: seal it again as "${key}"`);
       }
       data.set(key, opened);
     }

@@ -60,10 +60,12 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { what: 'a value moved to another key name', source: () => edited(sealedText, (s) => { const { username, password } = s.spec.encryptedData; s.spec.encryptedData = { username: password ?? '', password: username ?? '' }; }), code: EXIT_CODES.SCOPE, message: 'was sealed under another key name' },
+  { what: 'a value moved to another key name', source: () => edited(sealedText, (s) => { const { username, password } = s.spec.encryptedData; s.spec.encryptedData = { username: password ?? '', password: username ?? '' }; }), code: EXIT_CODES.SCOPE, message: 'was sealed under another key name ("' },
   { what: 'a strict Secret renamed', source: () => edited(sealedText, (s) => (s.metadata.name = 'db-copy')), code: EXIT_CODES.SCOPE, message: 'is bound to secret name "db" but the resource is named "db-copy"' },
   { what: 'a Secret moved to another namespace', source: () => edited(sealedText, (s) => (s.metadata.namespace = 'staging')), code: EXIT_CODES.SCOPE, message: 'is bound to namespace "prod" but was found in "staging"' },
   { what: 'a scope widened to cluster', source: () => edited(sealedText, (s) => (s.spec.scope = 'cluster')), code: EXIT_CODES.SCOPE, message: 'was sealed with scope "strict"' },
+  { what: 'a corrupted start of a value', source: () => edited(sealedText, (s) => { const [p, g, body = ''] = (s.spec.encryptedData.password ?? '').split(':'); s.spec.encryptedData.password = `${p ?? ''}:${g ?? ''}:${body.startsWith('AAAA') ? 'BBBB' : 'AAAA'}${body.slice(4)}`; }), code: EXIT_CODES.TAMPERED, message: 'value "password" does not authenticate' },
+  { what: 'a value renamed to a key the resource lacks', source: () => edited(sealedText, (s) => { const { username, password } = s.spec.encryptedData; s.spec.encryptedData = { username: username ?? '', secret: password ?? '' }; }), code: EXIT_CODES.TAMPERED, message: 'or it was renamed from a key this resource no longer has' },
   { what: 'one bit flipped in a value', source: () => edited(sealedText, (s) => (s.spec.encryptedData.password = flipBit(s.spec.encryptedData.password ?? '', 20))), code: EXIT_CODES.TAMPERED, message: 'value "password" does not authenticate' },
   { what: 'a move hidden by editing the recorded binding', source: () => edited(sealedText, (s) => { s.metadata.namespace = 'staging'; s.spec.dataKeys.forEach((g) => (g.binding = 'strict/staging/db')); }), code: EXIT_CODES.TAMPERED, message: 'the wrapped data key does not decrypt for this resource' },
   { what: 'a recipient removed', source: () => edited(twoRecipientsText, (s) => s.spec.dataKeys.forEach((g) => g.recipients.shift())), code: EXIT_CODES.NO_KEY, message: 'none of your keys' },
@@ -93,7 +95,7 @@ describe('sealbox unseal of a tampered file', () => {
   // recipient removed or renamed is the wrong key, and a hidden move is an
   // edited wrap (the OAEP label authenticates both at once).
   it('tells the cases apart by exit code and message', () => {
-    const same = new Set(['the wrong key', 'a recipient id edited', 'a move hidden by editing the recorded binding']);
+    const same = new Set(['the wrong key', 'a recipient id edited', 'a move hidden by editing the recorded binding', 'a corrupted start of a value', 'a value renamed to a key the resource lacks']);
     const distinct = cases.filter((c) => !same.has(c.what));
     const outcomes = distinct.map((c) => {
       const r = sealbox(['unseal', '--key', c.key?.() ?? a.key], { input: c.source() });

@@ -135,7 +135,7 @@ const matrix: Tampering[] = [
   { what: 'recipients[].wrapped: replaced by a wrap of the attacker\'s own data key for the cluster\'s key', make: async () => { const stanza = await foreignDataKeyStanza(f.db); return edited(f.db, (s) => { group(s).recipients = [stanza]; }); }, code: 'TAMPERED', reason: 'is not the one group' },
   { what: 'recipients[].wrapped: one bit flipped', make: () => edited(f.db, (s) => { const r = group(s).recipients[0]; if (r) r.wrapped = flipBase64(r.wrapped, 100); }), code: 'TAMPERED', reason: 'does not decrypt for this resource' },
   // bits of a value
-  { what: 'value: key check flipped', make: () => edited(f.db, (s) => { s.spec.encryptedData.password = flipValue(value(s, 'password'), () => 0); }), code: 'SCOPE', reason: 'value "password" was sealed under another key name' },
+  { what: 'value: key check flipped', make: () => edited(f.db, (s) => { s.spec.encryptedData.password = flipValue(value(s, 'password'), () => 0); }), code: 'TAMPERED', reason: 'value "password" does not authenticate' },
   { what: 'value: nonce flipped', make: () => edited(f.db, (s) => { s.spec.encryptedData.password = flipValue(value(s, 'password'), () => 4); }), code: 'TAMPERED', reason: 'value "password" does not authenticate' },
   { what: 'value: ciphertext flipped', make: () => edited(f.db, (s) => { s.spec.encryptedData.password = flipValue(value(s, 'password'), () => 16); }), code: 'TAMPERED', reason: 'value "password" does not authenticate' },
   { what: 'value: tag flipped', make: () => edited(f.db, (s) => { s.spec.encryptedData.password = flipValue(value(s, 'password'), (n) => n - 1); }), code: 'TAMPERED', reason: 'value "password" does not authenticate' },

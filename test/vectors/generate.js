@@ -205,8 +205,9 @@ async function main() {
   add('bit flipped in ciphertext', 'TAMPERED', 'does not authenticate', flipValue(strict, 'password', 16));
   add('bit flipped in tag', 'TAMPERED', 'does not authenticate', flipValue(strict, 'password', -1));
   add('bit flipped in nonce', 'TAMPERED', 'does not authenticate', flipValue(strict, 'password', 4));
-  // FORMAT.md section 4: a key check that differs means "moved from another key name".
-  add('bit flipped in key check', 'SCOPE', 'sealed under another key name', flipValue(strict, 'password', 0));
+  // FORMAT.md section 4: a value is "moved from another key name" only when it
+  // authenticates under that name; a key check matching no name is tampering.
+  add('bit flipped in key check', 'TAMPERED', 'does not authenticate', flipValue(strict, 'password', 0));
   const moved = clone(strict);
   [moved.spec.encryptedData.password, moved.spec.encryptedData.username] = [moved.spec.encryptedData.username, moved.spec.encryptedData.password];
   add('values swapped between two key names', 'SCOPE', 'sealed under another key name', moved);

@@ -94,7 +94,7 @@ describe('negative envelopes', () => {
       ['bit flipped in ciphertext', 'TAMPERED'],
       ['bit flipped in tag', 'TAMPERED'],
       ['bit flipped in nonce', 'TAMPERED'],
-      ['bit flipped in key check', 'SCOPE'],
+      ['bit flipped in key check', 'TAMPERED'],
       ['values swapped between two key names', 'SCOPE'],
       ['value copied into another resource', 'SCOPE'],
       ['strict resource renamed', 'SCOPE'],

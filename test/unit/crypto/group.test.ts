@@ -97,8 +97,28 @@ describe('sealGroup', () => {
     const v = sealed.values.get('x');
     if (v === undefined) throw new Error('no value');
     expect(openValue(key, { ...binding, namespace: 'staging' }, 'x', v)).toBe('tampered');
-    expect(openValue(key, binding, 'y', v)).toBe('moved');
+    expect(openValue(key, binding, 'y', v, ['x', 'y'])).toEqual({ movedFrom: 'x' });
     expect(openValue(key, binding, 'x', { ...v, groupId: 'ffffffffffffffff' })).toBe('tampered');
+  });
+
+  it('calls a value moved only when it authenticates under the other key name', async () => {
+    const k = new LocalKey('a');
+    const sealed = await sealGroup(new Map([['x', Buffer.from('v')], ['y', Buffer.from('w')]]), binding, [k]);
+    const key = await unwrapGroup(sealed.group, binding, [k], 'r');
+    const v = sealed.values.get('x');
+    if (v === undefined) throw new Error('no value');
+    // Renamed to a key the resource no longer has: the name it was sealed under is unknown.
+    expect(openValue(key, binding, 'z', v, ['y', 'z'])).toBe('tampered');
+    // A corrupted start (the key check) looks like no key name at all.
+    for (const at of [0, 1, 3]) {
+      const bytes = new Uint8Array(v.sealed);
+      bytes[at] = (bytes[at] ?? 0) ^ 0x20;
+      expect(openValue(key, binding, 'x', { ...v, sealed: bytes }, ['x', 'y'])).toBe('tampered');
+    }
+    // The key check of "x" with a body that is altered too: not provably from "x".
+    const body = new Uint8Array(v.sealed);
+    body[20] = (body[20] ?? 0) ^ 0x01;
+    expect(openValue(key, binding, 'y', { ...v, sealed: body }, ['x', 'y'])).toBe('tampered');
   });
 });
 
