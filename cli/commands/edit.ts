@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { DataKeyCache } from '../../src/crypto/key-cache.js';
 import type { KeyUnwrapper, KeyWrapper, RecipientRef } from '../../src/crypto/types.js';
 import { describeRecipient } from '../../src/crypto/group.js';
-import { SealboxError } from '../../src/errors.js';
+import { SealboxError, isSealboxError } from '../../src/errors.js';
 import { parseSealedDocument } from '../../src/format/documents.js';
 import { rewriteSealedText } from '../../src/format/rewrite.js';
 import { unsealSealedSecret } from '../../src/format/seal.js';
@@ -52,14 +52,10 @@ export function registerEdit(program: Command): void {
       const cache = new DataKeyCache(1000);
       try {
         const before = await Promise.all(sealed.map((s) => unsealSealedSecret(s.sealed, unwrappers, s.what, cache)));
-        const plaintext = HEADER + before.map(renderSecret).join('---\n');
-        const edited = await editPrivately(plaintext, `${basename(file, extname(file))}.yaml`);
-        if (edited === plaintext) {
-          process.stderr.write('no changes; nothing written\n');
-          return;
-        }
-        const after = readEdited(edited, before);
-        const result = await updateFile(text, file, after, { unwrappers, wrappers, cache });
+        const result = await editUntilValid(HEADER + before.map(renderSecret).join('---\n'), `${basename(file, extname(file))}.yaml`, async (edited) =>
+          updateFile(text, file, readEdited(edited, before), { unwrappers, wrappers, cache }),
+        );
+        if (result === undefined) return;
         if (result === text) {
           process.stderr.write('no value changed; nothing written\n');
           return;
@@ -87,6 +83,58 @@ async function editWrappers(refs: readonly RecipientRef[], keys: readonly KeyUnw
     throw new SealboxError('INPUT', `changed values are sealed under a new data key for every recipient, and ${describeRecipient(missing)} is not known here; pass its certificate with --cert (nothing was opened or written)`);
   }
   return wrappers;
+}
+
+/**
+ * Runs the editor on `plaintext` until `apply` accepts what comes back, as
+ * `kubectl edit` and sops do: an edit `apply` refuses (invalid YAML, a
+ * change only the sealed file may make) is reopened with the error as a
+ * comment at the top, so the user's changes are not lost. Returns what
+ * `apply` returned, or undefined (after saying so) when the text came back
+ * unchanged or empty. Throws SealboxError('INPUT') when it comes back
+ * unchanged after an error; errors other than INPUT propagate.
+ */
+async function editUntilValid(plaintext: string, fileName: string, apply: (edited: string) => Promise<string>): Promise<string | undefined> {
+  let shown = plaintext;
+  let refused: SealboxError | undefined;
+  for (;;) {
+    const edited = await editPrivately(shown, fileName);
+    if (edited === shown && refused !== undefined) {
+      throw new SealboxError('INPUT', `edit cancelled, nothing written: the file came back unchanged after ${refused.message}`, { cause: refused });
+    }
+    if (edited === shown) {
+      process.stderr.write('no changes; nothing written\n');
+      return undefined;
+    }
+    if (isBlank(edited)) {
+      process.stderr.write('edit cancelled: the file came back empty; nothing written\n');
+      return undefined;
+    }
+    try {
+      return await apply(edited);
+    } catch (err) {
+      if (!isSealboxError(err, 'INPUT')) throw err;
+      refused = err;
+      shown = withError(edited, err.message);
+    }
+  }
+}
+
+/** True when the text holds nothing but comments and blank lines. */
+function isBlank(text: string): boolean {
+  return text.split('\n').every((l) => /^\s*(#.*)?$/.test(l));
+}
+
+/** The edited text again, its leading comments replaced by the header and the error. */
+function withError(edited: string, message: string): string {
+  const lines = edited.split('\n');
+  const start = lines.findIndex((l) => !/^\s*(#.*)?$/.test(l));
+  const error = [
+    '# sealbox edit: the edit was not saved, fix it and save again (or quit without changes to give up):',
+    ...message.split('\n').map((l) => `# error: ${l}`),
+    '#',
+  ].join('\n');
+  return `${error}\n${HEADER}${lines.slice(start < 0 ? lines.length : start).join('\n')}`;
 }
 
 async function updateFile(text: string, file: string, after: readonly SecretData[], keys: { unwrappers: readonly KeyUnwrapper[]; wrappers: readonly KeyWrapper[]; cache: DataKeyCache }): Promise<string> {
@@ -133,7 +181,7 @@ function readEdited(text: string, before: readonly SecretData[]): SecretData[] {
   const source = 'the edited secret';
   const values = parseDocuments(text, source).flatMap((d) => expandLists([d.value]));
   if (values.length !== before.length) {
-    throw new SealboxError('INPUT', `${source} has ${values.length} document(s) but the file has ${before.length} sealed secret(s); edit values only. Your edits were not saved`);
+    throw new SealboxError('INPUT', `${source} has ${values.length} document(s) but the file has ${before.length} sealed secret(s); edit values only`);
   }
   return values.map((v, i) => {
     const s = parseSecret(v, `${source} document ${i + 1}`);
@@ -142,7 +190,7 @@ function readEdited(text: string, before: readonly SecretData[]): SecretData[] {
     const same = s.name === b.name && (s.namespace === b.namespace || s.namespace === '') && s.type === b.type &&
       Object.keys(s.labels).length === 0 && Object.keys(s.annotations).length === 0 && s.immutable === undefined;
     if (!same) {
-      throw new SealboxError('INPUT', `${source} document ${i + 1}: only values can change in sealbox edit (it was "${b.namespace}/${b.name}", type ${b.type}); change the template in the sealed file itself. Your edits were not saved`);
+      throw new SealboxError('INPUT', `${source} document ${i + 1}: only values can change in sealbox edit (it was "${b.namespace}/${b.name}", type ${b.type}); change the template in the sealed file itself`);
     }
     return s;
   });

@@ -292,7 +292,11 @@ async function secretsFromFile(file: string): Promise<SecretData[]> {
   const { parseSecret, expandLists } = await import('../../src/format/secret.js');
   const source = file === '-' ? 'standard input' : file;
   const docs = parseDocuments(await readText(file), source);
-  return docs.flatMap((d) => expandLists([d.value]).map((v) => parseSecret(v, `${source} document ${d.index}`)));
+  const secrets = docs.flatMap((d) => expandLists([d.value]).map((v) => parseSecret(v, `${source} document ${d.index}`)));
+  const places = secrets.map((s) => `${s.namespace}/${s.name}`);
+  const twice = places.find((p, i) => places.indexOf(p) !== i);
+  if (twice !== undefined) throw new SealboxError('INPUT', `${source} holds two Secrets named "${twice.replace(/^\//, '')}"; give each Secret once`);
+  return secrets;
 }
 
 async function secretFromFlags(flags: SealFlags, name: string): Promise<SecretData> {

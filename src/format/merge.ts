@@ -94,10 +94,7 @@ export async function mergeSecretsInto(text: string, source: string, secrets: re
     if (opts.scope !== undefined && opts.scope !== target.sealed.scope) {
       throw new SealboxError('INPUT', `${what} is sealed with scope "${target.sealed.scope}", not "${opts.scope}"; merged values take the file's scope: drop --scope, or seal the whole secret again with --scope ${opts.scope}`);
     }
-    if (updated.has(target)) {
-      throw new SealboxError('INPUT', `${what}: two Secrets of the input merge into it; give each Secret once`);
-    }
-    const current = target.sealed;
+    const current = updated.get(target) ?? target.sealed;
     const merged = await mergeIntoSealed(current, secret.data, { wrappers: opts.wrappers });
     checkRecipients(current, merged, what);
     updated.set(target, merged);

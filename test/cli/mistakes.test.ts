@@ -112,6 +112,14 @@ describe('sealbox seal --merge-into that would mislead', () => {
     expect(readFileSync(join(w, 'sealed.yaml'), 'utf8')).toBe(readFileSync(sealed, 'utf8'));
   });
 
+  it('refuses an input holding one Secret twice, leaving the file byte-identical', () => {
+    const w = work({ 'sealed.yaml': readFileSync(sealed, 'utf8'), 'twice.yaml': `${secret('db')}---\n${secret('db')}` });
+    const r = run(['seal', '--cert', 'CERT', '--merge-into', 'sealed.yaml', '-f', 'twice.yaml'], w);
+    expect(r.status).toBe(EXIT_CODES.INPUT);
+    expect(r.stderr).toContain('twice.yaml holds two Secrets named "prod/db"');
+    expect(readFileSync(join(w, 'sealed.yaml'), 'utf8')).toBe(readFileSync(sealed, 'utf8'));
+  });
+
   it('refuses a value the file lacks a recipient for', () => {
     const w = work({ 'two.yaml': run(['seal', '--cert', 'CERT', '--cert', 'CERT_B'], dir, secret('db')).stdout });
     const r = run(['seal', '--cert', 'CERT', '--merge-into', 'two.yaml', '--from-literal', 'token=x'], w);
@@ -183,7 +191,7 @@ describe('certificate bundles', () => {
 describe('messages', () => {
   it('says no kubeconfig was found, and what to pass instead', () => {
     const w = work({ 'secret.yaml': secret('db') });
-    const env = { ...process.env, HOME: w, KUBECONFIG: '' };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: w, KUBECONFIG: '' };
     delete env.KUBERNETES_SERVICE_HOST;
     const r = spawnSync(process.execPath, [MAIN, 'seal', '-f', 'secret.yaml'], { cwd: w, env, encoding: 'utf8' });
     expect(r.status).toBe(EXIT_CODES.KUBE);
