@@ -272,16 +272,26 @@ function specUnseal(m: SpecManifest, keyPems: readonly string[]): Record<string,
     const dataKey = dataKeys.get(group);
     if (dataKey === undefined) throw new SpecError('SCOPE');
     if (body.length < 32) throw new SpecError('INPUT');
-    const check = createHmac('sha256', dataKey).update(`sealbox.dev/v1 key-check\0${k}`).digest().subarray(0, 4);
-    if (!check.equals(body.subarray(0, 4))) throw new SpecError('SCOPE');
-    const decipher = createDecipheriv('aes-256-gcm', dataKey, body.subarray(4, 16));
-    decipher.setAAD(Buffer.from(`sealbox.dev/v1\0value\0${b}\0${group}\0${k}`, 'utf8'));
-    decipher.setAuthTag(body.subarray(body.length - 16));
-    try {
-      out[k] = Buffer.concat([decipher.update(body.subarray(16, body.length - 16)), decipher.final()]).toString('base64');
-    } catch {
-      throw new SpecError('TAMPERED');
+    const check = (name: string): Buffer => createHmac('sha256', dataKey).update(`sealbox.dev/v1 key-check\0${name}`).digest().subarray(0, 4);
+    const open = (name: string): Buffer | undefined => {
+      const decipher = createDecipheriv('aes-256-gcm', dataKey, body.subarray(4, 16));
+      decipher.setAAD(Buffer.from(`sealbox.dev/v1\0value\0${b}\0${group}\0${name}`, 'utf8'));
+      decipher.setAuthTag(body.subarray(body.length - 16));
+      try {
+        return Buffer.concat([decipher.update(body.subarray(16, body.length - 16)), decipher.final()]);
+      } catch {
+        return undefined;
+      }
+    };
+    if (check(k).equals(body.subarray(0, 4))) {
+      const plain = open(k);
+      if (plain === undefined) throw new SpecError('TAMPERED');
+      out[k] = plain.toString('base64');
+      continue;
     }
+    // Section 4: moved only when it verifies under another key name of the resource.
+    const from = values.find((o) => o.k !== k && check(o.k).equals(body.subarray(0, 4)) && open(o.k) !== undefined);
+    throw new SpecError(from === undefined ? 'TAMPERED' : 'SCOPE');
   }
   return out;
 }
@@ -305,6 +315,7 @@ describe('an unsealer written from the spec alone', () => {
     'recipient wrapped bytes flipped',
     'bit flipped in ciphertext',
     'bit flipped in key check',
+    'values swapped between two key names',
   ])('refuses "%s" with the code sealbox reports', (name) => {
     const v = envelopes.negative.find((n) => n.name === name);
     if (v === undefined) throw new Error(`no negative vector "${name}"`);
