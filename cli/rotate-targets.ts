@@ -12,7 +12,7 @@ import type { RewriteResult } from '../src/format/rewrite.js';
 import type { KmsStanzaUnwrapper } from '../src/keys/kms-unwrapper.js';
 import type { RepoConfig } from './config.js';
 import { checkRuleTransport, describeRule, findConfig, ruleFor, ruleNotice } from './config.js';
-import { isKmsSpec, kmsStanzaUnwrapper, kmsWrappers, recipientWrappers } from './kms.js';
+import { hasKmsStanza, isKmsSpec, kmsStanzaUnwrapper, kmsWrappers, recipientWrappers } from './kms.js';
 import { certWrappers, loadCertificate } from './recipients.js';
 import type { FileReport } from './rotate-report.js';
 
@@ -102,7 +102,9 @@ export class RotationPlanner {
           : planRotation(sealed, opts, what);
         return sealed;
       }
-      const result = await rotateSealed(sealed, this.#unwrappers, opts, what);
+      // The KMS unwrapper only for KMS stanzas: it would be named in a "none of your keys" message otherwise.
+      const unwrappers = hasKmsStanza(sealed) ? this.#unwrappers : this.#unwrappers.filter((u) => u !== this.#kms);
+      const result = await rotateSealed(sealed, unwrappers, opts, what);
       entry.groups = [...result.groups];
       entry.newDataKey = result.newDataKey;
       return result.groups.length === 0 ? sealed : result.sealed;

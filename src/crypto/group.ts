@@ -115,8 +115,11 @@ export async function unwrapGroup(
     const reasons = failures.map((f) => f.reason).join('; ');
     throw new SealboxError(code, `${what}: cannot unwrap data-key group ${group.id}: ${reasons}`);
   }
-  const have = unwrappers.map((u) => u.description).join(', ') || 'none';
+  const have = unwrappers.map((u) => u.description).join(', ');
   const want = group.recipients.map(describeRecipient).join(', ');
+  if (have === '') {
+    throw new SealboxError('NO_KEY', `${what}: no key was given to unwrap data-key group ${group.id}, whose recipients are ${want}; pass --key with the private key of one of them`);
+  }
   throw new SealboxError(
     'NO_KEY',
     `${what}: none of your keys (${have}) is a recipient of data-key group ${group.id}, whose recipients are ${want}; unseal with one of those keys, or have it resealed for yours`,

@@ -199,6 +199,18 @@ describe('messages', () => {
   });
 });
 
+describe('rotate without --key', () => {
+  it('says no key was given, and names no KMS when the file has no KMS recipient', () => {
+    const w = work({ 'sealed.yaml': readFileSync(sealed, 'utf8') });
+    const r = run(['rotate', '--to-cert', 'CERT_B', 'sealed.yaml'], w);
+    expect(r.status).toBe(EXIT_CODES.NO_KEY);
+    expect(r.stderr).toContain('no key was given to unwrap data-key group');
+    expect(r.stderr).toContain('pass --key with the private key of one of them');
+    expect(r.stderr).not.toContain('kms:');
+    expect(readFileSync(join(w, 'sealed.yaml'), 'utf8')).toBe(readFileSync(sealed, 'utf8'));
+  });
+});
+
 describe('a closed standard output', () => {
   it.each([
     { what: 'seal -f FOLDER', args: ['seal', '--cert', 'CERT', '-f', 'secrets'] },

@@ -141,7 +141,7 @@ describe('unwrapGroup', () => {
   it('says NO_KEY with no unwrappers at all', async () => {
     const { code, message } = await codeOf(unwrapGroup(group, binding, [], 'r'));
     expect(code).toBe('NO_KEY');
-    expect(message).toContain('(none)');
+    expect(message).toContain('no key was given to unwrap data-key group');
   });
 
   it('tries the next stanza after a failure and keeps the key it finds', async () => {
