@@ -9,6 +9,8 @@ import { DataKeyCache } from '../crypto/key-cache.js';
 import type { KeyUnwrapper } from '../crypto/types.js';
 import type { KmsProvider } from '../keys/kms-unwrapper.js';
 import { KmsStanzaUnwrapper } from '../keys/kms-unwrapper.js';
+import { DEFAULT_KMS_TIMEOUT_MS } from '../keys/kms-common.js';
+import { withKmsDeadline } from '../keys/kms-deadline.js';
 import type { KmsAllowlist } from '../keys/kms-allow.js';
 import { parseKmsAllow } from '../keys/kms-allow.js';
 import type { KmsSpecOptions } from '../keys/kms-spec.js';
@@ -114,6 +116,8 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
   const api = new KubeApi(loadKubeConfig(o.kubeconfig), { qps: o.qps, burst: o.burst, onRequest: (verb, resource) => metrics.apiRequests.inc({ verb, resource }) });
   const cache = new DataKeyCache(o.dataKeyCacheSize);
   const extraUnwrappers: readonly KeyUnwrapper[] = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, metrics, log)];
+  // Each reconcile and each re-wrap request spends at most this long on KMS calls.
+  const kmsBudget = 2 * (o.kmsTimeoutMs ?? DEFAULT_KMS_TIMEOUT_MS);
   const events = new EventRecorder(api, log, identity, { onDedupeBytes: (bytes) => metrics.eventDedupeBytes.set(bytes) });
   const logLimit = new LogLimiter();
   const scopes: (string | undefined)[] = o.watchNamespaces.length === 0 ? [undefined] : [...o.watchNamespaces];
@@ -128,7 +132,7 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
     api, metrics, log, events, cache,
     getSealed: (ns, name) => sealedInformers.map((i) => i.get(name, ns)).find((x) => x !== undefined),
     getCachedSecret: (ns, name) => secretInformers.map((i) => i.get(name, ns)).find((x) => x !== undefined),
-    unwrappers: () => [...keys.keys.map((k) => k.identity), ...extraUnwrappers],
+    unwrappers: () => withKmsDeadline([...keys.keys.map((k) => k.identity), ...extraUnwrappers], kmsBudget),
     fingerprints: () => new Set(keys.keys.map((k) => k.fingerprint)),
     afterUnseal: () => keys.countRsaOps(),
     logLimit,
@@ -203,7 +207,7 @@ export async function runController(o: ControllerOptions): Promise<RunningContro
   await keys.start();
   const server = await startServer({
     listen: o.listen, keys, metrics, log,
-    extraUnwrappers: () => extraUnwrappers,
+    extraUnwrappers: () => withKmsDeadline(extraUnwrappers, kmsBudget),
     ready: () => keys.keys.length > 0 && (!elector.isLeader || synced),
   });
   const elector = new LeaderElector({

@@ -6,7 +6,9 @@
  * Waiting keys are served fairly across namespaces: one FIFO per namespace,
  * and the workers take turns over the namespaces that have work (round
  * robin). A namespace with thousands of keys waiting delays another
- * namespace's next key by at most one turn, not by its whole backlog.
+ * namespace's next key by at most one turn, not by its whole backlog. A
+ * namespace never holds every worker (at most workers - 1), so one whose
+ * reconciles hang cannot make another wait for them.
  */
 
 /** Handles one key; throws to ask for a retry with backoff. */
@@ -52,8 +54,14 @@ class FairFifo {
     this.#length++;
   }
 
-  shift(): string | undefined {
-    const ns = this.#turns.shift();
+  /**
+   * Takes the next key in turn among the namespaces `mayRun` accepts
+   * (undefined when none); a skipped namespace keeps its turn.
+   */
+  shift(mayRun: (ns: string) => boolean = () => true): string | undefined {
+    const at = this.#turns.findIndex(mayRun);
+    if (at < 0) return undefined;
+    const [ns] = this.#turns.splice(at, 1);
     if (ns === undefined) return undefined;
     const fifo = this.#byNamespace.get(ns) ?? [];
     const key = fifo.shift();
@@ -79,6 +87,8 @@ export class WorkQueue {
   readonly #ready = new FairFifo();
   readonly #queued = new Set<string>();
   readonly #active = new Set<string>();
+  /** Keys running per namespace. */
+  readonly #inFlight = new Map<string, number>();
   /** Keys added again while being processed: run once more after. */
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
@@ -153,12 +163,19 @@ export class WorkQueue {
   }
 
   #pump(): void {
+    // One namespace holds at most workers - 1 workers, and a namespace with
+    // none running goes first: a namespace whose reconciles hang (KMS stanzas
+    // naming a host that never answers) cannot hold every worker while
+    // another namespace waits.
+    const cap = Math.max(1, this.#opts.workers - 1);
     while (!this.#stopped && this.#running < this.#opts.workers && this.#ready.length > 0) {
-      const key = this.#ready.shift();
+      const key = this.#ready.shift((ns) => (this.#inFlight.get(ns) ?? 0) === 0) ?? this.#ready.shift((ns) => (this.#inFlight.get(ns) ?? 0) < cap);
       if (key === undefined) break;
       this.#queued.delete(key);
       this.#active.add(key);
       this.#running++;
+      const ns = namespaceOf(key);
+      this.#inFlight.set(ns, (this.#inFlight.get(ns) ?? 0) + 1);
       void this.#run(key);
     }
     this.#depthChanged();
@@ -196,6 +213,10 @@ export class WorkQueue {
     } finally {
       this.#active.delete(key);
       this.#running--;
+      const ns = namespaceOf(key);
+      const n = (this.#inFlight.get(ns) ?? 1) - 1;
+      if (n === 0) this.#inFlight.delete(ns);
+      else this.#inFlight.set(ns, n);
       if (this.#dirty.delete(key)) this.add(key);
       this.#pump();
       if (this.#queued.size === 0 && this.#active.size === 0) {

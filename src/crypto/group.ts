@@ -75,6 +75,14 @@ export async function sealGroup(
 }
 
 /**
+ * Most KMS stanzas of one group that {@link unwrapGroup} calls a key service
+ * for (cluster-key stanzas cost nothing remote and are not counted): a group
+ * listing a hundred keys on a host that never answers would otherwise cost a
+ * hundred timeouts.
+ */
+export const MAX_REMOTE_PER_GROUP = 4;
+
+/**
  * Returns the data key of `group`, unwrapped by the first unwrapper that holds
  * one of its recipients; no trial decryption, each stanza names its key. Every
  * path (cluster key, AWS KMS, Azure Key Vault) passes here: a key that is not
@@ -82,7 +90,8 @@ export async function sealGroup(
  * TAMPERED before any value is opened with it.
  * Throws SealboxError: NO_KEY when no unwrapper is a recipient; otherwise the
  * most telling code among the failures (TAMPERED before PROVIDER), with each
- * recipient's reason kept in the message. `what` names the resource.
+ * recipient's reason kept in the message. `what` names the resource. At most
+ * MAX_REMOTE_PER_GROUP KMS stanzas are tried.
  */
 export async function unwrapGroup(
   group: DataKeyGroup,
@@ -92,18 +101,23 @@ export async function unwrapGroup(
 ): Promise<Uint8Array> {
   const failures: { code: ErrorCode; reason: string }[] = [];
   const stanzas = firstPerRecipient(group.recipients);
+  let remote = 0;
   for (const unwrapper of unwrappers) {
     for (const stanza of stanzas) {
+      if (stanza.type !== 'cert' && remote >= MAX_REMOTE_PER_GROUP) continue;
       let dataKey: Uint8Array | null;
       try {
         dataKey = await unwrapper.unwrap(stanza, binding);
       } catch (err) {
         const code: ErrorCode = isSealboxError(err) ? err.code : 'PROVIDER';
+        // A refusal before any call (NO_KEY: not allowed) costs nothing remote.
+        if (stanza.type !== 'cert' && code !== 'NO_KEY') remote++;
         const reason = err instanceof Error ? err.message : 'unknown error';
         failures.push({ code, reason: `${describeRecipient(stanza)}: ${reason}` });
         continue;
       }
       if (dataKey === null) continue;
+      if (stanza.type !== 'cert') remote++;
       const refused = refusalOf(dataKey, group);
       if (refused === undefined) return dataKey;
       dataKey.fill(0);

@@ -57,7 +57,7 @@ describe('WorkQueue', () => {
       await sleep(10);
       running--;
     }, { workers: 3, baseDelayMs: 5, maxDelayMs: 50 });
-    for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) q.add(k);
+    for (const k of ['a/1', 'b/1', 'c/1', 'd/1', 'e/1', 'f/1']) q.add(k);
     await q.idle();
     expect(maxRunning).toBe(3);
   });
@@ -87,6 +87,27 @@ describe('WorkQueue', () => {
     await q.idle();
     expect(runs.slice(0, 5)).toEqual(['busy/0', 'noisy/1', 'victim/a', 'other/b', 'noisy/2']);
     expect(runs).toHaveLength(53);
+  });
+
+  it('never gives one namespace every worker, so a namespace whose reconciles hang does not delay another', async () => {
+    const hung: (() => void)[] = [];
+    const runs: string[] = [];
+    const q = new WorkQueue(async (k) => {
+      runs.push(k);
+      if (k.startsWith('dev/')) await new Promise<void>((r) => hung.push(r));
+    }, { workers: 3, baseDelayMs: 5, maxDelayMs: 50 });
+    for (let i = 1; i <= 4; i++) q.add(`dev/${i}`); // nobody else waits yet
+    await sleep(5);
+    q.add('prod/victim');
+    await sleep(20);
+    expect(runs).toContain('prod/victim');
+    expect(runs.filter((k) => k.startsWith('dev/'))).toHaveLength(2);
+    while (hung.length > 0) {
+      hung.shift()?.();
+      await sleep(5);
+    }
+    await q.idle();
+    expect(runs).toHaveLength(5);
   });
 
   it('keeps each namespace in first-in, first-out order', async () => {
