@@ -6,6 +6,7 @@ import { DataKeyCache } from '../../src/crypto/key-cache.js';
 import type { KeyUnwrapper, KeyWrapper, RecipientRef } from '../../src/crypto/types.js';
 import { describeRecipient } from '../../src/crypto/group.js';
 import { SealboxError, isSealboxError } from '../../src/errors.js';
+import { checkNoPlaintext, plaintextValues } from '../../src/format/cleartext.js';
 import { parseSealedDocument } from '../../src/format/documents.js';
 import { rewriteSealedText } from '../../src/format/rewrite.js';
 import { unsealSealedSecret } from '../../src/format/seal.js';
@@ -60,6 +61,7 @@ export function registerEdit(program: Command): void {
           process.stderr.write('no value changed; nothing written\n');
           return;
         }
+        checkNoPlaintext(result, file, plaintextValues(after));
         await writeFileAtomic(file, result, (await stat(file)).mode & 0o777);
       } finally {
         cache.clear();

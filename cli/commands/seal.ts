@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { isNamespaceName, isObjectName, isScope } from '../../src/crypto/binding.js';
 import type { KeyWrapper, Scope } from '../../src/crypto/types.js';
 import { SealboxError } from '../../src/errors.js';
+import { checkNoPlaintext, plaintextValues } from '../../src/format/cleartext.js';
 import { sealDocuments, summarizeInput } from '../../src/format/documents.js';
 import { mergeSecretsInto } from '../../src/format/merge.js';
 import type { SecretData } from '../../src/format/secret.js';
@@ -71,6 +72,7 @@ export function registerSeal(program: Command): void {
           ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
           ...(flags.scope === undefined ? {} : { scope: scope }),
         });
+        checkNoPlaintext(out, flags.output ?? target, plaintextValues(secrets));
         await writeOutput(flags.output ?? target, out);
         return;
       }
@@ -86,13 +88,17 @@ export function registerSeal(program: Command): void {
       }
       if (docs.length === 0) throw new SealboxError('INPUT', `${source}: no documents to seal`);
       requireSecret(summarizeInput(docs), source);
+      const seen: SecretData[] = [];
       const out = await sealDocuments(docs, source, {
         scope,
         wrappers,
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
         ...(flags.name === undefined || literal ? {} : { name: flags.name }),
+        seen: (s) => seen.push(s),
       });
-      await writeOutput(flags.output, stringifyDocuments(out, format));
+      const text = stringifyDocuments(out, format);
+      checkNoPlaintext(text, flags.output === undefined || flags.output === '-' ? 'standard output' : flags.output, plaintextValues(seen));
+      await writeOutput(flags.output, text);
     });
 }
 
@@ -124,6 +130,7 @@ async function sealFolder(flags: SealFlags, dir: string, format: OutputFormat): 
   const recipients = recipientCache(flags);
   const outputs: { path: string; docs: unknown[] }[] = [];
   let secrets = 0;
+  const seen: SecretData[] = [];
   for (const file of files) {
     const docs = parseDocuments(await readText(file), file);
     if (docs.length === 0) continue;
@@ -135,14 +142,24 @@ async function sealFolder(flags: SealFlags, dir: string, format: OutputFormat): 
       scope,
       wrappers,
       ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+      seen: (s) => seen.push(s),
     });
     outputs.push({ path: path ?? file, docs: sealed });
   }
   if (secrets === 0) requireSecret({ secrets, sealed: 0, others: [] }, dir);
+  // Every output is checked for every value sealed, before anything is written.
+  const values = plaintextValues(seen);
   if (outDir === undefined) {
-    await writeOutput(undefined, stringifyDocuments(outputs.flatMap((o) => o.docs), format));
+    const text = stringifyDocuments(outputs.flatMap((o) => o.docs), format);
+    checkNoPlaintext(text, 'standard output', values);
+    await writeOutput(undefined, text);
     return;
   }
+  const texts = outputs.map((o) => {
+    const text = stringifyDocuments(o.docs, format);
+    checkNoPlaintext(text, o.path, values);
+    return { path: o.path, text };
+  });
   for (const d of new Set(outputs.map((o) => dirname(o.path)))) {
     await mkdir(d, { recursive: true }).catch((cause: unknown) => {
       throw new SealboxError('IO', `cannot create folder ${d}`, { cause });
@@ -153,8 +170,8 @@ async function sealFolder(flags: SealFlags, dir: string, format: OutputFormat): 
   let next = 0;
   const writer = async (): Promise<void> => {
     for (let i = next++; i < outputs.length; i = next++) {
-      const o = outputs[i];
-      if (o !== undefined) await writeFileAtomic(o.path, stringifyDocuments(o.docs, format));
+      const o = texts[i];
+      if (o !== undefined) await writeFileAtomic(o.path, o.text);
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, outputs.length) }, writer));
@@ -292,7 +309,7 @@ async function secretsFromFile(file: string): Promise<SecretData[]> {
   const { parseSecret, expandLists } = await import('../../src/format/secret.js');
   const source = file === '-' ? 'standard input' : file;
   const docs = parseDocuments(await readText(file), source);
-  const secrets = docs.flatMap((d) => expandLists([d.value]).map((v) => parseSecret(v, `${source} document ${d.index}`)));
+  const secrets = docs.flatMap((d) => expandLists([d.value], `${source} document ${d.index}`).map((v) => parseSecret(v, `${source} document ${d.index}`)));
   const places = secrets.map((s) => `${s.namespace}/${s.name}`);
   const twice = places.find((p, i) => places.indexOf(p) !== i);
   if (twice !== undefined) throw new SealboxError('INPUT', `${source} holds two Secrets named "${twice.replace(/^\//, '')}"; give each Secret once`);

@@ -33,7 +33,7 @@ function verifyText(path: string, text: string): Finding[] | { skipped: string }
     if (text.includes('{{')) return { skipped: 'template markup ({{ }}), not YAML until rendered' };
     // The report names the file already: drop the message's own "FILE " prefix.
     const message = err.message.startsWith(`${path} `) ? err.message.slice(path.length + 1) : err.message;
-    if (/sealbox\.dev\/|kind:\s*Secret\b/.test(text)) return [{ source: path, document: 0, line: problemLine(text), message }];
+    if (/sealbox\.dev\/|kind["']?\s*:\s*["']?Secret\b/i.test(text)) return [{ source: path, document: 0, line: problemLine(text), message }];
     return [];
   }
 }

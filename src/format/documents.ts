@@ -1,5 +1,6 @@
 import type { KeyUnwrapper } from '../crypto/types.js';
 import { SealboxError } from '../errors.js';
+import { looksLikeSecret, nestedSecretPaths } from './lists.js';
 import { isObject } from './object.js';
 import type { SealOptions } from './seal.js';
 import { sealSecret, unsealSealedSecret } from './seal.js';
@@ -13,6 +14,8 @@ import type { SourceDocument } from './yaml.js';
 export interface PlacementOptions {
   readonly namespace?: string;
   readonly name?: string;
+  /** Called with each Secret sealed, e.g. to self-check the output for its values (checkNoPlaintext). */
+  readonly seen?: (secret: SecretData) => void;
 }
 
 /** Names a document in messages: `FILE document N (secret "NS/NAME")`. */
@@ -40,9 +43,16 @@ export function placeSecret(s: SecretData, place: PlacementOptions, what: string
   return { ...s, namespace, name };
 }
 
-/** Returns true for a document that must not pass through sealing unsealed. */
-function looksLikeSecret(v: unknown): boolean {
-  return isObject(v) && typeof v.kind === 'string' && v.kind.toLowerCase() === 'secret';
+/**
+ * Refuses an object that would reach the output with a Secret and its values
+ * inside it (in a field, or in a string holding JSON): Kubernetes tools may
+ * create it, or a reader may read it. Throws SealboxError('INPUT').
+ */
+function refuseNestedSecrets(value: unknown, what: string): void {
+  const [first] = nestedSecretPaths(value);
+  if (first !== undefined) {
+    throw new SealboxError('INPUT', `${what} holds a Secret with values at ${first}, which sealbox would not seal; take the Secret out as a document of its own`);
+  }
 }
 
 /** What an input holds, for seal: Secrets to seal, resources already sealed, the other kinds. */
@@ -88,12 +98,15 @@ class Placements {
 }
 
 /**
- * Seals every Secret in `docs`; documents that are already sealed, and other
- * Kubernetes objects, pass through unchanged in place. Returns the output
- * documents in input order. Throws SealboxError('INPUT') for a document that
- * looks like a Secret but is not a valid v1 Secret, so plaintext never
- * passes through; for `--name` given to an input with several Secrets; and
- * for two Secrets (or sealed resources) with one namespace and name.
+ * Seals every Secret in `docs`, also the items of lists of any shape and
+ * depth (each becomes a document of its own); documents that are already
+ * sealed, and other Kubernetes objects, pass through unchanged in place.
+ * Returns the output documents in input order. Throws SealboxError('INPUT')
+ * for a document that looks like a Secret but is not a valid v1 Secret, and
+ * for any other object with a Secret and its values nested inside, so
+ * plaintext never passes through; for `--name` given to an input with
+ * several Secrets; and for two Secrets (or sealed resources) with one
+ * namespace and name.
  */
 export async function sealDocuments(
   docs: readonly SourceDocument[],
@@ -107,20 +120,24 @@ export async function sealDocuments(
   const out: unknown[] = [];
   const placements = new Placements();
   for (const d of docs) {
-    for (const value of expandLists([d.value])) {
+    for (const value of expandLists([d.value], `${source} document ${d.index}`)) {
       const what = describeDocument(source, d.index, value);
       if (isSecretManifest(value) || looksLikeSecret(value)) {
         const secret = placeSecret(parseSecret(value, what), opts, what);
+        refuseNestedSecrets({ metadata: { labels: secret.labels, annotations: secret.annotations } }, what);
         if (opts.scope !== 'cluster' && secret.namespace === '') {
           throw new SealboxError('INPUT', `${what}: no namespace, and ${opts.scope} scope binds the namespace; set metadata.namespace or pass --namespace`);
         }
         placements.claim(secret.namespace, secret.name, what);
+        opts.seen?.(secret);
         out.push(sealedManifest(await sealSecret(secret, opts)));
       } else if (isSealedManifest(value)) {
+        refuseNestedSecrets(value, what);
         const meta = isObject(value.metadata) ? value.metadata : {};
         placements.claim(typeof meta.namespace === 'string' ? meta.namespace : (opts.namespace ?? ''), typeof meta.name === 'string' ? meta.name : '', what);
         out.push(value);
       } else if (isObject(value) && typeof value.kind === 'string' && typeof value.apiVersion === 'string') {
+        refuseNestedSecrets(value, what);
         out.push(value);
       } else {
         throw new SealboxError('INPUT', `${what} is not a Kubernetes object (no apiVersion/kind); give a Secret manifest`);
@@ -143,7 +160,7 @@ export function parseSealedDocument(value: unknown, source: string, index: numbe
 export async function unsealDocuments(docs: readonly SourceDocument[], source: string, unwrappers: readonly KeyUnwrapper[]): Promise<unknown[]> {
   const out: unknown[] = [];
   for (const d of docs) {
-    for (const value of expandLists([d.value])) {
+    for (const value of expandLists([d.value], `${source} document ${d.index}`)) {
       if (isSealedManifest(value)) {
         const { sealed, what } = parseSealedDocument(value, source, d.index);
         out.push(secretManifest(await unsealSealedSecret(sealed, unwrappers, what)));

@@ -4,7 +4,7 @@ import { isDataKey } from '../crypto/binding.js';
 import { SealboxError, quote } from '../errors.js';
 import { parseSealedDocument } from './documents.js';
 import { editSealedFile } from './edit.js';
-import { isObject } from './object.js';
+import { mapListItems } from './lists.js';
 import { mergeIntoSealed } from './seal.js';
 import { isSealedManifest, sealedManifest } from './sealed.js';
 import type { SealedSecret } from './sealed.js';
@@ -80,7 +80,7 @@ export async function mergeSecretsInto(text: string, source: string, secrets: re
   const isJson = /^\s*[{[]/.test(text);
   // JSON files may hold a v1 List (what "seal --format json" writes for several secrets).
   const targets: Target[] = docs.flatMap((d) =>
-    (isJson ? expandLists([d.value]) : [d.value])
+    (isJson ? expandLists([d.value], `${source} document ${d.index}`) : [d.value])
       .filter((v) => isSealedManifest(v))
       .map((v) => ({ doc: d, value: v, sealed: parseSealedDocument(v, source, d.index).sealed })),
   );
@@ -104,14 +104,14 @@ export async function mergeSecretsInto(text: string, source: string, secrets: re
     return after === undefined ? [] : [{ doc: t.doc, before: t.sealed, after }];
   });
   if (isJson) {
-    const out = docs.map((d) => {
-      const items = expandLists([d.value]).map((v) => {
+    // Lists of any shape and depth keep their structure; only changed items are replaced.
+    const out = docs.map((d) =>
+      mapListItems(d.value, (v) => {
         const t = targets.find((x) => x.value === v);
         const next = t === undefined ? undefined : updated.get(t);
         return next === undefined ? v : { ...(v as object), ...sealedManifest(next) };
-      });
-      return isObject(d.value) && d.value.kind === 'List' ? { ...d.value, items } : items[0];
-    });
+      }),
+    );
     return `${JSON.stringify(out.length === 1 ? out[0] : { apiVersion: 'v1', kind: 'List', items: out }, null, 2)}\n`;
   }
   return editSealedFile(text, docs, changes);

@@ -4,12 +4,12 @@
  * byte-identical (editSealedFile); JSON (a resource or a v1 List) is
  * re-serialised, as `seal --format json` writes it.
  */
-import { isObject } from './object.js';
 import { editSealedFile } from './edit.js';
 import type { SealedChange } from './edit.js';
 import { parseSealedDocument } from './documents.js';
 import type { SealedSecret } from './sealed.js';
 import { isSealedManifest, sealedManifest } from './sealed.js';
+import { mapListItems } from './lists.js';
 import { expandLists } from './secret.js';
 import { parseDocuments } from './yaml.js';
 
@@ -50,23 +50,22 @@ export async function rewriteSealedText(text: string, source: string, update: Se
 async function rewriteJson(docs: ReturnType<typeof parseDocuments>, source: string, update: SealedUpdate, text: string): Promise<RewriteResult> {
   let resources = 0;
   let changed = 0;
-  const out: unknown[] = [];
+  const updated = new Map<unknown, unknown>();
   for (const d of docs) {
-    const items: unknown[] = [];
-    for (const v of expandLists([d.value])) {
-      if (!isSealedManifest(v)) {
-        items.push(v);
-        continue;
-      }
+    for (const v of expandLists([d.value], `${source} document ${d.index}`)) {
+      if (!isSealedManifest(v)) continue;
       resources++;
       const { sealed, what } = parseSealedDocument(v, source, d.index);
       const after = await update(sealed, what);
-      if (after !== sealed) changed++;
-      items.push(after === sealed ? v : { ...v, ...sealedManifest(after) });
+      if (after !== sealed) {
+        changed++;
+        updated.set(v, { ...v, ...sealedManifest(after) });
+      }
     }
-    out.push(isObject(d.value) && d.value.kind === 'List' ? { ...d.value, items } : items[0]);
   }
   if (changed === 0) return { text, resources, changed };
+  // Lists of any shape and depth keep their structure; only changed items are replaced.
+  const out = docs.map((d) => mapListItems(d.value, (v) => updated.get(v) ?? v));
   const body = out.length === 1 ? out[0] : { apiVersion: 'v1', kind: 'List', items: out };
   return { text: `${JSON.stringify(body, null, 2)}\n`, resources, changed };
 }

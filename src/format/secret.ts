@@ -1,6 +1,8 @@
 import { fromBase64, toBase64 } from '../crypto/base64.js';
 import { isDataKey, isNamespaceName, isObjectName } from '../crypto/binding.js';
 import { SealboxError, clip, quote } from '../errors.js';
+import { flattenLists } from './lists.js';
+import { stripManagedAnnotations } from './managed.js';
 import type { JsonObject } from './object.js';
 import { isObject, optionalObject, requireObject, stringMap } from './object.js';
 
@@ -24,9 +26,13 @@ export function isSecretManifest(v: unknown): v is JsonObject {
   return isObject(v) && v.apiVersion === 'v1' && v.kind === 'Secret';
 }
 
-/** Flattens `v1 List` documents into their items; other documents pass through. */
-export function expandLists(values: readonly unknown[]): unknown[] {
-  return values.flatMap((v) => (isObject(v) && v.kind === 'List' && Array.isArray(v.items) ? (v.items as unknown[]) : [v]));
+/**
+ * Flattens lists of any kind and depth (every object with `items`, as
+ * Kubernetes reads them) into their items; other documents pass through.
+ * Throws SealboxError('INPUT') naming `what` for a malformed list.
+ */
+export function expandLists(values: readonly unknown[], what = 'document'): unknown[] {
+  return values.flatMap((v) => flattenLists(v, what));
 }
 
 /** Checks that the total size of values stays under Kubernetes' Secret limit. */
@@ -81,7 +87,8 @@ export function parseSecret(v: unknown, what: string): SecretData {
     type,
     ...(obj.immutable === undefined ? {} : { immutable: obj.immutable }),
     labels: stringMap(meta.labels, `${what} metadata.labels`),
-    annotations: stringMap(meta.annotations, `${what} metadata.annotations`),
+    // kubectl's last-applied copy (and the like) holds every value: never keep it.
+    annotations: stripManagedAnnotations(stringMap(meta.annotations, `${what} metadata.annotations`)),
     data,
   };
 }

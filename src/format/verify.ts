@@ -3,7 +3,10 @@ import { isSealboxError } from '../errors.js';
 import { describeRecipient } from '../crypto/group.js';
 import { checkBinding } from './seal.js';
 import { isSealedManifest, parseSealedSecret } from './sealed.js';
-import { expandLists, isSecretManifest } from './secret.js';
+import { looksLikeSecret, nestedSecretPaths } from './lists.js';
+import { managedMetadata } from './managed.js';
+import { isObject } from './object.js';
+import { expandLists } from './secret.js';
 import type { SourceDocument } from './yaml.js';
 
 /** One problem `sealbox verify` reports. */
@@ -17,38 +20,74 @@ export interface Finding {
 }
 
 /** The resources of a document with their lines: the items of a `List`, else the document itself. */
-function resourcesOf(d: SourceDocument): { value: unknown; line: number }[] {
-  const values = expandLists([d.value]);
+function resourcesOf(d: SourceDocument, source: string): { value: unknown; line: number }[] {
+  const values = expandLists([d.value], `${source} document ${d.index}`);
   const items = isMap(d.doc.contents) ? d.doc.contents.get('items', true) : undefined;
   if (values.length === 1 && values[0] === d.value) return [{ value: d.value, line: d.line }];
+  // Lines of items are known for a flat list; items of nested lists get the document's line.
+  if (!isSeq(items) || items.items.length !== values.length) return values.map((value) => ({ value, line: d.line }));
   return values.map((value, i) => {
-    const node = isSeq(items) ? items.items[i] : undefined;
+    const node = items.items[i];
     const offset = isNode(node) ? node.range?.[0] : undefined;
     return { value, line: offset === undefined ? d.line : d.lineAt(offset) };
   });
 }
 
 /**
- * Checks the documents of one file. Returns a finding for each plaintext
- * Secret that carries values, each malformed sealed resource, and each one
- * whose bindings or recipients are inconsistent. Pure: reads nothing else.
+ * Checks the documents of one file, with the rules `seal` keeps: no Secret
+ * with values at any depth of any list shape, nor nested in another object
+ * (also in a string holding JSON); no managed metadata in a sealed resource
+ * (a last-applied copy holds the values); and each sealed resource well
+ * formed, its bindings and recipients consistent. Returns one finding per
+ * problem. Pure: reads nothing else.
  */
 export function verifyDocuments(source: string, docs: readonly SourceDocument[]): Finding[] {
   const findings: Finding[] = [];
   for (const d of docs) {
-    for (const { value, line } of resourcesOf(d)) {
-      const add = (message: string): void => {
-        findings.push({ source, document: d.index, line, message });
-      };
-      if (isSecretManifest(value)) {
-        const count = Object.keys(value.data ?? {}).length + Object.keys(value.stringData ?? {}).length;
-        if (count > 0) add(`plaintext Secret with ${count} value(s): seal it with "sealbox seal" and commit only the sealed file`);
-      } else if (isSealedManifest(value)) {
-        for (const message of checkSealed(value)) add(message);
-      }
+    let resources: { value: unknown; line: number }[];
+    try {
+      resources = resourcesOf(d, source);
+    } catch (err) {
+      if (!isSealboxError(err)) throw err;
+      findings.push({ source, document: d.index, line: d.line, message: err.message });
+      continue;
+    }
+    for (const { value, line } of resources) {
+      for (const message of checkItem(value)) findings.push({ source, document: d.index, line, message });
     }
   }
   return findings;
+}
+
+function checkItem(value: unknown): string[] {
+  const nested = (v: unknown, skip: readonly string[] = []): string[] =>
+    nestedSecretPaths(v, skip).map((p) => `plaintext Secret with values at ${p}: delete it, seal the Secret with "sealbox seal" and treat its values as leaked`);
+  if (looksLikeSecret(value)) {
+    const count = valueCount(value.data) + valueCount(value.stringData);
+    const own = count > 0 ? [`plaintext Secret with ${count} value(s): seal it with "sealbox seal" and commit only the sealed file`] : [];
+    return [...own, ...nested(value, ['data', 'stringData'])];
+  }
+  if (isSealedManifest(value)) {
+    const spec = isObject(value.spec) ? value.spec : {};
+    const template = isObject(spec.template) ? spec.template : {};
+    return [...checkSealed(value), ...managedFindings(value.metadata, template.metadata), ...nested(value)];
+  }
+  return nested(value);
+}
+
+function valueCount(v: unknown): number {
+  if (v === undefined || v === null) return 0;
+  return isObject(v) ? Object.keys(v).length : 1;
+}
+
+function managedFindings(meta: unknown, templateMeta: unknown): string[] {
+  const own = managedMetadata(meta, true);
+  const template = managedMetadata(templateMeta, false).map((m) => `spec.template ${m}`);
+  const all = [...own, ...template];
+  if (all.length === 0) return [];
+  // In the template, a copy of the Secret as applied: its values are in Git.
+  const leaked = template.length > 0;
+  return [`sealed secret carries metadata that Kubernetes or its tools manage (${all.join(', ')})${leaked ? '; a last-applied copy holds values as they were applied: treat those as leaked and rotate them' : ''}; remove it and commit only what "sealbox seal" writes`];
 }
 
 function checkSealed(value: unknown): string[] {

@@ -1,4 +1,4 @@
-import { LineCounter, isCollection, parseAllDocuments, stringify, visit } from 'yaml';
+import { LineCounter, isCollection, isScalar, parseAllDocuments, stringify, visit } from 'yaml';
 import type { Document } from 'yaml';
 import { SealboxError } from '../errors.js';
 
@@ -48,11 +48,50 @@ function collectionKeyOffset(doc: Document.Parsed): number | undefined {
   return offset;
 }
 
+/** The tags of YAML 1.2's core schema: the only explicit tags accepted. */
+const CORE_TAGS: ReadonlySet<string> = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
+
+/**
+ * Returns why a document uses YAML that Kubernetes' decoder may read
+ * differently from sealbox, and where; undefined when it does not. kubectl
+ * reads YAML 1.1 and honours merge keys (`<<`) in any document, while sealbox
+ * reads YAML 1.2; tags and directives change how a value is read. So the
+ * only dialect accepted is the one both read alike: no directives, no merge
+ * keys, no tags beyond the core schema's.
+ */
+function dialectProblem(doc: Document.Parsed): { reason: string; offset: number } | undefined {
+  const start = doc.range[0];
+  if (doc.directives.yaml.explicit === true) return { reason: 'a %YAML directive', offset: start };
+  const tags = doc.directives.tags;
+  if (Object.keys(tags).some((h) => h !== '!!') || tags['!!'] !== 'tag:yaml.org,2002:' || doc.warnings.some((w) => w.code === 'BAD_DIRECTIVE')) {
+    return { reason: 'a %TAG or unknown directive', offset: start };
+  }
+  let found: { reason: string; offset: number } | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && (pair.key.value === '<<' || pair.key.source === '<<')) {
+        found = { reason: 'a merge key (<<)', offset: pair.key.range?.[0] ?? 0 };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+    Node(_, node) {
+      if (node.tag !== undefined && !CORE_TAGS.has(node.tag)) {
+        found = { reason: `the tag ${JSON.stringify(node.tag.slice(0, 64))}`, offset: node.range?.[0] ?? 0 };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 /**
  * Parses YAML or JSON text holding one or more documents. Returns every
  * non-empty document. Throws SealboxError('INPUT') naming `source` and the
- * document for syntax errors, oversized input, alias bombs, deep nesting and
- * mapping keys that are collections.
+ * document for syntax errors, oversized input, alias bombs, deep nesting,
+ * mapping keys that are collections, and YAML that kubectl may read
+ * differently (directives, merge keys, tags outside the core schema).
  */
 export function parseDocuments(text: string, source: string): SourceDocument[] {
   if (Buffer.byteLength(text, 'utf8') > MAX_INPUT_BYTES) {
@@ -74,6 +113,13 @@ export function parseDocuments(text: string, source: string): SourceDocument[] {
       const pos = lineCounter.linePos(err.pos[0]);
       const reason = err.code === 'DUPLICATE_KEY' ? 'duplicate key' : err.message.split('\n')[0] ?? 'syntax error';
       throw new SealboxError('INPUT', `${source} document ${index}: invalid YAML at line ${pos.line}, column ${pos.col}: ${reason}`);
+    }
+    const dialect = dialectProblem(doc);
+    if (dialect !== undefined) {
+      // A directive sits on its own line before the document's "---".
+      const at = dialect.offset === doc.range[0] ? Math.max(0, text.lastIndexOf('\n%', dialect.offset) + 1) : dialect.offset;
+      const pos = lineCounter.linePos(at);
+      throw new SealboxError('INPUT', `${source} document ${index}: ${dialect.reason} at line ${pos.line}, column ${pos.col}; sealbox reads only plain YAML 1.2 (no directives, merge keys or tags beyond !!str, !!int, !!float, !!bool, !!null, !!map, !!seq), so that kubectl cannot read it differently: write the values out`);
     }
     const complexKey = collectionKeyOffset(doc);
     if (complexKey !== undefined) {

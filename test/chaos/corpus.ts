@@ -171,7 +171,7 @@ export async function hostileCorpus(o: CorpusOptions): Promise<HostileCase[]> {
     return yaml(b);
   });
   await add('an unknown field in spec', 'unknown-field', 'INPUT', 'unknown field "signature"', (b) => yaml({ ...b, spec: { ...b.spec, signature: 'trust me' } }));
-  await add('a YAML merge key smuggling a field into spec', 'merge-key', 'INPUT', 'unknown field "<<"', (b) => yaml(b).replace(/^spec:\n/m, 'spec:\n  <<: {scope: cluster}\n'));
+  await add('a YAML merge key smuggling a field into spec', 'merge-key', 'INPUT', 'a merge key (<<)', (b) => yaml(b).replace(/^spec:\n/m, 'spec:\n  <<: {scope: cluster}\n'));
 
   // duplicates
   await add('a duplicate key in YAML', 'dup-yaml', 'INPUT', 'duplicate key', (b) => yaml(b).replace(/^( {4}password: .*)$/m, `$1\n    password: ${pw(b)}`));
@@ -230,7 +230,7 @@ export async function hostileCorpus(o: CorpusOptions): Promise<HostileCase[]> {
   });
 
   // wrong shapes
-  await add('a value that is a YAML !!binary', 'binary-value', 'INPUT', 'must be a string', (b) => yaml(b).replace(/^( {4}password: ).*$/m, '$1!!binary AAAA'));
+  await add('a value that is a YAML !!binary', 'binary-value', 'INPUT', 'the tag "tag:yaml.org,2002:binary"', (b) => yaml(b).replace(/^( {4}password: ).*$/m, '$1!!binary AAAA'));
   await add('a mapping key that is itself a mapping holding the plaintext', 'collection-key', 'INPUT', 'is itself a mapping or list', (b) => yaml(b).replace(/^( {4}password: .*)$/m, `$1\n    ? {stolen: ${o.marker}}\n    : x`));
   await add('immutable given as 1e999', 'immutable-number', 'INPUT', 'immutable must be true or false', (b) => json(b).replace('"template":{', '"template":{"immutable":1e999,'));
   await add('a list where the spec should be', 'spec-list', 'INPUT', 'spec must be a mapping', (b) => yaml({ ...b, spec: [b.spec] }));

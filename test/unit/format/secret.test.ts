@@ -36,9 +36,8 @@ describe('expandLists', () => {
     expect(expandLists([list, { c: 3 }])).toEqual([{ a: 1 }, { b: 2 }, { c: 3 }]);
   });
 
-  it('leaves a List without an items array as it is', () => {
-    const odd = { kind: 'List', items: 'nope' };
-    expect(expandLists([odd])).toEqual([odd]);
+  it('refuses an object with "items" that is not a list, since Kubernetes reads it as a list', () => {
+    expect(() => expandLists([{ kind: 'List', items: 'nope' }], 'in.yaml document 1')).toThrow(/in\.yaml document 1: "items" must be a list/);
   });
 });
 

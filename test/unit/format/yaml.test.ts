@@ -125,3 +125,30 @@ describe('stringifyDocuments', () => {
     expect(JSON.parse(stringifyDocuments([{ a: 1 }, { b: 2 }], 'json'))).toEqual({ apiVersion: 'v1', kind: 'List', items: [{ a: 1 }, { b: 2 }] });
   });
 });
+
+describe('parseDocuments refuses YAML that kubectl may read differently', () => {
+  it.each<[string, string, string]>([
+    ['a %YAML 1.1 directive with a merge key', '%YAML 1.1\n---\nbase: &b {scope: cluster}\nspec:\n  <<: *b\n', 'a %YAML directive at line 1'],
+    ['a %YAML 1.2 directive', 'a: 1\n...\n%YAML 1.2\n---\nb: 2\n', 'in.yaml document 2: a %YAML directive at line 3'],
+    ['a %TAG directive', '%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n', 'a %TAG or unknown directive'],
+    ['a %TAG directive that redefines !!', '%TAG !! tag:example.com,2000:\n---\na: !!str 1\n', 'a %TAG or unknown directive'],
+    ['an unknown directive', '%FOO bar\n---\na: 1\n', 'a %TAG or unknown directive'],
+    ['a merge key without a directive (kubectl honours it)', 'base: &b {x: 1}\nm:\n  <<: *b\n', 'a merge key (<<) at line 3, column 3'],
+    ['a quoted merge key', 'm:\n  "<<": {x: 1}\n', 'a merge key (<<)'],
+    ['a merge key in JSON', '{"m": {"<<": {"x": 1}}}', 'a merge key (<<)'],
+    ['!!binary', 'a: !!binary aGVsbG8=\n', 'the tag "tag:yaml.org,2002:binary"'],
+    ['!!set', 'a: !!set {x}\n', 'the tag "tag:yaml.org,2002:set"'],
+    ['!!timestamp', 'a: !!timestamp 2001-01-01\n', 'the tag "tag:yaml.org,2002:timestamp"'],
+    ['a local tag', 'a: !secret x\n', 'the tag "!secret"'],
+    ['the non-specific tag', 'a: ! 12\n', 'the tag "!"'],
+  ])('refuses %s with INPUT', (_what, text, message) => {
+    const f = failure(text);
+    expect(f.code).toBe('INPUT');
+    expect(f.message).toContain(message);
+  });
+
+  it('accepts the core schema tags, written short or verbatim', () => {
+    const docs = parseDocuments('a: !!str 12\nb: !!int "3"\nc: !<tag:yaml.org,2002:str> x\nd: !!map {e: !!seq [!!null null, !!bool true, !!float 1.5]}\n', 'in.yaml');
+    expect(docs[0]?.value).toEqual({ a: '12', b: 3, c: 'x', d: { e: [null, true, 1.5] } });
+  });
+});
