@@ -63,8 +63,9 @@ export interface Run {
 }
 
 /** Runs `sealbox ARGS` as a user would: the built binary, in `cwd`, with `input` on stdin. */
-export function sealbox(args: readonly string[], opts: { input?: string | Buffer; cwd?: string } = {}): Run {
-  const r = checkedSync(`sealbox ${args.join(' ')}`, spawnSync(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? ROOT, input: opts.input ?? '', timeout: 60_000 }));
+export function sealbox(args: readonly string[], opts: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Run {
+  const env = opts.env === undefined ? undefined : { ...process.env, ...opts.env };
+  const r = checkedSync(`sealbox ${args.join(' ')}`, spawnSync(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? ROOT, input: opts.input ?? '', timeout: 60_000, env }));
   return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
 }
 
