@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { isNamespaceName, isObjectName, isScope } from '../../src/crypto/binding.js';
 import type { KeyWrapper, Scope } from '../../src/crypto/types.js';
 import { SealboxError } from '../../src/errors.js';
-import { checkNoPlaintext, plaintextValues } from '../../src/format/cleartext.js';
+import { PlaintextIndex, checkNoPlaintext, checkNoPlaintextDocuments, plaintextValues } from '../../src/format/cleartext.js';
 import { sealDocuments, summarizeInput } from '../../src/format/documents.js';
 import { mergeSecretsInto } from '../../src/format/merge.js';
 import type { SecretData } from '../../src/format/secret.js';
@@ -148,17 +148,17 @@ async function sealFolder(flags: SealFlags, dir: string, format: OutputFormat): 
   }
   if (secrets === 0) requireSecret({ secrets, sealed: 0, others: [] }, dir);
   // Every output is checked for every value sealed, before anything is written.
-  const values = plaintextValues(seen);
+  const values = new PlaintextIndex(plaintextValues(seen));
   if (outDir === undefined) {
-    const text = stringifyDocuments(outputs.flatMap((o) => o.docs), format);
-    checkNoPlaintext(text, 'standard output', values);
-    await writeOutput(undefined, text);
+    const docs = outputs.flatMap((o) => o.docs);
+    checkNoPlaintextDocuments(docs, 'standard output', values);
+    await writeOutput(undefined, stringifyDocuments(docs, format));
     return;
   }
   const texts = outputs.map((o) => {
-    const text = stringifyDocuments(o.docs, format);
-    checkNoPlaintext(text, o.path, values);
-    return { path: o.path, text };
+    // Output written from scratch: the documents are checked, not their text parsed again.
+    checkNoPlaintextDocuments(o.docs, o.path, values);
+    return { path: o.path, text: stringifyDocuments(o.docs, format) };
   });
   for (const d of new Set(outputs.map((o) => dirname(o.path)))) {
     await mkdir(d, { recursive: true }).catch((cause: unknown) => {

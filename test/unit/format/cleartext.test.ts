@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SealboxError } from '../../../src/errors.js';
-import { checkNoPlaintext, plaintextValues } from '../../../src/format/cleartext.js';
+import { PlaintextIndex, checkNoPlaintext, checkNoPlaintextDocuments, plaintextValues } from '../../../src/format/cleartext.js';
 import type { PlaintextValue } from '../../../src/format/cleartext.js';
 import { sealDocuments } from '../../../src/format/documents.js';
 import { parseSecret } from '../../../src/format/secret.js';
@@ -95,6 +95,19 @@ describe('checkNoPlaintext', () => {
     const short: PlaintextValue[] = [{ owner: 'secret "x"', key: 'user', value: Buffer.from('admin12') }];
     expect(() => {
       checkNoPlaintext(withAnnotation('admin12'), 'out.yaml', short);
+    }).not.toThrow();
+  });
+});
+
+describe('checkNoPlaintextDocuments', () => {
+  it('checks documents about to be serialised the same way, naming the document', () => {
+    const index = new PlaintextIndex(values);
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', labels: { copy: b64(SECRET) } } };
+    expect(() => {
+      checkNoPlaintextDocuments([sealed, cm], 'out/a.yaml', index);
+    }).toThrow(/out\/a\.yaml: refusing to write it: value "password" of secret "prod\/db" appears base64-encoded in document 2, metadata\.labels\.copy/);
+    expect(() => {
+      checkNoPlaintextDocuments([sealed], 'out/a.yaml', index);
     }).not.toThrow();
   });
 });
