@@ -135,7 +135,7 @@ describe('sealbox verify applies the same rules', () => {
     writeFileSync(join(root, 'sealed.yaml'), sealed.replace('  template:\n', '  template:\n    metadata:\n      annotations:\n        kubectl.kubernetes.io/last-applied-configuration: "{}"\n'));
     const r = sealbox(['verify', root]);
     expect(r.status).toBe(EXIT_CODES.FINDINGS);
-    expect(r.stdout).toContain('list.yaml:1: plaintext Secret with 1 value(s)');
+    expect(r.stdout).toContain('list.yaml:4: plaintext Secret with 1 value(s)');
     expect(r.stdout).toContain('emptied.yaml:1: plaintext Secret with values at metadata.annotations."kubectl.kubernetes.io/last-applied-configuration" (JSON)');
     expect(r.stdout).toMatch(/sealed\.yaml:1: sealed secret carries metadata .*spec\.template annotation kubectl\.kubernetes\.io\/last-applied-configuration/);
     expectNoLeak(r);
