@@ -53,15 +53,18 @@ export function registerEdit(program: Command): void {
       const cache = new DataKeyCache(1000);
       try {
         const before = await Promise.all(sealed.map((s) => unsealSealedSecret(s.sealed, unwrappers, s.what, cache)));
-        const result = await editUntilValid(HEADER + before.map(renderSecret).join('---\n'), `${basename(file, extname(file))}.yaml`, async (edited) =>
-          updateFile(text, file, readEdited(edited, before), { unwrappers, wrappers, cache }),
-        );
+        const result = await editUntilValid(HEADER + before.map(renderSecret).join('---\n'), `${basename(file, extname(file))}.yaml`, async (edited) => {
+          const after = readEdited(edited, before);
+          const out = await updateFile(text, file, after, { unwrappers, wrappers, cache });
+          // A value copied into a cleartext field is refused like any invalid edit (the editor reopens).
+          checkNoPlaintext(out, file, plaintextValues(after));
+          return out;
+        });
         if (result === undefined) return;
         if (result === text) {
           process.stderr.write('no value changed; nothing written\n');
           return;
         }
-        checkNoPlaintext(result, file, plaintextValues(after));
         await writeFileAtomic(file, result, (await stat(file)).mode & 0o777);
       } finally {
         cache.clear();
