@@ -87,7 +87,6 @@ export function registerSeal(program: Command): void {
         docs = parseDocuments(await readText(flags.file ?? '-'), source);
       }
       if (docs.length === 0) throw new SealboxError('INPUT', `${source}: no documents to seal`);
-      requireSecret(summarizeInput(docs), source);
       const seen: SecretData[] = [];
       const out = await sealDocuments(docs, source, {
         scope,
@@ -96,6 +95,8 @@ export function registerSeal(program: Command): void {
         ...(flags.name === undefined || literal ? {} : { name: flags.name }),
         seen: (s) => seen.push(s),
       });
+      // After sealing, so that a Secret nested in another object is named as such.
+      requireSecret(summarizeInput(docs), source);
       const text = stringifyDocuments(out, format);
       checkNoPlaintext(text, flags.output === undefined || flags.output === '-' ? 'standard output' : flags.output, plaintextValues(seen));
       await writeOutput(flags.output, text);

@@ -51,6 +51,20 @@ function add(map: NeedleMap, text: string, form: Form, of: PlaintextValue): void
   else list.push({ text, form, of });
 }
 
+/**
+ * `v` and, when they differ, its forms without surrounding white space:
+ * values often end in a newline (a YAML `|` block, `--from-file` of a text
+ * file) that a copy pasted into an annotation leaves out.
+ */
+function trimmedForms(v: PlaintextValue): PlaintextValue[] {
+  const forms = [v];
+  const text = latin1(v.value);
+  for (const t of new Set([text.trimEnd(), text.trim()])) {
+    if (t !== text) forms.push({ ...v, value: new Uint8Array(Buffer.from(t, 'latin1')) });
+  }
+  return forms;
+}
+
 /** An index of the encodings of the values being sealed, searched in one pass per string; build it once for many outputs. */
 export class PlaintextIndex {
   private readonly raw: NeedleMap = new Map();
@@ -59,7 +73,7 @@ export class PlaintextIndex {
 
   /** Indexes every value of 8 bytes or more of `values`. */
   constructor(values: readonly PlaintextValue[]) {
-    for (const v of values) {
+    for (const v of values.flatMap(trimmedForms)) {
       if (v.value.length < MIN_CHECKED_BYTES) continue;
       const raw = latin1(v.value);
       add(this.raw, raw, 'as is', v);

@@ -91,6 +91,16 @@ describe('checkNoPlaintext', () => {
     }).toThrow(/document 1, metadata\.name/);
   });
 
+  it.each<[string, string]>([
+    ['as is', 's3cretPassw0rd'],
+    ['in base64', b64('s3cretPassw0rd')],
+  ])('refuses a copy without the trailing newline of a value that has one (%s), found by the re-attack', (_how, annotation) => {
+    const block: PlaintextValue[] = [{ owner: 'secret "prod/db"', key: 'password', value: Buffer.from('s3cretPassw0rd\n') }];
+    expect(() => {
+      checkNoPlaintext(withAnnotation(`old value was ${annotation}`), 'out.yaml', block);
+    }).toThrow(/value "password" of secret "prod\/db"/);
+  });
+
   it('ignores values shorter than 8 bytes, which match too much by chance', () => {
     const short: PlaintextValue[] = [{ owner: 'secret "x"', key: 'user', value: Buffer.from('admin12') }];
     expect(() => {
