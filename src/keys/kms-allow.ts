@@ -8,8 +8,9 @@
  *
  * Entries, comma-separated:
  * - `default`: the public Azure Key Vault and Managed HSM host suffixes, and
- *   AWS keys of any account in the region the environment configures
- *   (AWS_REGION, else AWS_DEFAULT_REGION; none when neither is set);
+ *   AWS keys of the controller's own account (from AWS_ROLE_ARN, which IRSA
+ *   sets) in the region the environment configures (AWS_REGION, else
+ *   AWS_DEFAULT_REGION); no AWS key when either is unknown;
  * - `azure:.SUFFIX` (any host under it, port 443) or `azure:HOST[:PORT]` (that host only);
  * - `aws:ACCOUNT:REGION`, where either may be `*`.
  */
@@ -40,10 +41,22 @@ const AWS_ENTRY = /^aws:(\*|\d{12}):(\*|[a-z]{2}(?:-[a-z]+)+-\d)$/;
 const AZURE_HOST = /^(\.?[a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::(\d{1,5}))?$/;
 const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
 
-/** The `default` entries in an environment. */
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/\S+$/;
+
+/**
+ * The controller's own AWS account, from the role it runs as (`AWS_ROLE_ARN`,
+ * which IRSA sets); undefined when unknown.
+ */
+export function ownAwsAccount(env: NodeJS.ProcessEnv): string | undefined {
+  return ROLE_ARN.exec(env.AWS_ROLE_ARN ?? '')?.[1];
+}
+
+/** The `default` entries in an environment: AWS only for the controller's own account and region. */
 function defaults(env: NodeJS.ProcessEnv): KmsAllowlist {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  return { azure: AZURE_PUBLIC_SUFFIXES, aws: region === undefined || region === '' ? [] : [{ account: '*', region }] };
+  const account = ownAwsAccount(env);
+  const known = region !== undefined && region !== '' && account !== undefined;
+  return { azure: AZURE_PUBLIC_SUFFIXES, aws: known ? [{ account, region }] : [] };
 }
 
 /**

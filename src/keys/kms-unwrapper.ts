@@ -74,6 +74,9 @@ export interface KmsStanzaUnwrapperOptions {
 /** Message of a stanza refused by the allowlist; fixed, so it says nothing about the address. */
 export const NOT_ALLOWED_MESSAGE = 'this key is not in the controller\'s --kms-allow list, so the controller did not call it; ask the cluster admin to allow its vault or account, or reseal for an allowed key';
 
+/** Message of an AWS stanza when no AWS account is allowed (the controller's own is unknown); fixed. */
+export const NO_AWS_ACCOUNT_MESSAGE = 'no AWS account is in the controller\'s --kms-allow list, so the controller did not call this key: by default it allows only its own account (from AWS_ROLE_ARN) in AWS_REGION, and one of them is not set; ask the cluster admin to set them or add --kms-allow default,aws:ACCOUNT:REGION';
+
 /**
  * Unwraps any stanza of the enabled providers with the key the stanza names.
  * Returns null for stanzas of other types; throws like the provider's key
@@ -105,7 +108,9 @@ export class KmsStanzaUnwrapper implements KeyUnwrapper {
 
   async unwrap(stanza: WrappedKey, binding: Binding): Promise<Uint8Array | null> {
     if (!this.#types.has(stanza.type)) return null;
-    if (this.#allow !== undefined && !isAllowed(stanza, this.#allow)) throw new SealboxError('NO_KEY', NOT_ALLOWED_MESSAGE);
+    if (this.#allow !== undefined && !isAllowed(stanza, this.#allow)) {
+      throw new SealboxError('NO_KEY', stanza.type === 'aws-kms' && this.#allow.aws.length === 0 ? NO_AWS_ACCOUNT_MESSAGE : NOT_ALLOWED_MESSAGE);
+    }
     const provider = stanza.type === 'aws-kms' ? 'aws' : 'azure';
     let key: KmsKey | undefined;
     try {
