@@ -1,8 +1,9 @@
 /**
  * What the controller's Secret cache keeps (issue 11, item 6b): never a
  * Secret's values. A Secret some sealed resource controls is kept as a
- * summary — identity, owner, type, labels, and digests of its data values
- * and of long annotation values — enough to tell, on a resync, that it
+ * summary — identity, owner, type, labels, digests of its data values (one
+ * digest of the whole map when there are many keys) and of long annotation
+ * values — enough to tell, on a resync, that it
  * still matches Git without an API call. Any other Secret is kept as a stub
  * with its identity only: the managed-by label is one anyone can set, so a
  * labelled Secret earns no memory. Reconcile fetches the full Secret before
@@ -22,9 +23,31 @@ function digestBytes(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-/** The digest a summary keeps for a data value given as base64 (itself valid base64). */
-function dataDigest(base64: string): string {
-  return digestBytes(base64).toString('base64');
+/**
+ * Past this many bytes of key names and digests, a summary keeps one digest
+ * of the whole data map instead of one per key. Kubernetes counts only
+ * value bytes against a Secret's 1 MiB, so a Secret of 30,000 empty values
+ * grew ten-fold in the cache (found by the re-attack: 36 such Secrets
+ * exhausted the heap). With one digest, a resync of such a Secret in patch
+ * mode reads it from the API (still no write when it matches).
+ */
+const MAX_PER_KEY_BYTES = 4096;
+/** The one data entry of a whole-map summary: not a valid Secret key, so never a real one. */
+const DATA_DIGEST_KEY = '#sha256';
+const DIGEST_CHARS = 44;
+
+/** SHA-256 over the sorted key/value pairs (values in base64), each length-prefixed. */
+function dataMapDigest(entries: readonly (readonly [string, string])[]): Buffer {
+  const h = createHash('sha256');
+  for (const [k, v] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) h.update(`${String(k.length)}:${k}=${String(v.length)}:${v};`);
+  return h.digest();
+}
+
+/** The data a summary keeps for `entries` (values in base64): digests per key, or one for the map; the choice depends on the key names only. */
+function summarizeData(entries: readonly (readonly [string, string])[]): [string, Buffer][] {
+  const perKey = entries.reduce((n, [k]) => n + k.length + DIGEST_CHARS, 0);
+  if (perKey <= MAX_PER_KEY_BYTES) return entries.map(([k, v]) => [k, digestBytes(v)]);
+  return [[DATA_DIGEST_KEY, dataMapDigest(entries)]];
 }
 
 function annotationDigests(annotations: Readonly<Record<string, string>>): Record<string, string> {
@@ -53,7 +76,7 @@ export function summarizeSecret(s: V1Secret): V1Secret {
   }
   const { [LAST_APPLIED]: _lastApplied, ...annotations } = meta.annotations ?? {};
   meta.annotations = annotationDigests(annotations);
-  if (s.data !== undefined) s.data = Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, dataDigest(v)]));
+  if (s.data !== undefined) s.data = Object.fromEntries(summarizeData(Object.entries(s.data)).map(([k, d]) => [k, d.toString('base64')]));
   return s;
 }
 
@@ -64,6 +87,6 @@ export function summarizeSecret(s: V1Secret): V1Secret {
  * exactly when plan(owner, fullSecret, d) is (up to SHA-256 collisions).
  */
 export function summarizeDesired(desired: SecretData): SecretData {
-  const data = new Map([...desired.data].map(([k, v]) => [k, new Uint8Array(digestBytes(toBase64(v)))]));
+  const data = new Map(summarizeData([...desired.data].map(([k, v]) => [k, toBase64(v)] as const)).map(([k, d]) => [k, new Uint8Array(d)]));
   return { ...desired, annotations: annotationDigests(desired.annotations), data };
 }

@@ -28,6 +28,9 @@ function existing(over: Partial<V1Secret> = {}, meta: V1Secret['metadata'] = {})
   };
 }
 
+const MANY = new Map(Array.from({ length: 500 }, (_, i) => [`k${String(i)}`, new Uint8Array(Buffer.from(`v${String(i)}`))]));
+const MANY_B64 = Object.fromEntries([...MANY].map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+
 /** What the reconciler's cache check decides: `none` means no request at all. */
 const quick = (s: V1Secret, d: SecretData, patch = false): string => plan(owner, summarizeSecret(s), summarizeDesired(d), { patch }).action;
 
@@ -47,6 +50,12 @@ describe('summarizeSecret', () => {
     expect(s).toEqual({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'db', namespace: 'prod', uid: 'secret-uid', resourceVersion: '7' } });
   });
 
+  it('keeps one digest for a Secret of many keys, so 30,000 empty values cost less than a kilobyte (re-attack)', () => {
+    const data = Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${String(i)}`, '']));
+    const s = summarizeSecret(existing({ data }));
+    expect(JSON.stringify(s).length).toBeLessThan(1000);
+  });
+
   it('is idempotent', () => {
     const s = summarizeSecret(existing());
     const once = JSON.stringify(s);
@@ -63,6 +72,9 @@ describe('the cache check (plan on summaries)', () => {
     ['an extra key', existing({ data: { pw: b64('s3cret'), other: b64('x') } }), desired(), false, 'update'],
     ['a changed long annotation', existing({}, { annotations: { note: 'hi', long: `${LONG}!` } }), desired(), false, 'update'],
     ['another type', existing({ type: 'kubernetes.io/tls' }), desired(), false, 'recreate'],
+    ['a Secret of many keys that matches Git', existing({ data: MANY_B64 }), desired({ data: MANY }), false, 'none'],
+    ['a Secret of many keys with one value changed', existing({ data: { ...MANY_B64, k7: b64('changed') } }), desired({ data: MANY }), false, 'update'],
+    ['a Secret of many keys with one key more', existing({ data: { ...MANY_B64, extra: '' } }), desired({ data: MANY }), false, 'update'],
     ['a Secret someone else owns', existing({}, { ownerReferences: [] }), desired(), false, 'refuse'],
   ])('is "none" only when the full plan would be: %s', (_name, s, d, patch, want) => {
     const full = plan(owner, structuredClone(s), d, { patch }).action;
