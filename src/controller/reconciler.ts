@@ -7,6 +7,7 @@ import type { DataKeyCache } from '../crypto/key-cache.js';
 import type { KeyUnwrapper } from '../crypto/types.js';
 import type { ErrorCode } from '../errors.js';
 import { SealboxError, isSealboxError, truncate } from '../errors.js';
+import { MAX_REWRAP_GROUPS } from './rewrap.js';
 import { unsealSealedSecret } from '../format/seal.js';
 import type { SealedSecret } from '../format/sealed.js';
 import { SEALED_API_VERSION, SEALED_KIND, parseSealedSecret } from '../format/sealed.js';
@@ -101,6 +102,17 @@ function usedKeys(s: SealedSecret, ours: ReadonlySet<string>): string[] {
   return [...out].sort();
 }
 
+/**
+ * Throws SealboxError('INPUT') for a resource with more data-key groups than
+ * one re-wrap request may carry: each group can cost a private-key operation,
+ * and anyone with the certificate can write 1,000 valid ones (found by the
+ * re-attack: 4 such resources cost 4,000 RSA-4096 operations per apply).
+ */
+function refuseCostlyGroups(s: SealedSecret, what: string): void {
+  if (s.dataKeys.length <= MAX_REWRAP_GROUPS) return;
+  throw new SealboxError('INPUT', `${what} has ${String(s.dataKeys.length)} data-key groups, more than the ${String(MAX_REWRAP_GROUPS)} the controller unseals for one resource; have a key holder re-seal it with fewer groups (sealbox rotate --new-data-key)`);
+}
+
 /** Unseals, plans and applies; writes status and events. */
 export class Reconciler {
   readonly #d: ReconcilerDeps;
@@ -130,6 +142,7 @@ export class Reconciler {
     let sealed: SealedSecret | undefined;
     try {
       sealed = parseSealedSecret({ ...obj, metadata: { ...obj.metadata, namespace } }, what);
+      refuseCostlyGroups(sealed, what);
       const started = process.hrtime.bigint();
       const desired = await unsealSealedSecret(sealed, this.#d.unwrappers(), what, this.#d.cache);
       this.#d.metrics.unsealSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);

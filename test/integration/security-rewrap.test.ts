@@ -162,6 +162,22 @@ describe('a sealed resource listing the cluster key 100 times', () => {
   });
 });
 
+describe('a sealed resource with more data-key groups than the controller unseals', () => {
+  it('is refused with no RSA operation (re-attack: 1,000 valid groups cost 1,000 per apply)', async () => {
+    const good = await seal(await fetchCert(url('')), { name: 'many-groups', namespace: env.namespace, data: { password: 'p4ssw0rd-many' } });
+    const many = structuredClone(good);
+    const g = many.spec.dataKeys[0];
+    if (g === undefined) throw new Error('no group');
+    many.spec.dataKeys = [g, ...Array.from({ length: 64 }, (_, i) => ({ ...g, group: (i + 1).toString(16).padStart(16, '0') }))];
+    const before = await rsaOps();
+    await createSealed(env.namespace, many);
+    const c = await eventually('a status for many-groups', async () => readyCondition(await getSealed(env.namespace, 'many-groups')), 30_000);
+    expect(c.reason).toBe('InvalidSealedSecret');
+    expect(c.message).toContain('65 data-key groups');
+    expect((await rsaOps()) - before).toBe(0);
+  });
+});
+
 describe('the cost of a re-wrap', () => {
   it('is the same for a resource the controller has deployed and for one it has not, so /metrics tells nothing', async () => {
     await refill();
