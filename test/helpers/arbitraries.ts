@@ -15,7 +15,7 @@ export const objectNameArb = fc.array(namespaceArb, { minLength: 1, maxLength: 3
  * `__proto__` is refused (sealed.test.ts, secret.test.ts).
  */
 export const dataKeyArb = fc.oneof(
-  fc.stringMatching(/^[-._a-zA-Z0-9]{1,40}$/).filter((k) => k !== '.' && k !== '..'),
+  fc.stringMatching(/^[-._a-zA-Z0-9]{1,40}$/).filter((k) => k !== '.' && k !== '..' && k !== '__proto__'),
   fc.constantFrom('.dockerconfigjson', 'tls.crt', '...', '-', '_', 'A', '0', '123', 'constructor', 'toString', 'hasOwnProperty'),
 );
 

@@ -73,10 +73,14 @@ describe('the admission policy in deploy/', () => {
     // another identity (here the admin) may
     expect((await create(kubeConfig(), tokenSecret('by-admin'))).status).toBe(201);
     // and the controller may not update that one either
-    const existing = await rawRequest(kubeConfig(), 'GET', `/api/v1/namespaces/${env.namespace}/secrets/by-admin`);
-    const body = existing.body as Manifest;
-    const update = await rawRequest(tokenKc(), 'PUT', `/api/v1/namespaces/${env.namespace}/secrets/by-admin`,
-      JSON.stringify({ ...body, metadata: { ...body.metadata, labels: { touched: 'yes' } } }));
+    // kube-controller-manager fills the token in meanwhile: a 409 for a stale resourceVersion is retried
+    const update = await eventually('an answer other than a conflict', async () => {
+      const existing = await rawRequest(kubeConfig(), 'GET', `/api/v1/namespaces/${env.namespace}/secrets/by-admin`);
+      const body = existing.body as Manifest;
+      const r = await rawRequest(tokenKc(), 'PUT', `/api/v1/namespaces/${env.namespace}/secrets/by-admin`,
+        JSON.stringify({ ...body, metadata: { ...body.metadata, labels: { touched: 'yes' } } }));
+      return r.status === 409 ? undefined : r;
+    }, 20_000, 250);
     expect(update.status).toBe(403);
     expect(message(update)).toContain('may not write Secrets of type kubernetes.io/service-account-token');
 
