@@ -81,7 +81,8 @@ export class RotationPlanner {
       targets: all,
       ...(this.#remove === undefined ? {} : { remove: this.#remove }),
       newDataKey: this.#newDataKey,
-      rewrap: this.#rotation.reEncryptVia(this.#kms),
+      // ReEncrypt only from keys the user named (targets) or is removing, never from any stanza a Git writer added.
+      rewrap: this.#rotation.reEncryptVia(this.#kms, (r) => all.some((t) => t.ref.type === r.type && t.ref.id === r.id) || (this.#remove?.(r) ?? false)),
       wrapperOf: (r) => this.#wrapperOf(r, all),
     };
   }

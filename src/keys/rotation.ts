@@ -65,13 +65,16 @@ const ARN_REGION = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/;
 /**
  * Returns the `rewrap` hook of a rotation: an AWS stanza is re-wrapped for an
  * AWS target in the same region with ReEncrypt (the data key never leaves
- * KMS), using the key `source` builds for the stanza. Every other pair
- * resolves null, so the rotation unwraps and wraps instead.
+ * KMS), using the key `source` builds for the stanza. Only stanzas `mayUse`
+ * accepts are re-encrypted: ReEncrypt checks no key commitment, so a stanza
+ * a Git writer added for a key of their own would otherwise put their data
+ * key into the new stanza. Every other pair resolves null, so the rotation
+ * unwraps (checking the commitment) and wraps instead.
  */
-export function reEncryptVia(source: KmsStanzaUnwrapper): (stanza: WrappedKey, binding: Binding, target: RotationTarget) => Promise<WrappedKey | null> {
+export function reEncryptVia(source: KmsStanzaUnwrapper, mayUse: (stanza: RecipientRef) => boolean): (stanza: WrappedKey, binding: Binding, target: RotationTarget) => Promise<WrappedKey | null> {
   return async (stanza, binding, target) => {
     const to = target.wrapper;
-    if (stanza.type !== 'aws-kms' || !(to instanceof AwsKmsKey)) return null;
+    if (stanza.type !== 'aws-kms' || !(to instanceof AwsKmsKey) || !mayUse(stanza)) return null;
     const from = ARN_REGION.exec(stanza.id)?.[1];
     if (from === undefined || from !== ARN_REGION.exec(target.ref.id)?.[1]) return null;
     const key = await source.keyFor(stanza);

@@ -269,10 +269,27 @@ describe('rotation with AWS ReEncrypt', () => {
     const s = await sealSecret({ name: 'db', namespace: 'prod', type: 'Opaque', labels: {}, annotations: {}, data: new Map([['k', new Uint8Array([1, 2, 3])]]) }, { scope: 'strict', wrappers: [awsKey(from)] });
     const kms = new KmsStanzaUnwrapper({ options: { aws: { endpoint: kmsPeer('moto').endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } } });
 
-    const { sealed } = await rotateSealed(s, [], { targets: [await resolveTarget(awsKey(to))], rewrap: reEncryptVia(kms) }, 'r');
+    const { sealed } = await rotateSealed(s, [], { targets: [await resolveTarget(awsKey(to))], rewrap: reEncryptVia(kms, (r) => r.id === from) }, 'r');
 
     expect(sealed.dataKeys[0]?.recipients.map((r) => r.id)).toEqual([from, to]);
     const only = { ...sealed, dataKeys: sealed.dataKeys.map((g) => ({ ...g, recipients: g.recipients.filter((r) => r.id === to) })) };
     expect([...(await unsealSealedSecret(only, [awsKey(to)], 'r')).data.get('k') ?? []]).toEqual([1, 2, 3]);
+  });
+
+  it('re-encrypts only from a key the user named or removes, never from a stanza a Git writer added for their own key', async () => {
+    const [from, to, evil] = [await newAwsKey(), await newAwsKey(), await newAwsKey()];
+    const secret = (v: number): Parameters<typeof sealSecret>[0] => ({ name: 'db', namespace: 'prod', type: 'Opaque', labels: {}, annotations: {}, data: new Map([['k', new Uint8Array([v])]]) });
+    const s = await sealSecret(secret(1), { scope: 'strict', wrappers: [awsKey(from)] });
+    // The writer's stanza wraps a data key of their choosing, for the same binding, and comes first.
+    const forged = (await sealSecret(secret(2), { scope: 'strict', wrappers: [awsKey(evil)] })).dataKeys[0]?.recipients[0];
+    if (forged === undefined) throw new Error('no stanza');
+    const hostile = { ...s, dataKeys: s.dataKeys.map((g) => ({ ...g, recipients: [forged, ...g.recipients] })) };
+    const kms = new KmsStanzaUnwrapper({ options: { aws: { endpoint: kmsPeer('moto').endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } } });
+    const remove = (r: { id: string }): boolean => r.id === from;
+
+    const { sealed } = await rotateSealed(hostile, [], { targets: [await resolveTarget(awsKey(to))], remove, rewrap: reEncryptVia(kms, remove) }, 'r');
+
+    const only = { ...sealed, dataKeys: sealed.dataKeys.map((g) => ({ ...g, recipients: g.recipients.filter((r) => r.id === to) })) };
+    expect([...(await unsealSealedSecret(only, [awsKey(to)], 'r')).data.get('k') ?? []]).toEqual([1]);
   });
 });
