@@ -42,7 +42,7 @@ beforeAll(async () => {
   }
 }, 180_000);
 
-const env = useController({ prefix: 'chaos-kms', resyncPeriod: '10m', extraArgs: ['--kms-providers', 'aws'] });
+const env = useController({ prefix: 'chaos-kms', resyncPeriod: '10m', extraArgs: ['--kms-providers', 'aws', '--kms-allow', `default,aws:123456789012:${REGION}`] });
 
 afterAll(async () => {
   for (const [k, v] of saved) {

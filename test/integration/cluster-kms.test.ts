@@ -48,7 +48,8 @@ beforeAll(async () => {
 const env = useController({
   prefix: 'kms',
   resyncPeriod: '2s',
-  extraArgs: ['--kms-providers', 'aws', '--kms-timeout', '3s', '--max-backoff', '4s'],
+  // moto's account; the default allowlist knows no account without AWS_ROLE_ARN
+  extraArgs: ['--kms-providers', 'aws', '--kms-allow', `default,aws:123456789012:${REGION}`, '--kms-timeout', '3s', '--max-backoff', '4s'],
 });
 
 afterAll(async () => {

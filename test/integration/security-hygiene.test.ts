@@ -42,7 +42,7 @@ const SAVED = { TMPDIR: process.env.TMPDIR, AWS_ENDPOINT_URL_KMS: process.env.AW
 // A KMS endpoint nobody listens on: KMS-sealed resources fail as ProviderUnavailable.
 Object.assign(process.env, { TMPDIR: SCRATCH, AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9', AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
 
-const env = useController({ prefix: 'sec-hyg', watchedNamespaces: 2, extraArgs: ['--kms-providers', 'aws', '--kms-timeout', '2s', '--max-backoff', '5s'] });
+const env = useController({ prefix: 'sec-hyg', watchedNamespaces: 2, extraArgs: ['--kms-providers', 'aws', '--kms-allow', 'default,aws:000000000000:eu-west-1', '--kms-timeout', '2s', '--max-backoff', '5s'] });
 
 /** Everything the CLI printed, by command, where no plaintext may appear. */
 const transcript = new Map<string, string>();
