@@ -39,14 +39,7 @@ export async function wrapDataKey(
   if (wrappers.length === 0) {
     throw new SealboxError('INPUT', 'no recipients: pass --cert or --kms, or configure recipients in .sealbox.yaml');
   }
-  const stanzas = await Promise.all(wrappers.map((w) => w.wrap(dataKey, binding)));
-  const seen = new Set<string>();
-  return stanzas.filter((s) => {
-    const k = `${s.type}\0${s.id}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  return firstPerRecipient(await Promise.all(wrappers.map((w) => w.wrap(dataKey, binding))));
 }
 
 /**
