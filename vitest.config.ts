@@ -1,4 +1,4 @@
-import { configDefaults, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 // SEALBOX_TEST_REPORT=FILE also writes a JSON report (.ci/run prints its totals).
 const report = process.env.SEALBOX_TEST_REPORT;
@@ -10,7 +10,15 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/vectors/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/vectors/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          // the built CLI (dist/bundle) run as a child process; npm test builds first
+          name: 'cli',
+          include: ['test/cli/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },
@@ -20,8 +28,6 @@ export default defineConfig({
           // SEALBOX_TEST_KUBECONFIG to use an existing cluster instead
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // chaos-* run on their own, one file at a time (npm run test:chaos)
-          exclude: [...configDefaults.exclude, 'test/integration/kms-*.test.ts', 'test/integration/chaos-*.test.ts'],
           globalSetup: ['test/cluster/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
@@ -33,10 +39,10 @@ export default defineConfig({
       },
       {
         test: {
-          // against moto (AWS KMS) and Lowkey Vault (Azure Key Vault), started by
+          // against moto (AWS KMS) and the Key Vault stand-in (test/peers/keyvault-server.mjs), started by
           // test/peers (docs/KMS.md); no control plane needed
           name: 'kms',
-          include: ['test/integration/kms-*.test.ts'],
+          include: ['test/kms/**/*.test.ts'],
           globalSetup: ['test/peers/kms-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,

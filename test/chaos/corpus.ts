@@ -1,7 +1,7 @@
 // A corpus of malformed and hostile sealed resources (issue 7, item 3): the
 // same cases go through the library (test/unit/hostile-corpus.test.ts), the
 // built CLI (test/unit/hostile-cli.test.ts) and the API server plus the
-// controller (test/integration/chaos-hostile-input.test.ts). Each case says
+// controller (test/chaos/chaos-hostile-input.test.ts). Each case says
 // which error an unsealer must report for it: the code, and a fragment of the
 // message that names what is wrong.
 import { randomBytes } from 'node:crypto';
