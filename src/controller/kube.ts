@@ -98,7 +98,7 @@ export interface KubeApiOptions {
   readonly fieldManager?: string;
 }
 
-function describeFailure(err: unknown, what: string): KubeError {
+function kubeErrorOf(err: unknown, what: string): KubeError {
   if (err instanceof k8s.ApiException) {
     const code = (err as k8s.ApiException<unknown>).code;
     const body = (err as k8s.ApiException<unknown>).body;
@@ -182,7 +182,7 @@ export class KubeApi {
     try {
       return await fn();
     } catch (err) {
-      throw describeFailure(err, what);
+      throw kubeErrorOf(err, what);
     }
   }
 

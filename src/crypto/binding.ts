@@ -8,8 +8,8 @@ export const FORMAT_LABEL = 'sealbox.dev/v1';
 // RFC 1123 label / subdomain, as Kubernetes validates namespaces and names.
 const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-// Secret data keys, as Kubernetes validates them.
-const DATA_KEY_RE = /^[-._a-zA-Z0-9]+$/;
+// Field names of a Secret's data, as Kubernetes validates them.
+const FIELD_NAME_RE = /^[-._a-zA-Z0-9]+$/;
 
 /** True when `s` is a valid Kubernetes namespace name. */
 export function isNamespaceName(s: string): boolean {
@@ -22,12 +22,13 @@ export function isObjectName(s: string): boolean {
 }
 
 /**
- * True when `s` is a valid key of a Secret's `data`. `__proto__` is valid in
+ * True when `s` is a valid field name (key) of a Secret's `data` (not a data
+ * key, which is the AES key of a group). `__proto__` is valid in
  * Kubernetes but refused here: the Kubernetes client library's serializer
  * drops it, so the controller could never write it.
  */
-export function isDataKey(s: string): boolean {
-  return s.length <= 253 && DATA_KEY_RE.test(s) && s !== '.' && s !== '..' && s !== '__proto__';
+export function isSecretFieldName(s: string): boolean {
+  return s.length <= 253 && FIELD_NAME_RE.test(s) && s !== '.' && s !== '..' && s !== '__proto__';
 }
 
 /** True when `s` is one of the scopes. */

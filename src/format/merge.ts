@@ -1,6 +1,6 @@
 import { describeRecipient } from '../crypto/group.js';
 import type { KeyWrapper, Scope } from '../crypto/types.js';
-import { isDataKey } from '../crypto/binding.js';
+import { isSecretFieldName } from '../crypto/binding.js';
 import { SealboxError, quote } from '../errors.js';
 import { parseSealedDocument } from './documents.js';
 import { editSealedFile } from './edit.js';
@@ -87,7 +87,7 @@ export async function mergeSecretsInto(text: string, source: string, secrets: re
   const updated = new Map<Target, SealedSecret>();
   for (const secret of secrets) {
     for (const key of secret.data.keys()) {
-      if (!isDataKey(key)) throw new SealboxError('INPUT', `${quote(key)} is not a valid Secret key (letters, digits, "-", "_", ".")`);
+      if (!isSecretFieldName(key)) throw new SealboxError('INPUT', `${quote(key)} is not a valid Secret key (letters, digits, "-", "_", ".")`);
     }
     const target = findTarget(targets, secret, source, opts.namespace);
     const what = `${source}: sealed secret "${placeOf(target.sealed)}"`;

@@ -1,6 +1,6 @@
 import { COMMITMENT_HEX, GROUP_ID_HEX, KEY_CHECK_BYTES, NONCE_BYTES, TAG_BYTES } from '../crypto/aead.js';
 import { fromBase64, toBase64 } from '../crypto/base64.js';
-import { isDataKey, isNamespaceName, isObjectName, isScope } from '../crypto/binding.js';
+import { isSecretFieldName, isNamespaceName, isObjectName, isScope } from '../crypto/binding.js';
 import type { DataKeyGroup } from '../crypto/group.js';
 import type { RecipientType, Scope, WrappedKey } from '../crypto/types.js';
 import type { SealedValue } from '../crypto/value.js';
@@ -99,7 +99,7 @@ export function parseSealedSecret(v: unknown, what: string): SealedSecret {
   if (entries.length > LIMITS.values) throw new SealboxError('INPUT', `${what}: more than ${LIMITS.values} values`);
   for (const [key, text] of entries) {
     const field = `${what}: value ${quote(key)}`;
-    if (!isDataKey(key)) throw new SealboxError('INPUT', `${field} has an invalid key name`);
+    if (!isSecretFieldName(key)) throw new SealboxError('INPUT', `${field} has an invalid key name`);
     if (typeof text !== 'string') throw new SealboxError('INPUT', `${field} must be a string`);
     if (text.length > LIMITS.valueChars) throw new SealboxError('INPUT', `${field} is longer than a 1 MiB Secret value; split the secret`);
     const value = parseSealedValue(text, field);

@@ -1,5 +1,5 @@
 import { fromBase64, toBase64 } from '../crypto/base64.js';
-import { isDataKey, isNamespaceName, isObjectName } from '../crypto/binding.js';
+import { isSecretFieldName, isNamespaceName, isObjectName } from '../crypto/binding.js';
 import { SealboxError, clip, quote } from '../errors.js';
 import { flattenLists } from './lists.js';
 import { stripManagedAnnotations } from './managed.js';
@@ -94,7 +94,7 @@ export function parseSecret(v: unknown, what: string): SecretData {
 }
 
 function checkKey(key: string, what: string): void {
-  if (!isDataKey(key)) {
+  if (!isSecretFieldName(key)) {
     throw new SealboxError('INPUT', `${what}: ${quote(key)} is not a valid Secret key (letters, digits, "-", "_", "."; not "__proto__", which Kubernetes clients drop)`);
   }
 }

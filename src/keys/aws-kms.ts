@@ -12,7 +12,7 @@ import type { Binding, KeyUnwrapper, KeyWrapper, RecipientRef, WrappedKey } from
 import { SealboxError } from '../errors.js';
 import type { Limiter, ServiceFailure } from './kms-common.js';
 import {
-  DEFAULT_KMS_CONCURRENCY, DEFAULT_KMS_TIMEOUT_MS, createLimiter, describeFailure, failureText, limitedCall, safeCause,
+  DEFAULT_KMS_CONCURRENCY, DEFAULT_KMS_TIMEOUT_MS, createLimiter, serviceFailureOf, failureText, limitedCall, safeCause,
 } from './kms-common.js';
 
 type Sdk = typeof import('@aws-sdk/client-kms');
@@ -176,7 +176,7 @@ export class AwsKmsKey implements KeyWrapper, KeyUnwrapper {
     try {
       return await limitedCall(this.#limiter, this.#timeoutMs, (signal) => fn(sdk, signal));
     } catch (err) {
-      throw awsError(op, this.#arn ?? this.#keyId, describeFailure(err, secret), this.#timeoutMs, binding);
+      throw awsError(op, this.#arn ?? this.#keyId, serviceFailureOf(err, secret), this.#timeoutMs, binding);
     }
   }
 }

@@ -17,7 +17,7 @@ import type { KeyUnwrapper, KeyWrapper, RecipientRef, WrappedKey } from '../cryp
 import { SealboxError } from '../errors.js';
 import type { Limiter, ServiceFailure } from './kms-common.js';
 import {
-  DEFAULT_KMS_CONCURRENCY, DEFAULT_KMS_TIMEOUT_MS, createLimiter, describeFailure, failureText, limitedCall, safeCause,
+  DEFAULT_KMS_CONCURRENCY, DEFAULT_KMS_TIMEOUT_MS, createLimiter, serviceFailureOf, failureText, limitedCall, safeCause,
 } from './kms-common.js';
 
 type Sdk = typeof import('@azure/keyvault-keys');
@@ -208,7 +208,7 @@ export class AzureKvKey implements KeyWrapper, KeyUnwrapper {
       return await limitedCall(this.#limiter, this.#timeoutMs, fn);
     } catch (err) {
       if (err instanceof SealboxError) throw err;
-      throw azureError(op, this.#idOf(version), describeFailure(err, secret), this.#timeoutMs);
+      throw azureError(op, this.#idOf(version), serviceFailureOf(err, secret), this.#timeoutMs);
     }
   }
 }

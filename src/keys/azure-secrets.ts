@@ -14,7 +14,7 @@ import { SealboxError } from '../errors.js';
 import { AZURE_KV_SERVICE_VERSION } from './azure-kv.js';
 import type { AzureCredential } from './azure-kv.js';
 import { chunkText } from './backup.js';
-import { describeFailure, failureText, safeCause } from './kms-common.js';
+import { serviceFailureOf, failureText, safeCause } from './kms-common.js';
 
 /** Content type of a secret holding a whole backup. */
 export const BACKUP_CONTENT_TYPE = 'application/vnd.sealbox.key-backup+yaml';
@@ -72,7 +72,7 @@ async function call<T>(op: string, id: string, fn: () => Promise<T>): Promise<T>
   try {
     return await fn();
   } catch (err) {
-    const f = describeFailure(err);
+    const f = serviceFailureOf(err);
     const hint = f.status === 404 ? 'check the vault URL and the secret name'
       : f.status === 401 || f.status === 403 ? `check the Azure identity and that it may ${op === 'set' ? 'set' : 'get'} secrets in this vault`
         : 'the vault is unreachable or failing; check the vault URL, its TLS certificate and the network, then retry';

@@ -65,7 +65,7 @@ export interface ServiceFailure {
  * data key in a wrap request) are never touched. Any encoding of `secret`
  * found in the message is replaced, in case a service echoes its input.
  */
-export function describeFailure(err: unknown, secret?: Uint8Array): ServiceFailure {
+export function serviceFailureOf(err: unknown, secret?: Uint8Array): ServiceFailure {
   const e = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);

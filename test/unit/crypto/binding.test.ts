@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   FORMAT_LABEL,
   bindingText,
-  isDataKey,
+  isSecretFieldName,
   isNamespaceName,
   isObjectName,
   isScope,
@@ -52,7 +52,7 @@ describe('isObjectName', () => {
   });
 });
 
-describe('isDataKey', () => {
+describe('isSecretFieldName', () => {
   it.each([
     ['password', true],
     ['tls.crt', true],
@@ -70,7 +70,7 @@ describe('isDataKey', () => {
     ['ключ', false],
     ['a\nb', false],
   ])('says %j is %s', (s, want) => {
-    expect(isDataKey(s)).toBe(want);
+    expect(isSecretFieldName(s)).toBe(want);
   });
 });
 
