@@ -21,31 +21,6 @@ export interface ReadLimits {
   readonly maxBytes: number;
 }
 
-/** Counts of things in progress, per client and overall; a refused caller costs nothing. */
-export class ConcurrencyGate {
-  readonly #active = new Map<string, number>();
-  #total = 0;
-
-  constructor(readonly overall: number, readonly perClient: number) {}
-
-  /** Returns the function that frees the place, or undefined when there is none. */
-  take(client: string): (() => void) | undefined {
-    const mine = this.#active.get(client) ?? 0;
-    if (this.#total >= this.overall || mine >= this.perClient) return undefined;
-    this.#total++;
-    this.#active.set(client, mine + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.#total--;
-      const n = (this.#active.get(client) ?? 1) - 1;
-      if (n === 0) this.#active.delete(client);
-      else this.#active.set(client, n);
-    };
-  }
-}
-
 /** What reading a body gave: its text, or why it was dropped (the connection is then closed). */
 export type BodyResult = { readonly text: string } | 'large' | 'slow';
 

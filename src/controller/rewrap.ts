@@ -3,8 +3,9 @@
  * controller (every authenticated user through the service proxy, every pod
  * on its port) can call it, so each request is bounded before it costs much:
  * the body is read first under limits of its own (body.ts), then admission
- * (concurrency and rate, per client and overall) to the expensive part, which
- * stops at the next key operation when the client goes away; a linear scan of the JSON text (depth, tokens) before it is parsed;
+ * (concurrency and rate, per client and overall: admission.ts) to the
+ * expensive part, which stops at the next key operation when the client goes
+ * away; a linear scan of the JSON text (depth, tokens) before it is parsed;
  * a cap on data-key groups and a budget of key operations per request; and a
  * data-key cache of its own, so that its cost never tells whether the same
  * resource is already deployed (the reconciler's cache is not consulted).
@@ -143,96 +144,4 @@ export async function rewrapRequest(sealed: SealedSecret, d: RewrapDeps): Promis
   } finally {
     cache.clear();
   }
-}
-
-class Bucket {
-  #tokens: number;
-  #last = Date.now();
-  constructor(readonly rate: number, readonly burst: number) {
-    this.#tokens = burst;
-  }
-  take(): boolean {
-    const now = Date.now();
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.rate);
-    this.#last = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-}
-
-/** Limits of a {@link RewrapGate}. */
-export interface GateLimits {
-  /** Requests in progress at once, overall. */
-  readonly concurrency: number;
-  /** Requests in progress at once per client. */
-  readonly perClientConcurrency: number;
-  /** Requests per second overall (burst twice that). */
-  readonly rate: number;
-  /** Requests per second per client (burst twice that). */
-  readonly perClientRate: number;
-}
-
-/** Clients whose buckets are remembered; the oldest is forgotten first. */
-const MAX_CLIENTS = 4096;
-
-/**
- * Admission of re-wrap requests: a request gets a slot only when both its
- * client and the whole server are within their concurrency and rate limits,
- * so that one client cannot take every slot.
- */
-export class RewrapGate {
-  readonly #limits: GateLimits;
-  readonly #global: Bucket;
-  readonly #buckets = new Map<string, Bucket>();
-  readonly #active = new Map<string, number>();
-  #activeTotal = 0;
-
-  constructor(limits: GateLimits) {
-    this.#limits = limits;
-    this.#global = new Bucket(limits.rate, limits.rate * 2);
-  }
-
-  /** Returns the function that frees the slot, or undefined when the request must wait (429). */
-  admit(client: string): (() => void) | undefined {
-    const mine = this.#active.get(client) ?? 0;
-    if (this.#activeTotal >= this.#limits.concurrency || mine >= this.#limits.perClientConcurrency) return undefined;
-    if (!this.#bucket(client).take() || !this.#global.take()) return undefined;
-    this.#activeTotal++;
-    this.#active.set(client, mine + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.#activeTotal--;
-      const n = (this.#active.get(client) ?? 1) - 1;
-      if (n === 0) this.#active.delete(client);
-      else this.#active.set(client, n);
-    };
-  }
-
-  #bucket(client: string): Bucket {
-    let b = this.#buckets.get(client);
-    if (b === undefined) {
-      if (this.#buckets.size >= MAX_CLIENTS) {
-        const oldest = this.#buckets.keys().next().value;
-        if (oldest !== undefined) this.#buckets.delete(oldest);
-      }
-      b = new Bucket(this.#limits.perClientRate, this.#limits.perClientRate * 2);
-      this.#buckets.set(client, b);
-    }
-    return b;
-  }
-}
-
-/**
- * Returns who a request comes from: the peer address, and behind the API
- * server's service proxy (which appends the caller's address to
- * X-Forwarded-For) the last address of that header. A pod that connects
- * directly may write any X-Forwarded-For: the overall limits still bound it.
- */
-export function clientOf(peer: string | undefined, forwardedFor: string | string[] | undefined): string {
-  const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor ?? '';
-  const last = header.split(',').pop()?.trim().slice(0, 64) ?? '';
-  return last === '' ? peer ?? '' : `${peer ?? ''}>${last}`;
 }

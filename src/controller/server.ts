@@ -1,21 +1,22 @@
 /**
  * The controller's HTTP server: health, metrics, public certificates and the
  * re-wrap endpoint. Nothing it serves contains plaintext or private keys.
- * Request bodies are capped and read before admission (body.ts); the re-wrap
- * endpoint's work is bounded (rewrap.ts).
+ * Request bodies are capped and read before admission (body.ts, admission.ts);
+ * the re-wrap endpoint's work is bounded (rewrap.ts).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KeyUnwrapper } from '../crypto/types.js';
 import { isSealboxError } from '../errors.js';
+import type { GateLimits } from './admission.js';
+import { ConcurrencyGate, RewrapGate, clientOf } from './admission.js';
 import type { BodyResult, ReadLimits } from './body.js';
-import { ConcurrencyGate, readBody } from './body.js';
+import { readBody } from './body.js';
 import type { KeyManager } from './keys.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import type { GateLimits } from './rewrap.js';
-import { MAX_BODY_BYTES, RewrapGate, clientOf, parseRewrapBody, rewrapRequest } from './rewrap.js';
+import { MAX_BODY_BYTES, parseRewrapBody, rewrapRequest } from './rewrap.js';
 
 export { MAX_BODY_BYTES };
 
