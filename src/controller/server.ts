@@ -20,10 +20,13 @@ import { MAX_BODY_BYTES, parseRewrapBody, rewrapRequest } from './rewrap.js';
 
 export { MAX_BODY_BYTES };
 
+/** What the server reads of the sealing keys: a KeyManager, or in tests keys of their own. */
+export type ServedKeys = Pick<KeyManager, 'keys' | 'newest' | 'countRsaOps'>;
+
 /** Options of startServer. */
 export interface ServerOptions {
   readonly listen: string;
-  readonly keys: KeyManager;
+  readonly keys: ServedKeys;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly extraUnwrappers: () => readonly KeyUnwrapper[];
