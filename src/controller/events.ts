@@ -58,6 +58,9 @@ export class RecentEvents {
   }
 }
 
+/** Where an EventRecorder sends its Events: the API client, or a test's recorder. */
+export type EventSink = Pick<KubeApi, 'createEvent'>;
+
 /** Options of EventRecorder. */
 export interface EventRecorderOptions {
   /** Memory the de-duplication may use (default 1 MiB). */
@@ -73,13 +76,13 @@ export interface EventRecorderOptions {
  * Failures to record are logged only.
  */
 export class EventRecorder {
-  readonly #api: KubeApi;
+  readonly #api: EventSink;
   readonly #log: Logger;
   readonly #instance: string;
   readonly #recent: RecentEvents;
   readonly #onBytes: ((bytes: number) => void) | undefined;
 
-  constructor(api: KubeApi, log: Logger, instance: string, opts: EventRecorderOptions = {}) {
+  constructor(api: EventSink, log: Logger, instance: string, opts: EventRecorderOptions = {}) {
     this.#api = api;
     this.#log = log;
     this.#instance = instance;
