@@ -54,15 +54,23 @@ async function post(url: string, body: string | Buffer, headers: Record<string, 
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
-/** Sends a body in pieces, then nothing (no end); resolves with the status, or 0 when the connection closed without one. */
-function trickle(port: number, first: string, headers: Record<string, string> = {}): { status: Promise<number>; end: () => void } {
-  const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/rewrap', headers: { 'transfer-encoding': 'chunked', ...headers } });
+/**
+ * Starts a request and sends the first piece of its body once the server has
+ * taken it in (it answers `Expect: 100-continue` from the same tick in which
+ * the request takes its reading place); `end` finishes it. `status` is the
+ * answer, or 0 when the connection closed without one.
+ */
+function trickle(port: number, first: string): { taken: Promise<void>; status: Promise<number>; end: () => void } {
+  const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/rewrap', headers: { 'transfer-encoding': 'chunked', 'expect': '100-continue' } });
+  const taken = new Promise<void>((resolve) => {
+    req.on('continue', () => { req.write(first); resolve(); });
+  });
   const status = new Promise<number>((resolve) => {
     req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
     req.on('error', () => { resolve(0); });
   });
-  req.write(first);
-  return { status, end: () => { req.end(); } };
+  req.flushHeaders();
+  return { taken, status, end: () => { void taken.then(() => req.end()); } };
 }
 
 describe('the controller HTTP server', () => {
@@ -179,15 +187,15 @@ describe('POST /v1/rewrap', () => {
   });
 
   it('drops a body that goes silent, and lets each client read only its share of bodies at once', async () => {
-    const limits: ReadLimits = { ...DEFAULT_READ_LIMITS, perClientConcurrency: 2, idleMs: 300 };
+    const limits: ReadLimits = { ...DEFAULT_READ_LIMITS, perClientConcurrency: 2, idleMs: 1000 };
     const s = await start({ keys: served([a]), readLimits: limits });
     const slow = [trickle(s.port, '{'), trickle(s.port, '{')];
-    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all(slow.map((t) => t.taken));
     const third = await post(s.url, '{}');
     expect(third.status).toBe(429);
     expect(third.text).toBe('error: too many re-wrap requests being sent; retry shortly\n');
     expect((await post(s.url, '{}', { 'x-forwarded-for': '10.1.1.1' })).status, 'another client reads its own').toBe(400);
-    // silent for 300 ms: dropped, the connection closed without an answer
+    // silent for 1 s: dropped, the connection closed without an answer
     expect(await Promise.all(slow.map((t) => t.status))).toEqual([0, 0]);
     expect((await post(s.url, '{}')).status, 'the places are free again').toBe(400);
   });
