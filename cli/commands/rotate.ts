@@ -5,6 +5,7 @@ import { EXIT_CODES, SealboxError, isSealboxError } from '../../src/errors.js';
 import { findConfig } from '../config.js';
 import { readText, writeFileAtomic } from '../io.js';
 import { collect, parseIntOption } from '../options.js';
+import { forEachLimit } from '../pool.js';
 import { keyUnwrappers } from '../recipients.js';
 import { walkManifests } from '../walk.js';
 import type { FileReport } from '../rotate-report.js';
@@ -82,17 +83,11 @@ async function runRotation(paths: readonly string[], flags: RotateFlags): Promis
   process.once('SIGTERM', onSignal);
   try {
     if (write) await removeStaleTemporaries(new Set(files.map((f) => dirname(f))));
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (stopping === undefined && next < files.length) {
-        const file = files[next++];
-        if (file === undefined) break;
-        const report = await rotateFile(file, planner, write);
-        if (report !== undefined) reports.push(report);
-        progress.tick();
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(flags.concurrency, files.length) }, worker));
+    await forEachLimit(files, flags.concurrency, async (file) => {
+      const report = await rotateFile(file, planner, write);
+      if (report !== undefined) reports.push(report);
+      progress.tick();
+    }, () => stopping !== undefined);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

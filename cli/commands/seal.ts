@@ -12,6 +12,7 @@ import type { OutputFormat, SourceDocument } from '../../src/format/yaml.js';
 import { parseDocuments, stringifyDocuments } from '../../src/format/yaml.js';
 import { readInput, readText, writeFileAtomic, writeOutput } from '../io.js';
 import { walkManifests } from '../walk.js';
+import { forEachLimit } from '../pool.js';
 import { collect, once, usageError } from '../options.js';
 import { certWrappers } from '../recipients.js';
 import { addClusterOptions, fetchCertificates } from '../cluster.js';
@@ -168,14 +169,7 @@ async function sealFolder(flags: SealFlags, dir: string, format: OutputFormat): 
   }
   // Each file is written atomically (temporary file, fsync, rename); several
   // at a time, so the file system can batch the flushes.
-  let next = 0;
-  const writer = async (): Promise<void> => {
-    for (let i = next++; i < outputs.length; i = next++) {
-      const o = texts[i];
-      if (o !== undefined) await writeFileAtomic(o.path, o.text);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, outputs.length) }, writer));
+  await forEachLimit(texts, 16, (o) => writeFileAtomic(o.path, o.text));
 }
 
 /** `rel` under `outDir`, its extension following the output format. */
