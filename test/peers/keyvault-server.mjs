@@ -1,255 +1,116 @@
 // A stand-in for Azure Key Vault, for tests only: an HTTPS server on loopback
-// that speaks the subset of the Key Vault REST API (api-version 7.4–7.6) that
-// sealbox's SDK calls use. It exists because Lowkey Vault's runnable jar is
-// not served by the Maven registry this project's machines reach (docs/KMS.md
-// "Azure test server"). What it implements, and nothing more:
+// that speaks the subset of the Key Vault REST API that sealbox's SDK calls
+// use, held to Microsoft's own data-plane OpenAPI files (version 7.6, in
+// ../shared/peers/azure-keyvault/7.6): every request and every response is
+// validated against them (keyvault-spec.mjs) and each mismatch is recorded as
+// a violation, which the kms tests read and fail on. It exists because Lowkey
+// Vault's jar is not served here (docs/KMS.md "Azure test server"). What it
+// implements, and nothing more (keyvault-store.mjs; names as in the spec):
 //
-//   keys     POST /keys/NAME/create      create an RSA key (or a new version of it)
-//            POST /keys/NAME/rotate      new version with the same key type and size
-//            GET  /keys/NAME[/VERSION]   key bundle (public n, e), newest without version
-//            GET  /keys/NAME/versions    list versions
-//            PATCH /keys/NAME/VERSION    update attributes (enabled) and key_ops
-//            DELETE /keys/NAME           delete every version
-//            POST /keys/NAME/VERSION/wrapkey|unwrapkey   RSA-OAEP-256 (and RSA-OAEP),
-//                                        done with real node:crypto RSA keys
-//   secrets  PUT  /secrets/NAME          new version (value ≤ 25 KiB, as Key Vault)
-//            GET  /secrets/NAME[/VERSION], GET /secrets/NAME/versions
+//   keys     CreateKey, RotateKey, GetKey (newest without version), GetKeyVersions,
+//            UpdateKey (enabled, key_ops, tags), DeleteKey, wrapKey and unwrapKey
+//            (RSA-OAEP-256 and RSA-OAEP, done with real node:crypto RSA keys)
+//   secrets  SetSecret (value <= 25 KiB, as Key Vault), GetSecret, GetSecretVersions
+//   errors   the spec's KeyVaultError body { error: { code, message } }: 404
+//            KeyNotFound / SecretNotFound for a missing name or version, 400
+//            BadParameter for a malformed request (not JSON, not as the spec
+//            says, an api-version other than 7.4-7.6), 403 for a disabled key,
+//            501 for an operation of the spec not implemented here
 //   auth     every Key Vault request needs `Authorization: Bearer TOKEN`; without
 //            one (or with a token this server did not issue) it answers 401 with
 //            the WWW-Authenticate challenge the SDK's challenge policy expects.
 //            Tokens come from `token` (printed at start) or from the App Service
 //            managed-identity endpoint GET /msi/token (IDENTITY_ENDPOINT +
 //            IDENTITY_HEADER), so DefaultAzureCredential works against it.
-//   other    GET /healthz (no auth); an api-version other than 7.4–7.6 is
-//            refused with 400, as a vault refuses versions it does not know.
+//   test     GET /healthz (no auth); POST /_sealbox/spec-violations returns
+//            { violations, checked } and clears the violations (no auth). A
+//            request sent with the header `x-sealbox-expect-invalid: 1` is meant
+//            to break the spec (error-shape tests): its mismatch is not a
+//            violation, but such a request that passes validation is one.
 //
-// State is in memory. Not implemented: everything else (certificates, backup
-// blobs, soft-delete recovery, RBAC, EC keys, encrypt/decrypt/sign).
+// State is in memory. Not implemented: everything else (certificates, backup,
+// soft-delete, RBAC, EC keys, encrypt/decrypt/sign).
 //
 //   node test/peers/keyvault-server.mjs --cert FILE --key FILE [--port N] [--host H]
+//       [--token T] [--identity-header H] [--spec-dir DIR] [--corrupt-field a.b]
 //     prints one JSON line {endpoint, token, identityEndpoint, identityHeader}
-//     and serves until SIGTERM/SIGINT.
-import { constants, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
+//     and serves until SIGTERM/SIGINT; violations also go to stderr.
+import { randomBytes } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
-import forge from 'node-forge';
+import { loadKeyVaultSpec } from './keyvault-spec.mjs';
+import { HttpError, KeyVaultStore } from './keyvault-store.mjs';
+import { CHALLENGE, issueToken, makeTlsCertificate } from './keyvault-auth.mjs';
 
-/** api-version values this server answers (sealbox pins 7.6). */
+export { MAX_SECRET_BYTES } from './keyvault-store.mjs';
+export { makeTlsCertificate } from './keyvault-auth.mjs';
+
+/** api-version values this server answers; requests are validated against the 7.6 files. */
 export const API_VERSIONS = new Set(['7.4', '7.5', '7.6']);
-/** Key Vault's limit on a secret's value. */
-export const MAX_SECRET_BYTES = 25 * 1024;
+/** Where tests read (and clear) the recorded violations. */
+export const VIOLATIONS_PATH = '/_sealbox/spec-violations';
+/** Header that marks a request meant to break the spec. */
+export const EXPECT_INVALID_HEADER = 'x-sealbox-expect-invalid';
 
-const NAME = /^[0-9A-Za-z-]{1,127}$/;
-const b64u = (b) => Buffer.from(b).toString('base64url');
-const now = () => Math.floor(Date.now() / 1000);
-const newVersion = () => randomBytes(16).toString('hex');
-
-/**
- * Makes a self-signed TLS certificate for 127.0.0.1 and localhost (RSA 2048,
- * valid 2 days). Returns PEM texts; the certificate is also the CA to trust.
- * @returns {{ certPem: string, keyPem: string }}
- */
-export function makeTlsCertificate() {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 2 * 86_400_000);
-  const subject = [{ name: 'commonName', value: 'sealbox keyvault test server' }];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-  ]);
-  cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
-}
-
-class HttpError extends Error {
-  /** @param {number} status @param {string} code @param {string} message */
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+const SPEC_VERSION = '7.6';
 
 /**
- * @typedef {object} KeyVersion
- * @property {string} version
- * @property {import('node:crypto').KeyObject} privateKey
- * @property {number} size
- * @property {string[]} ops
- * @property {boolean} enabled
- * @property {number} created
- * @property {number} updated
- * @property {Record<string, string>} tags
+ * @typedef {object} Violation  A request or response that does not match the spec.
+ * @property {string} request       `METHOD /path`
+ * @property {string} [operationId]
+ * @property {'request' | 'response'} where
+ * @property {number} [status]      the response's status
+ * @property {string[]} errors
  */
 
 /**
- * Starts the server. Resolves once it listens.
- * @param {{ certPem: string, keyPem: string, host?: string, port?: number, token?: string, identityHeader?: string }} o
+ * @typedef {object} State
+ * @property {Set<string>} issued          bearer tokens accepted
+ * @property {string} identityHeader
+ * @property {KeyVaultStore} store
+ * @property {Awaited<ReturnType<typeof loadKeyVaultSpec>>} spec
+ * @property {Violation[]} violations
+ * @property {{ checked: number }} counts  requests and responses validated
+ * @property {string[]} requests
+ * @property {string | undefined} corruptField
+ * @property {(v: Violation) => void} onViolation
+ */
+
+/**
+ * Starts the server. Resolves once the spec files are loaded and it listens;
+ * rejects when they cannot be loaded (docs/KMS.md says where they are).
+ * `corruptField` (dotted path, e.g. `attributes.enabled`) gives that field of
+ * every successful answer a value of the wrong type: a mode for the test that
+ * shows the validation catches a bad response.
+ * @param {{ certPem: string, keyPem: string, host?: string, port?: number, token?: string, identityHeader?: string,
+ *   specDir?: string, corruptField?: string, onViolation?: (v: Violation) => void }} o
  * @returns {Promise<{ endpoint: string, token: string, identityEndpoint: string, identityHeader: string,
- *   requests: string[], close: () => Promise<void> }>}
+ *   requests: string[], violations: Violation[], close: () => Promise<void> }>}
  */
 export async function startKeyVaultServer(o) {
   const token = o.token ?? `kv-test-${randomBytes(12).toString('hex')}`;
-  const identityHeader = o.identityHeader ?? randomBytes(12).toString('hex');
-  const issued = new Set([token]);
-  /** @type {Map<string, KeyVersion[]>} lower-cased name -> versions, oldest first */
-  const keys = new Map();
-  /** @type {Map<string, { version: string, value: string, contentType?: string, tags: Record<string,string>, created: number }[]>} */
-  const secrets = new Map();
-  /** One line per request (method, path, api-version), for debugging and tests. */
-  const requests = [];
-
-  const handle = (req, body, origin) => {
-    const url = new URL(req.url ?? '/', origin);
-    const path = url.pathname.replace(/\/+$/, '');
-    requests.push(`${req.method} ${path} ${url.searchParams.get('api-version') ?? '-'}`);
-    if (path === '/healthz') return [200, { status: 'ok' }];
-    if (path === '/msi/token') return issueToken(req, url);
-    const auth = req.headers.authorization ?? '';
-    const m = /^Bearer (.+)$/.exec(auth);
-    if (!m || !issued.has(m[1] ?? '')) {
-      // What a vault answers: the SDK reads the authority and resource, gets a token, retries.
-      return [401, { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } }, {
-        'www-authenticate': 'Bearer authorization="https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47", resource="https://vault.azure.net"',
-      }];
-    }
-    const apiVersion = url.searchParams.get('api-version') ?? '';
-    if (!API_VERSIONS.has(apiVersion)) {
-      throw new HttpError(400, 'BadParameter', `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version (7.6).`);
-    }
-    const parts = path.split('/').slice(1).map(decodeURIComponent);
-    const json = () => {
-      if (body.length === 0) return {};
-      try { return JSON.parse(body.toString('utf8')); } catch { throw new HttpError(400, 'BadParameter', 'The request body is not valid JSON.'); }
-    };
-    if (parts[0] === 'keys') return keyRoute(req.method ?? 'GET', parts.slice(1), json, origin);
-    if (parts[0] === 'secrets') return secretRoute(req.method ?? 'GET', parts.slice(1), json, origin);
-    throw new HttpError(404, 'NotFound', `no route ${req.method ?? ''} ${path}`);
+  /** @type {State} */
+  const state = {
+    issued: new Set([token]), identityHeader: o.identityHeader ?? randomBytes(12).toString('hex'),
+    store: new KeyVaultStore(), spec: await loadKeyVaultSpec(o.specDir), violations: [], counts: { checked: 0 },
+    requests: [], corruptField: o.corruptField, onViolation: o.onViolation ?? (() => undefined),
   };
-
-  const issueToken = (req, url) => {
-    if (req.headers['x-identity-header'] !== identityHeader) {
-      return [401, { error: 'unauthorized', error_description: 'X-IDENTITY-HEADER is missing or wrong' }];
-    }
-    const t = `kv-mi-${randomBytes(12).toString('hex')}`;
-    issued.add(t);
-    const resource = url.searchParams.get('resource') ?? '';
-    return [200, { access_token: t, expires_on: String(now() + 3600), resource, token_type: 'Bearer', client_id: '00000000-0000-0000-0000-000000000000' }];
-  };
-
-  const keyRoute = (method, [name = '', second, third, ...rest], json, origin) => {
-    if (!NAME.test(name) || rest.length > 0) throw new HttpError(400, 'BadParameter', 'Invalid key name or path.');
-    const versions = keys.get(name.toLowerCase());
-    const bundleOf = (k) => keyBundle(origin, name, k);
-    if (method === 'POST' && (second === 'create' || second === 'rotate') && third === undefined) {
-      const body = second === 'create' ? json() : {};
-      const last = versions?.[versions.length - 1];
-      if (second === 'rotate' && !last) throw keyNotFound(name);
-      const kty = second === 'create' ? body.kty : 'RSA';
-      if (kty !== 'RSA' && kty !== 'RSA-HSM') throw new HttpError(400, 'BadParameter', `Key type ${String(kty)} is not supported by this test server (RSA only).`);
-      const size = second === 'create' ? body.key_size ?? 2048 : last?.size ?? 2048;
-      if (![2048, 3072, 4096].includes(size)) throw new HttpError(400, 'BadParameter', 'key_size must be 2048, 3072 or 4096.');
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: size });
-      const k = {
-        version: newVersion(), privateKey, size,
-        ops: second === 'create' ? body.key_ops ?? ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey'] : last?.ops ?? [],
-        enabled: body.attributes?.enabled ?? true, created: now(), updated: now(), tags: body.tags ?? last?.tags ?? {},
-      };
-      keys.set(name.toLowerCase(), [...(versions ?? []), k]);
-      return [200, bundleOf(k)];
-    }
-    if (method === 'GET' && second === 'versions' && third === undefined) {
-      if (!versions) throw keyNotFound(name);
-      return [200, { value: versions.map((k) => ({ kid: `${origin}/keys/${name}/${k.version}`, attributes: attributes(k), tags: k.tags })), nextLink: null }];
-    }
-    if (method === 'DELETE' && second === undefined) {
-      const last = versions?.[versions.length - 1];
-      if (!last) throw keyNotFound(name);
-      keys.delete(name.toLowerCase());
-      return [200, bundleOf(last)];
-    }
-    const k = second === undefined || second === '' ? versions?.[versions.length - 1] : versions?.find((v) => v.version === second);
-    if (!k) throw keyNotFound(second ? `${name}/${second}` : name);
-    if (method === 'GET' && third === undefined) return [200, bundleOf(k)];
-    if (method === 'PATCH' && third === undefined) {
-      const body = json();
-      if (typeof body.attributes?.enabled === 'boolean') k.enabled = body.attributes.enabled;
-      if (Array.isArray(body.key_ops)) k.ops = body.key_ops;
-      if (body.tags) k.tags = body.tags;
-      k.updated = now();
-      return [200, bundleOf(k)];
-    }
-    if (method === 'POST' && (third === 'wrapkey' || third === 'unwrapkey')) return [200, wrapOrUnwrap(k, third, json(), `${origin}/keys/${name}/${k.version}`)];
-    throw new HttpError(405, 'MethodNotAllowed', `${method} is not supported on this key path.`);
-  };
-
-  const wrapOrUnwrap = (k, op, body, kid) => {
-    const opName = op === 'wrapkey' ? 'wrapKey' : 'unwrapKey';
-    if (!k.enabled) throw new HttpError(403, 'Forbidden', `Operation ${opName} is not allowed on a disabled key.`);
-    if (!k.ops.includes(opName)) throw new HttpError(400, 'BadParameter', `Operation ${opName} is not permitted on this key.`);
-    const oaepHash = body.alg === 'RSA-OAEP-256' ? 'sha256' : body.alg === 'RSA-OAEP' ? 'sha1' : undefined;
-    if (oaepHash === undefined) throw new HttpError(400, 'BadParameter', `Algorithm ${String(body.alg)} is not supported by this test server.`);
-    if (typeof body.value !== 'string') throw new HttpError(400, 'BadParameter', 'value is required.');
-    const input = Buffer.from(body.value, 'base64url');
-    const padding = constants.RSA_PKCS1_OAEP_PADDING;
-    if (op === 'wrapkey') return { kid, value: b64u(publicEncrypt({ key: createPublicKey(k.privateKey), padding, oaepHash }, input)) };
-    try {
-      return { kid, value: b64u(privateDecrypt({ key: k.privateKey, padding, oaepHash }, input)) };
-    } catch {
-      throw new HttpError(400, 'BadParameter', 'Unwrap failed: the wrapped key does not decrypt with this key version.');
-    }
-  };
-
-  const secretRoute = (method, [name = '', second, ...rest], json, origin) => {
-    if (!NAME.test(name) || rest.length > 0) throw new HttpError(400, 'BadParameter', 'Invalid secret name or path.');
-    const versions = secrets.get(name.toLowerCase());
-    const bundleOf = (s) => ({
-      id: `${origin}/secrets/${name}/${s.version}`, value: s.value, ...(s.contentType === undefined ? {} : { contentType: s.contentType }),
-      attributes: { enabled: true, created: s.created, updated: s.created, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 }, tags: s.tags,
-    });
-    if (method === 'PUT' && second === undefined) {
-      const body = json();
-      if (typeof body.value !== 'string') throw new HttpError(400, 'BadParameter', 'value is required.');
-      if (Buffer.byteLength(body.value, 'utf8') > MAX_SECRET_BYTES) throw new HttpError(400, 'BadParameter', 'Secret value is too large: the maximum is 25 KB.');
-      const s = { version: newVersion(), value: body.value, contentType: body.contentType, tags: body.tags ?? {}, created: now() };
-      secrets.set(name.toLowerCase(), [...(versions ?? []), s]);
-      return [200, bundleOf(s)];
-    }
-    if (method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `${method} is not supported on secrets by this test server.`);
-    if (!versions) throw new HttpError(404, 'SecretNotFound', `A secret with (name/id) ${name} was not found in this key vault.`);
-    if (second === 'versions') {
-      return [200, { value: versions.map((s) => { const { value: _v, ...item } = bundleOf(s); return item; }), nextLink: null }];
-    }
-    const s = second === undefined || second === '' ? versions[versions.length - 1] : versions.find((v) => v.version === second);
-    if (!s) throw new HttpError(404, 'SecretNotFound', `A secret with (name/id) ${name}/${second ?? ''} was not found in this key vault.`);
-    return [200, bundleOf(s)];
-  };
-
   const server = createServer({ cert: o.certPem, key: o.keyPem }, (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      let status;
+      let status = 500;
       let payload;
       let headers = {};
       try {
-        [status, payload, headers = {}] = handle(req, Buffer.concat(chunks), `https://${req.headers.host ?? '127.0.0.1'}`);
+        [status, payload, headers = {}] = answer(state, req, Buffer.concat(chunks));
       } catch (err) {
-        const e = err instanceof HttpError ? err : new HttpError(500, 'InternalError', err instanceof Error ? err.message : String(err));
-        status = e.status;
-        payload = { error: { code: e.code, message: e.message } };
+        // A bug of the stand-in: answered, and recorded so that the test fails with it.
+        payload = { error: { code: 'InternalError', message: err instanceof Error ? err.message : String(err) } };
+        record(state, { request: `${req.method ?? ''} ${req.url ?? ''}`, where: 'response', status, errors: [`the stand-in failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`] });
       }
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(JSON.stringify(payload));
@@ -260,28 +121,140 @@ export async function startKeyVaultServer(o) {
     server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve(undefined));
   });
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  const endpoint = `https://${o.host ?? '127.0.0.1'}:${String(port)}`;
+  const endpoint = `https://${o.host ?? '127.0.0.1'}:${String(typeof addr === 'object' && addr ? addr.port : 0)}`;
   return {
-    endpoint, token, identityHeader, identityEndpoint: `${endpoint}/msi/token`, requests,
+    endpoint, token, identityHeader: state.identityHeader, identityEndpoint: `${endpoint}/msi/token`,
+    requests: state.requests, violations: state.violations,
     close: () => new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
   };
 }
 
-/** @param {KeyVersion} k */
-function attributes(k) {
-  return { enabled: k.enabled, created: k.created, updated: k.updated, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 };
+/**
+ * Answers one request: the test endpoints, else a Key Vault request.
+ * @param {State} state @param {import('node:http').IncomingMessage} req @param {Buffer} raw
+ * @returns {[number, unknown, Record<string, string>?]}
+ */
+function answer(state, req, raw) {
+  const origin = `https://${req.headers.host ?? '127.0.0.1'}`;
+  const url = new URL(req.url ?? '/', origin);
+  state.requests.push(`${req.method ?? ''} ${url.pathname} ${url.searchParams.get('api-version') ?? '-'}`);
+  if (url.pathname === '/healthz') return [200, { status: 'ok' }];
+  if (url.pathname === '/msi/token') return issueToken(state.issued, state.identityHeader, req, url);
+  if (url.pathname === VIOLATIONS_PATH && req.method === 'POST') {
+    return [200, { violations: state.violations.splice(0), checked: state.counts.checked }];
+  }
+  return vaultAnswer(state, req, url, raw, origin);
 }
 
-/** @param {string} origin @param {string} name @param {KeyVersion} k */
-function keyBundle(origin, name, k) {
-  const jwk = createPublicKey(k.privateKey).export({ format: 'jwk' });
-  return { key: { kid: `${origin}/keys/${name}/${k.version}`, kty: 'RSA', key_ops: k.ops, n: jwk.n, e: jwk.e }, attributes: attributes(k), tags: k.tags };
+/**
+ * A Key Vault request: matched to the spec, authenticated, validated, run,
+ * and its answer validated too. Violations are recorded in `state`.
+ * @param {State} state @param {import('node:http').IncomingMessage} req @param {URL} url @param {Buffer} raw @param {string} origin
+ * @returns {[number, unknown, Record<string, string>?]}
+ */
+function vaultAnswer(state, req, url, raw, origin) {
+  const method = req.method ?? 'GET';
+  const line = `${method} ${url.pathname}`;
+  const body = parseBody(raw);
+  const query = Object.fromEntries(url.searchParams);
+  const check = state.spec.request({ method, path: url.pathname, query, headers: req.headers, body: body.value });
+  // A vault authenticates first: the SDK's first request (body left out on purpose) only fetches the challenge.
+  const authorized = state.issued.has(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
+  /** @type {[number, unknown, Record<string, string>?]} */
+  let result;
+  if (!authorized) {
+    result = [401, { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } }, { 'www-authenticate': CHALLENGE }];
+  } else {
+    const problems = requestProblems(check, body, query);
+    noteRequest(state, req, line, check.matched?.operationId, problems);
+    result = runOperation(state, check, url, body, origin);
+  }
+  if (state.corruptField !== undefined && result[0] < 300) corrupt(result[1], state.corruptField);
+  if (check.matched) {
+    state.counts.checked++;
+    const errors = state.spec.response(check.matched, result[0], result[1]);
+    if (errors.length > 0) record(state, { request: line, operationId: check.matched.operationId, where: 'response', status: result[0], errors });
+  }
+  return result;
 }
 
-/** @param {string} what */
-function keyNotFound(what) {
-  return new HttpError(404, 'KeyNotFound', `A key with (name/id) ${what} was not found in this key vault.`);
+/**
+ * What is wrong with an authenticated request, first problem first: the
+ * body is not JSON, the api-version is not the spec's, the spec's own checks.
+ * @param {{ errors: string[] }} check @param {{ value: unknown, invalid: boolean }} body @param {Record<string, string>} query
+ * @returns {string[]}
+ */
+function requestProblems(check, body, query) {
+  const problems = [];
+  if (body.invalid) problems.push('the body is not valid JSON');
+  const version = query['api-version'];
+  if (version !== undefined && version !== SPEC_VERSION) problems.push(`api-version ${version} is not the spec's ${SPEC_VERSION}`);
+  return [...problems, ...check.errors];
+}
+
+/**
+ * Records an authenticated request's problems as a violation, unless the
+ * request is marked as meant to break the spec; a marked request with no
+ * problem is itself a violation (the validation missed what the test broke).
+ * @param {State} state @param {import('node:http').IncomingMessage} req @param {string} line
+ * @param {string | undefined} operationId @param {string[]} problems
+ */
+function noteRequest(state, req, line, operationId, problems) {
+  state.counts.checked++;
+  const expectInvalid = req.headers[EXPECT_INVALID_HEADER] !== undefined;
+  if (expectInvalid && problems.length === 0) {
+    record(state, { request: line, operationId, where: 'request', errors: ['the request was sent to break the spec, but it passed validation'] });
+  } else if (!expectInvalid && problems.length > 0) {
+    record(state, { request: line, operationId, where: 'request', errors: problems });
+  }
+}
+
+/**
+ * Answers a malformed request with 400 BadParameter (404 for a path the spec
+ * does not have), else runs the operation in the store.
+ * @returns {[number, unknown]}
+ */
+function runOperation(state, check, url, body, origin) {
+  const version = url.searchParams.get('api-version') ?? '';
+  try {
+    if (!API_VERSIONS.has(version)) {
+      throw new HttpError(400, 'BadParameter', `The specified version (${version}) is not recognized. Consider using the latest supported version (${SPEC_VERSION}).`);
+    }
+    if (body.invalid) throw new HttpError(400, 'BadParameter', 'The request body is not valid JSON.');
+    if (!check.matched) throw new HttpError(404, 'NotFound', `There is no Key Vault operation ${url.pathname}.`);
+    if (check.errors.length > 0) throw new HttpError(400, 'BadParameter', `The request is not valid: ${check.errors.join('; ')}.`);
+    const [, , name = '', third] = url.pathname.split('/').map(decodeURIComponent);
+    const versioned = /-version\}/.test(check.matched.operation.path);
+    return state.store.run(check.matched.operationId, { name, version: versioned ? third : undefined, body: () => body.value ?? {}, origin });
+  } catch (err) {
+    const e = err instanceof HttpError ? err : new HttpError(500, 'InternalError', err instanceof Error ? err.message : String(err));
+    return [e.status, { error: { code: e.code, message: e.message } }];
+  }
+}
+
+/** @param {Buffer} raw @returns {{ value: unknown, invalid: boolean }} */
+function parseBody(raw) {
+  if (raw.length === 0) return { value: undefined, invalid: false };
+  try { return { value: JSON.parse(raw.toString('utf8')), invalid: false }; } catch { return { value: undefined, invalid: true }; }
+}
+
+/** @param {State} state @param {Violation} v */
+function record(state, v) {
+  state.violations.push(v);
+  state.onViolation(v);
+}
+
+/**
+ * Gives the field at `path` (dotted) a value of the wrong type, when the body has it.
+ * @param {unknown} body @param {string} path
+ */
+function corrupt(body, path) {
+  const keys = path.split('.');
+  const last = keys.pop() ?? '';
+  let o = body;
+  for (const k of keys) o = o !== null && typeof o === 'object' ? o[k] : undefined;
+  if (o === null || typeof o !== 'object' || !(last in o)) return;
+  o[last] = typeof o[last] === 'string' ? 42 : 'corrupted';
 }
 
 async function main(argv) {
@@ -300,7 +273,8 @@ async function main(argv) {
   }
   const s = await startKeyVaultServer({
     certPem, keyPem, port: Number(arg('--port') ?? 0), host: arg('--host') ?? '127.0.0.1',
-    token: arg('--token'), identityHeader: arg('--identity-header'),
+    token: arg('--token'), identityHeader: arg('--identity-header'), specDir: arg('--spec-dir'), corruptField: arg('--corrupt-field'),
+    onViolation: (v) => { process.stderr.write(`spec violation: ${JSON.stringify(v)}\n`); },
   });
   process.stdout.write(`${JSON.stringify({ endpoint: s.endpoint, token: s.token, identityEndpoint: s.identityEndpoint, identityHeader: s.identityHeader })}\n`);
   const stop = () => { void s.close().then(() => process.exit(0)); };

@@ -6,12 +6,16 @@
  * SEALBOX_TEST_AZURE_PEER=lowkey (its jar must be installable, see
  * docs/KMS.md). A server that cannot be installed or started is provided as
  * `{ error }`, so the tests that need it fail with the reason (and the other
- * server's tests still run); nothing is skipped.
+ * server's tests still run); nothing is skipped. The stand-in validates every
+ * request and response against Microsoft's OpenAPI files; a mismatch fails
+ * the test it happened in (kms-spec-check.ts), and any left at the end fails
+ * the run here.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { assertNoSpecViolations, drainSpecViolations } from './keyvault-check.js';
 import type { KmsPeer, KmsPeers } from './kms-context.js';
 import type { Started } from './kms-servers.js';
 import { startKeyVault, startLowkey, startMoto } from './kms-servers.js';
@@ -36,7 +40,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const peers: KmsPeers = { moto: peer(moto), azure: 'error' in azurePeer ? azurePeer : { ...azurePeer, kind: lowkey ? 'lowkey' : 'keyvault-stand-in' } };
   project.provide('kmsPeers', peers);
   return async () => {
-    await Promise.all(started.map((s) => s.stop()));
-    rmSync(stateDir, { recursive: true, force: true });
+    const standIn = started.find((s) => s.name === 'keyvault');
+    try {
+      if (standIn?.caFile !== undefined) assertNoSpecViolations(await drainSpecViolations(standIn.endpoint, readFileSync(standIn.caFile, 'utf8')));
+    } finally {
+      await Promise.all(started.map((s) => s.stop()));
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   };
 }

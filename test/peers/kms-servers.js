@@ -194,7 +194,7 @@ export async function startKeyVault(opts = {}) {
         name: 'keyvault', cmd: process.execPath, stateDir, endpoint, caFile,
         args: [join(here, 'keyvault-server.mjs'), '--cert', caFile, '--key', keyFile, '--port', String(port),
           '--token', token, '--identity-header', identityHeader],
-        timeoutMs: opts.timeoutMs ?? 30_000,
+        timeoutMs: opts.timeoutMs ?? 60_000, // loading and converting the spec files takes a few seconds
         ready: () => httpsOk(`${endpoint}/healthz`, ca),
       });
       return { ...started, token, identityHeader, identityEndpoint: `${endpoint}/msi/token` };
