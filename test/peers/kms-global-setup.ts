@@ -43,6 +43,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const standIn = started.find((s) => s.name === 'keyvault');
     try {
       if (standIn?.caFile !== undefined) assertNoSpecViolations(await drainSpecViolations(standIn.endpoint, readFileSync(standIn.caFile, 'utf8')));
+    } catch (err) {
+      // vitest reports an error thrown here but still exits 0: the exit code must say it.
+      process.exitCode = 1;
+      throw err;
     } finally {
       await Promise.all(started.map((s) => s.stop()));
       rmSync(stateDir, { recursive: true, force: true });
