@@ -66,7 +66,7 @@ export class RewrapGate {
   admit(client: string): (() => void) | undefined {
     const release = this.#slots.take(client);
     if (release === undefined) return undefined;
-    // Only a request that would get a slot spends tokens, as before.
+    // A request without a slot spends no token; one refused for its rate keeps no slot.
     if (this.#bucket(client).tryTake() && this.#global.tryTake()) return release;
     release();
     return undefined;
