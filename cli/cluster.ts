@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { EXIT_CODES, SealboxError, isSealboxError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
+import { CERTS_CONFIGMAP } from '../src/kube/names.js';
 import { printable } from './terminal.js';
 
 /** Flags that say how to reach the cluster and the controller. */
@@ -38,11 +39,11 @@ export function hasKubeconfig(flags: Pick<ClusterFlags, 'kubeconfig'>, env: Node
 }
 
 /** Opens the Kubernetes API; @kubernetes/client-node is loaded only here, only when needed. */
-export async function connect(flags: ClusterFlags): Promise<import('../src/controller/kube.js').KubeApi> {
+export async function connect(flags: ClusterFlags): Promise<import('../src/kube/api.js').KubeApi> {
   if (!hasKubeconfig(flags)) {
     throw new SealboxError('KUBE', 'no kubeconfig found ($KUBECONFIG, ~/.kube/config): pass --kubeconfig FILE, or --controller-url URL to reach the controller directly; to seal without a cluster, pass --cert CERT');
   }
-  const { KubeApi, loadKubeConfig } = await import('../src/controller/kube.js');
+  const [{ KubeApi }, { loadKubeConfig }] = await Promise.all([import('../src/kube/api.js'), import('../src/kube/config.js')]);
   try {
     return new KubeApi(loadKubeConfig(flags.kubeconfig), { qps: 20, burst: 40, fieldManager: 'sealbox-cli' });
   } catch (cause) {
@@ -58,7 +59,6 @@ export async function connect(flags: ClusterFlags): Promise<import('../src/contr
 export async function fetchCertificates(flags: ClusterFlags, all: boolean): Promise<string> {
   const file = all ? 'certs.pem' : 'cert.pem';
   if (flags.controllerUrl !== undefined) return fetchDirect(`${controllerBase(flags.controllerUrl)}/v1/${file}`);
-  const { CERTS_CONFIGMAP } = await import('../src/controller/keys.js');
   const api = await connect(flags);
   let configMapError = '';
   try {

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { SealboxError } from '../../src/errors.js';
 import type { KeySecret } from '../../src/keys/backup.js';
+import { CERTS_CONFIGMAP, ROTATE_ANNOTATION } from '../../src/kube/names.js';
+import type { V1Secret } from '../../src/kube/types.js';
 import { addClusterOptions, connect } from '../cluster.js';
 import type { ClusterFlags } from '../cluster.js';
 import { readText, writeOutput } from '../io.js';
@@ -21,7 +23,6 @@ export function registerKeys(program: Command): void {
   addClusterOptions(
     keys.command('rotate').description('ask the controller to add a new sealing key now (old keys are kept for unsealing)'),
   ).action(async (flags: ClusterFlags) => {
-    const { CERTS_CONFIGMAP, ROTATE_ANNOTATION } = await import('../../src/controller/keys.js');
     const api = await connect(flags);
     const stamp = new Date().toISOString();
     await api.annotateConfigMap(flags.controllerNamespace, CERTS_CONFIGMAP, { [ROTATE_ANNOTATION]: stamp });
@@ -72,7 +73,7 @@ export function registerKeys(program: Command): void {
 }
 
 /** The fields of a Kubernetes Secret the backup keeps. */
-function keySecretOf(s: import('../../src/controller/kube.js').V1Secret): KeySecret {
+function keySecretOf(s: V1Secret): KeySecret {
   const creationTimestamp = s.metadata?.creationTimestamp;
   return {
     name: s.metadata?.name ?? '',

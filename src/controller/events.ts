@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { truncate } from '../errors.js';
-import type { KubeApi, SealedSecretObject } from './kube.js';
+import type { KubeApi } from '../kube/api.js';
+import type { SealedSecretObject } from '../kube/types.js';
 import type { Logger } from './log.js';
 
 /** How long the same event for the same object is not repeated. */

@@ -10,16 +10,14 @@ import { MANAGED_LABEL, RESERVED_PREFIX } from '../format/template.js';
 import { CREATED_AT_ANNOTATION } from '../keys/backup.js';
 import { CertIdentity, CertRecipient } from '../keys/cert.js';
 import { generateSealingKey } from '../keys/cert-gen.js';
-import type { KubeApi, KubeInformer, V1ConfigMap, V1Secret } from './kube.js';
+import type { KubeApi } from '../kube/api.js';
+import { CERTS_CONFIGMAP, ROTATE_ANNOTATION } from '../kube/names.js';
+import type { KubeInformer, V1ConfigMap, V1Secret } from '../kube/types.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
 /** Label that marks a Secret as a sealing key. */
 export const KEY_LABEL = 'sealbox.dev/sealing-key';
-/** Name of the public ConfigMap with the certificates. */
-export const CERTS_CONFIGMAP = 'sealbox-certs';
-/** Annotation on the ConfigMap: set it to a new value to ask for a new key now. */
-export const ROTATE_ANNOTATION = 'sealbox.dev/rotate-requested';
 const ROTATED_ANNOTATION = 'sealbox.dev/rotated-for';
 
 /** One loaded sealing key. */

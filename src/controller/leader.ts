@@ -4,8 +4,10 @@
  * when it has seen no renewal for a whole lease duration, measured on its own
  * clock. A conflicting write (409) simply loses the round.
  */
-import type { KubeApi, V1Lease } from './kube.js';
-import { isKubeStatus, microTime } from './kube.js';
+import type { KubeApi } from '../kube/api.js';
+import { microTime } from '../kube/api.js';
+import { isKubeStatus } from '../kube/errors.js';
+import type { V1Lease } from '../kube/types.js';
 import type { Logger } from './log.js';
 
 /** Options of LeaderElector. */

@@ -6,7 +6,7 @@
 import { toBase64 } from '../crypto/base64.js';
 import type { SecretData } from '../format/secret.js';
 import { MANAGED_LABEL } from '../format/template.js';
-import type { V1OwnerReference, V1Secret } from './kube.js';
+import type { V1OwnerReference, V1Secret } from '../kube/types.js';
 
 /** Label on every Secret sealbox manages; the Secret informer selects on it. */
 export { MANAGED_LABEL };

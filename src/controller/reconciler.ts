@@ -14,8 +14,9 @@ import { SEALED_API_VERSION, SEALED_KIND, parseSealedSecret } from '../format/se
 import type { SecretData } from '../format/secret.js';
 import type { EventRecorder } from './events.js';
 import { FightDetector } from './fights.js';
-import type { KubeApi, SealedSecretObject, V1Secret } from './kube.js';
-import { isKubeStatus } from './kube.js';
+import type { KubeApi } from '../kube/api.js';
+import { isKubeStatus } from '../kube/errors.js';
+import type { SealedSecretObject, V1Secret } from '../kube/types.js';
 import type { LogLimiter, Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Owner, Plan } from './plan.js';

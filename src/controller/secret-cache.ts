@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { SecretData } from '../format/secret.js';
 import { toBase64 } from '../crypto/base64.js';
-import type { V1Secret } from './kube.js';
+import type { V1Secret } from '../kube/types.js';
 
 /** Annotation values longer than this are kept as digests. */
 const LONG_ANNOTATION = 128;

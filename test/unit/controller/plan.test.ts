@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { V1Secret } from '../../../src/controller/kube.js';
+import type { V1Secret } from '../../../src/kube/types.js';
 import type { Owner } from '../../../src/controller/plan.js';
 import { MANAGED_LABEL, TAKEOVER_ANNOTATION, isOwnedBy, plan } from '../../../src/controller/plan.js';
 import type { SecretData } from '../../../src/format/secret.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { V1Secret } from '../../../src/controller/kube.js';
+import type { V1Secret } from '../../../src/kube/types.js';
 import type { Owner } from '../../../src/controller/plan.js';
 import { MANAGED_LABEL, plan } from '../../../src/controller/plan.js';
 import { summarizeDesired, summarizeSecret } from '../../../src/controller/secret-cache.js';

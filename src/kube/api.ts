@@ -1,0 +1,204 @@
+/**
+ * The typed API calls sealbox makes. src/kube is the only layer that imports
+ * @kubernetes/client-node. Every call is rate-limited (QPS/burst), counted,
+ * and turns failures into KubeError (SealboxError('KUBE')) with the HTTP
+ * status kept in `status`.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { clientConfiguration } from './config.js';
+import { isKubeStatus, kubeErrorOf } from './errors.js';
+import type { InformerClients } from './informers.js';
+import { sealedInformer, secretInformer } from './informers.js';
+import { SEALED_GROUP, SEALED_PLURAL, SEALED_VERSION } from './names.js';
+import type { ProxyResponse } from './proxy.js';
+import { sendThroughServiceProxy } from './proxy.js';
+import { RateLimiter } from './rate-limit.js';
+import type { KubeInformer, SealedSecretObject } from './types.js';
+
+/** Options of KubeApi. */
+export interface KubeApiOptions {
+  readonly qps: number;
+  readonly burst: number;
+  /** Called once per request sent, for metrics. */
+  readonly onRequest?: (verb: string, resource: string) => void;
+  readonly fieldManager?: string;
+}
+
+/** The API calls sealbox makes, rate-limited and counted. */
+export class KubeApi {
+  readonly kc: k8s.KubeConfig;
+  readonly #core: k8s.CoreV1Api;
+  readonly #custom: k8s.CustomObjectsApi;
+  readonly #coordination: k8s.CoordinationV1Api;
+  readonly #limiter: RateLimiter;
+  readonly #opts: KubeApiOptions;
+
+  /** Throws KubeError when the kubeconfig has no current cluster. */
+  constructor(kc: k8s.KubeConfig, opts: KubeApiOptions) {
+    this.kc = kc;
+    const config = clientConfiguration(kc);
+    this.#core = new k8s.CoreV1Api(config);
+    this.#custom = new k8s.CustomObjectsApi(config);
+    this.#coordination = new k8s.CoordinationV1Api(config);
+    this.#limiter = new RateLimiter(opts.qps, opts.burst);
+    this.#opts = opts;
+  }
+
+  async #call<T>(verb: string, resource: string, what: string, fn: () => Promise<T>): Promise<T> {
+    await this.#limiter.take();
+    this.#opts.onRequest?.(verb, resource);
+    try {
+      return await fn();
+    } catch (err) {
+      throw kubeErrorOf(err, what);
+    }
+  }
+
+  /** A GET that returns undefined for 404. */
+  async #find<T>(resource: string, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.#call('get', resource, what, fn);
+    } catch (err) {
+      if (isKubeStatus(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
+  get #fieldManager(): string {
+    return this.#opts.fieldManager ?? 'sealbox-controller';
+  }
+
+  /** Returns the Secret, or undefined when it does not exist. */
+  async getSecret(namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
+    return this.#find('secrets', `get secret ${namespace}/${name}`, () => this.#core.readNamespacedSecret({ name, namespace }));
+  }
+
+  /** Lists Secrets of a namespace matching a label selector. */
+  async listSecrets(namespace: string, labelSelector: string): Promise<k8s.V1Secret[]> {
+    const list = await this.#call('list', 'secrets', `list secrets in ${namespace}`, () =>
+      this.#core.listNamespacedSecret({ namespace, labelSelector }),
+    );
+    return list.items;
+  }
+
+  /** Creates a Secret; KubeError 409 when one of that name exists. */
+  async createSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret> {
+    const ns = secret.metadata?.namespace ?? '';
+    return this.#call('create', 'secrets', `create secret ${ns}/${secret.metadata?.name ?? ''}`, () =>
+      this.#core.createNamespacedSecret({ namespace: ns, body: secret, fieldManager: this.#fieldManager }),
+    );
+  }
+
+  /** Replaces a Secret; its resourceVersion makes the write conditional (409 on conflict). */
+  async replaceSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret> {
+    const ns = secret.metadata?.namespace ?? '';
+    const name = secret.metadata?.name ?? '';
+    return this.#call('update', 'secrets', `update secret ${ns}/${name}`, () =>
+      this.#core.replaceNamespacedSecret({ name, namespace: ns, body: secret, fieldManager: this.#fieldManager }),
+    );
+  }
+
+  /** Deletes a Secret only if it still has `uid` (precondition). */
+  async deleteSecret(namespace: string, name: string, uid: string): Promise<void> {
+    await this.#call('delete', 'secrets', `delete secret ${namespace}/${name}`, () =>
+      this.#core.deleteNamespacedSecret({ name, namespace, body: { preconditions: { uid } } }),
+    );
+  }
+
+  /** Merge-patches the status subresource of a sealed resource. */
+  async patchSealedStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
+    await this.#call('patch', 'sealedsecrets/status', `update status of sealed secret ${namespace}/${name}`, () =>
+      this.#custom.patchNamespacedCustomObjectStatus(
+        { group: SEALED_GROUP, version: SEALED_VERSION, namespace, plural: SEALED_PLURAL, name, body: { status }, fieldManager: this.#fieldManager },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
+  /** Records a core/v1 Event. */
+  async createEvent(event: k8s.CoreV1Event): Promise<void> {
+    const ns = event.metadata.namespace ?? 'default';
+    await this.#call('create', 'events', `record event in ${ns}`, () => this.#core.createNamespacedEvent({ namespace: ns, body: event }));
+  }
+
+  /** Returns the Lease, or undefined when it does not exist. */
+  async getLease(namespace: string, name: string): Promise<k8s.V1Lease | undefined> {
+    return this.#find('leases', `get lease ${namespace}/${name}`, () => this.#coordination.readNamespacedLease({ name, namespace }));
+  }
+
+  /** Creates a Lease; KubeError 409 when one of that name exists. */
+  async createLease(lease: k8s.V1Lease): Promise<k8s.V1Lease> {
+    const ns = lease.metadata?.namespace ?? '';
+    return this.#call('create', 'leases', `create lease ${ns}/${lease.metadata?.name ?? ''}`, () =>
+      this.#coordination.createNamespacedLease({ namespace: ns, body: lease }),
+    );
+  }
+
+  /** Replaces a Lease; its resourceVersion makes the write conditional (409 on conflict). */
+  async replaceLease(lease: k8s.V1Lease): Promise<k8s.V1Lease> {
+    const ns = lease.metadata?.namespace ?? '';
+    const name = lease.metadata?.name ?? '';
+    return this.#call('update', 'leases', `update lease ${ns}/${name}`, () =>
+      this.#coordination.replaceNamespacedLease({ name, namespace: ns, body: lease }),
+    );
+  }
+
+  /** Returns the ConfigMap, or undefined when it does not exist. */
+  async getConfigMap(namespace: string, name: string): Promise<k8s.V1ConfigMap | undefined> {
+    return this.#find('configmaps', `get configmap ${namespace}/${name}`, () => this.#core.readNamespacedConfigMap({ name, namespace }));
+  }
+
+  /** Creates a ConfigMap; KubeError 409 when one of that name exists. */
+  async createConfigMap(cm: k8s.V1ConfigMap): Promise<k8s.V1ConfigMap> {
+    const ns = cm.metadata?.namespace ?? '';
+    return this.#call('create', 'configmaps', `create configmap ${ns}/${cm.metadata?.name ?? ''}`, () =>
+      this.#core.createNamespacedConfigMap({ namespace: ns, body: cm, fieldManager: this.#fieldManager }),
+    );
+  }
+
+  /** Replaces a ConfigMap; its resourceVersion makes the write conditional (409 on conflict). */
+  async replaceConfigMap(cm: k8s.V1ConfigMap): Promise<k8s.V1ConfigMap> {
+    const ns = cm.metadata?.namespace ?? '';
+    const name = cm.metadata?.name ?? '';
+    return this.#call('update', 'configmaps', `update configmap ${ns}/${name}`, () =>
+      this.#core.replaceNamespacedConfigMap({ name, namespace: ns, body: cm, fieldManager: this.#fieldManager }),
+    );
+  }
+
+  /** Merge-patches a ConfigMap's annotations. */
+  async annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
+    await this.#call('patch', 'configmaps', `annotate configmap ${namespace}/${name}`, () =>
+      this.#core.patchNamespacedConfigMap({ name, namespace, body: { metadata: { annotations } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)),
+    );
+  }
+
+  /**
+   * Sends a request through the API server's service proxy
+   * (`/api/v1/namespaces/NS/services/SERVICE/proxy/PATH`) and returns the
+   * status and body. Throws KubeError when the API server is unreachable.
+   */
+  async serviceProxy(method: 'GET' | 'POST', namespace: string, service: string, path: string, body?: string): Promise<ProxyResponse> {
+    return this.#call(method.toLowerCase(), 'services/proxy', `${method} ${path} through service ${namespace}/${service}`, () =>
+      sendThroughServiceProxy(this.kc, { method, namespace, service, path, ...(body === undefined ? {} : { body }) }),
+    );
+  }
+
+  /** An informer (list + watch + cache) of sealed resources, cluster-wide or in one namespace. */
+  sealedInformer(namespace?: string): KubeInformer<SealedSecretObject> {
+    return sealedInformer(this.kc, this.#informerClients(), namespace);
+  }
+
+  /** An informer of Secrets with a label selector whose cache holds `keep(secret)`; see secretInformer in informers.ts. */
+  secretInformer(labelSelector: string, namespace?: string, keep?: (s: k8s.V1Secret) => k8s.V1Secret): KubeInformer<k8s.V1Secret> {
+    return secretInformer(this.kc, this.#informerClients(), labelSelector, namespace, keep);
+  }
+
+  #informerClients(): InformerClients {
+    return { core: this.#core, custom: this.#custom, ...(this.#opts.onRequest === undefined ? {} : { onRequest: this.#opts.onRequest }) };
+  }
+}
+
+/** Returns a V1MicroTime for Lease fields (the API server wants 6 fractional digits). */
+export function microTime(d: Date): Date {
+  return new k8s.V1MicroTime(d.getTime());
+}
