@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EventSink } from '../../../src/controller/events.js';
 import { DEDUPE_ENTRY_BYTES, EventRecorder, RecentEvents } from '../../../src/controller/events.js';
-import type { SealedSecretObject } from '../../../src/controller/kube.js';
+import type { SealedSecretObject } from '../../../src/kube/types.js';
 import type { Logger } from '../../../src/controller/log.js';
 
 describe('RecentEvents', () => {
