@@ -175,11 +175,12 @@ export class KubeApi {
   /**
    * Sends a request through the API server's service proxy
    * (`/api/v1/namespaces/NS/services/SERVICE/proxy/PATH`) and returns the
-   * status and body. Throws KubeError when the API server is unreachable.
+   * status and body; a body goes as `contentType`. Throws KubeError when the
+   * API server is unreachable.
    */
-  async serviceProxy(method: 'GET' | 'POST', namespace: string, service: string, path: string, body?: string): Promise<ProxyResponse> {
+  async serviceProxy(method: 'GET' | 'POST', namespace: string, service: string, path: string, body?: string, contentType = 'application/json'): Promise<ProxyResponse> {
     return this.#call(method.toLowerCase(), 'services/proxy', `${method} ${path} through service ${namespace}/${service}`, () =>
-      sendThroughServiceProxy(this.kc, { method, namespace, service, path, ...(body === undefined ? {} : { body }) }),
+      sendThroughServiceProxy(this.kc, { method, namespace, service, path, ...(body === undefined ? {} : { body, contentType }) }),
     );
   }
 

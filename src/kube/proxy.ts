@@ -12,6 +12,8 @@ export interface ProxyRequest {
   /** Path on the service, starting with `/`. */
   readonly path: string;
   readonly body?: string;
+  /** Media type of `body` (default application/json: re-wrap requests are JSON). */
+  readonly contentType?: string;
 }
 
 /** The answer of the service behind the proxy (or of the proxy itself). */
@@ -32,7 +34,7 @@ export function serviceProxyUrl(server: string, r: Pick<ProxyRequest, 'namespace
  */
 export async function sendThroughServiceProxy(kc: k8s.KubeConfig, r: ProxyRequest): Promise<ProxyResponse> {
   const url = serviceProxyUrl(clusterServer(kc), r);
-  const headers = r.body === undefined ? {} : { 'content-type': 'application/yaml' };
+  const headers = r.body === undefined ? {} : { 'content-type': r.contentType ?? 'application/json' };
   const opts: https.RequestOptions = { method: r.method, headers };
   await kc.applyToHTTPSOptions(opts);
   return new Promise<ProxyResponse>((resolve, reject) => {
