@@ -4,16 +4,15 @@
  * Key Vault key → newest version); the recipients to remove; the unwrappers.
  */
 import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { KeyUnwrapper, KeyWrapper, RecipientRef } from '../src/crypto/types.js';
 import { SealboxError } from '../src/errors.js';
 import type { GroupRotation, RotateOptions, RotationTarget } from '../src/format/rotate.js';
 import type { RewriteResult } from '../src/format/rewrite.js';
 import type { KmsStanzaUnwrapper } from '../src/keys/kms-unwrapper.js';
-import type { RepoConfig } from './config.js';
-import { checkRuleTransport, describeRule, findConfig, ruleFor, ruleNotice } from './config.js';
-import { hasKmsStanza, isKmsSpec, kmsStanzaUnwrapper, kmsWrappers, recipientWrappers } from './kms.js';
-import { certWrappers, loadCertificate } from './recipients.js';
+import { ruleNotice } from './config.js';
+import { hasKmsStanza, isKmsSpec, kmsStanzaUnwrapper, kmsWrappers } from './kms.js';
+import { RecipientResolver } from './recipient-resolver.js';
+import { loadCertificate } from './recipients.js';
 import type { FileReport } from './rotate-report.js';
 
 type RotationModule = typeof import('../src/keys/rotation.js');
@@ -32,24 +31,20 @@ export interface PlannerInput {
 
 /** Decides, per file, what to rotate to, and rewrites files. */
 export class RotationPlanner {
-  readonly #flagTargets: readonly RotationTarget[] | undefined;
   readonly #remove: ((r: RecipientRef) => boolean) | undefined;
   readonly #newDataKey: boolean;
   readonly #unwrappers: readonly KeyUnwrapper[];
   readonly #kms: KmsStanzaUnwrapper;
   readonly #rotation: RotationModule;
-  readonly #insecureHttp: boolean;
-  readonly #configs = new Map<string, Promise<RepoConfig | undefined>>();
-  readonly #ruleTargets = new Map<string, Promise<RotationTarget[]>>();
+  readonly #targets: RecipientResolver<RotationTarget[] | undefined>;
 
-  private constructor(o: { flagTargets: RotationTarget[] | undefined; remove: ((r: RecipientRef) => boolean) | undefined; newDataKey: boolean; unwrappers: readonly KeyUnwrapper[]; kms: KmsStanzaUnwrapper; rotation: RotationModule; insecureHttp: boolean }) {
-    this.#flagTargets = o.flagTargets;
+  private constructor(o: { remove: ((r: RecipientRef) => boolean) | undefined; newDataKey: boolean; unwrappers: readonly KeyUnwrapper[]; kms: KmsStanzaUnwrapper; rotation: RotationModule; targets: RecipientResolver<RotationTarget[] | undefined> }) {
     this.#remove = o.remove;
     this.#newDataKey = o.newDataKey;
     this.#kms = o.kms;
     this.#unwrappers = [...o.unwrappers, o.kms];
     this.#rotation = o.rotation;
-    this.#insecureHttp = o.insecureHttp;
+    this.#targets = o.targets;
   }
 
   /**
@@ -59,13 +54,13 @@ export class RotationPlanner {
    */
   static async create(i: PlannerInput): Promise<RotationPlanner> {
     const rotation = await import('../src/keys/rotation.js');
-    const wrappers: KeyWrapper[] = [...(await certWrappers(i.toCert)), ...(await kmsWrappers(i.toKms))];
-    const flagTargets = wrappers.length === 0 ? undefined : await Promise.all(wrappers.map((w) => rotation.resolveTarget(w)));
+    const targets = rotationTargets(i, rotation);
+    const flagTargets = targets.hasFlags ? await targets.flags() : undefined;
     const remove = i.remove.length === 0 ? undefined : rotation.recipientMatcher(await Promise.all(i.remove.map(normalizeRemoval)));
     for (const t of flagTargets ?? []) {
       if (remove?.(t.ref) === true) throw new SealboxError('INPUT', `${t.ref.type} ${t.ref.id} is both a --to-* target and a --remove-recipient; drop one`);
     }
-    return new RotationPlanner({ flagTargets, remove, newDataKey: i.newDataKey, unwrappers: i.unwrappers, kms: await kmsStanzaUnwrapper(), rotation, insecureHttp: i.insecureHttp === true });
+    return new RotationPlanner({ remove, newDataKey: i.newDataKey, unwrappers: i.unwrappers, kms: await kmsStanzaUnwrapper(), rotation, targets });
   }
 
   /**
@@ -74,7 +69,7 @@ export class RotationPlanner {
    * removals or new data key). Throws what resolving a rule's keys throws.
    */
   async optionsFor(file: string): Promise<RotateOptions | undefined> {
-    const targets = this.#flagTargets ?? (await this.#configTargets(file));
+    const targets = await this.#targets.resolve(file);
     if (targets === undefined && this.#remove === undefined && !this.#newDataKey) return undefined;
     const all = targets ?? [];
     return {
@@ -112,38 +107,6 @@ export class RotationPlanner {
     });
   }
 
-  async #configTargets(file: string): Promise<RotationTarget[] | undefined> {
-    const dir = dirname(file);
-    let config = this.#configs.get(dir);
-    if (config === undefined) {
-      config = findConfig(dir);
-      this.#configs.set(dir, config);
-    }
-    const c = await config;
-    const rule = c === undefined ? undefined : ruleFor(c, file);
-    if (c === undefined || rule === undefined) return undefined;
-    const key = `${c.file}#${String(rule.index)}`;
-    let targets = this.#ruleTargets.get(key);
-    if (targets === undefined) {
-      targets = Promise.resolve()
-        .then(() => {
-          checkRuleTransport(c, rule, this.#insecureHttp);
-          return recipientWrappers(rule.recipients);
-        })
-        .then(async (ws) => {
-          const resolved = await Promise.all(ws.map((w) => this.#rotation.resolveTarget(w)));
-          process.stderr.write(ruleNotice(c, rule, resolved.map((t) => t.ref)));
-          return resolved;
-        })
-        .catch((err: unknown) => {
-          if (err instanceof SealboxError) throw new SealboxError(err.code, `${describeRule(c, rule)}: ${err.message}`, { cause: err });
-          throw err;
-        });
-      this.#ruleTargets.set(key, targets);
-    }
-    return targets;
-  }
-
   /** The wrapper of a recipient kept under a new data key: a target's, or a KMS key built from the stanza. */
   async #wrapperOf(r: RecipientRef, targets: readonly RotationTarget[]): Promise<KeyWrapper | undefined> {
     const t = targets.find((x) => x.ref.type === r.type && x.ref.id === r.id);
@@ -151,6 +114,27 @@ export class RotationPlanner {
     if (r.type === 'cert') return undefined;
     return this.#kms.keyFor({ ...r, wrapped: new Uint8Array() });
   }
+}
+
+/**
+ * The targets of each file: the flags' keys, else its `.sealbox.yaml` rule's,
+ * each key resolved (alias to key ARN, Key Vault key to its newest version);
+ * undefined when no rule matches.
+ */
+function rotationTargets(i: PlannerInput, rotation: RotationModule): RecipientResolver<RotationTarget[] | undefined> {
+  const resolveAll = (wrappers: readonly KeyWrapper[]): Promise<RotationTarget[]> => Promise.all(wrappers.map((w) => rotation.resolveTarget(w)));
+  return new RecipientResolver<RotationTarget[] | undefined>({
+    certs: i.toCert,
+    kms: i.toKms,
+    insecureHttp: i.insecureHttp === true,
+    fromFlags: resolveAll,
+    fromRule: async (wrappers, config, rule) => {
+      const resolved = await resolveAll(wrappers);
+      process.stderr.write(ruleNotice(config, rule, resolved.map((t) => t.ref)));
+      return resolved;
+    },
+    noRule: () => undefined,
+  });
 }
 
 /** `--remove-recipient` values as recipientMatcher takes them: a certificate file becomes its fingerprint, an AWS alias its key ARN. */

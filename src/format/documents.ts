@@ -10,6 +10,9 @@ import type { SecretData } from './secret.js';
 import { expandLists, isSecretManifest, parseSecret, secretManifest } from './secret.js';
 import type { SourceDocument } from './yaml.js';
 
+/** A document to seal: its 1-based position in the input and its plain value (a parsed SourceDocument, or one built in memory). */
+export type InputDocument = Pick<SourceDocument, 'index' | 'value'>;
+
 /** Overrides for sealing: where the Secret goes when its manifest does not say. */
 export interface PlacementOptions {
   readonly namespace?: string;
@@ -64,7 +67,7 @@ export interface InputSummary {
 }
 
 /** Counts the Secrets (List items included) in `docs`, the sealed resources and the other objects. */
-export function summarizeInput(docs: readonly SourceDocument[]): InputSummary {
+export function summarizeInput(docs: readonly InputDocument[]): InputSummary {
   let secrets = 0;
   let sealed = 0;
   const others: string[] = [];
@@ -109,7 +112,7 @@ class Placements {
  * namespace and name.
  */
 export async function sealDocuments(
-  docs: readonly SourceDocument[],
+  docs: readonly InputDocument[],
   source: string,
   opts: SealOptions & PlacementOptions,
 ): Promise<unknown[]> {
