@@ -21,7 +21,7 @@ import type { FleetItem, SecretRecorder } from '../chaos/fleet.js';
 import { applyFleet, auditNamespace, convergedCount, foreignVersions, recordSecrets, sealFleet, waitConverged, waitForProgress } from '../chaos/fleet.js';
 import type { PrivateCluster } from '../chaos/private-cluster.js';
 import { startPrivateCluster } from '../chaos/private-cluster.js';
-import { sealbox } from '../controller/cli.js';
+import { ok, sealboxAsync } from '../helpers/cli.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import type { ControllerProcess } from '../controller/process.js';
 import type { SealedObject } from '../controller/sealed.js';
@@ -163,7 +163,7 @@ describe(`faults while reconciling ${N} sealed resources`, () => {
     const applyingOld = applyFleet(pc.kc, ns, before, 16);
     applyingOld.catch(() => undefined);
     await waitForProgress(rec, before, Math.floor(half / 4));
-    await sealbox(['keys', 'rotate', '--kubeconfig', pc.cp.kubeconfig, '--controller-namespace', env.controllerNamespace]);
+    ok(await sealboxAsync(['keys', 'rotate', '--kubeconfig', pc.cp.kubeconfig, '--controller-namespace', env.controllerNamespace]));
     const newCert = await eventually('the rotated key to be served', async () => {
       const r = await recipient(ctl);
       return r.recipient.id === oldCert.recipient.id ? undefined : r;

@@ -1,12 +1,11 @@
 // Runs the built CLI as a user would and measures what each run cost: wall
 // time and peak resident memory (through rss-probe.mjs, preloaded).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { feedStdin } from '../helpers/child.js';
-import { MAIN } from '../helpers/cli.js';
+import { spawnSealbox } from '../helpers/cli.js';
 
 const PROBE = fileURLToPath(new URL('./rss-probe.mjs', import.meta.url));
 
@@ -39,13 +38,11 @@ export async function runMeasured(args: readonly string[], o: MeasureOptions = {
   const probeOut = join(dir, 'probe.json');
   try {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import', PROBE, MAIN, ...args], {
-      cwd: o.cwd, env: { ...process.env, KUBECONFIG: '', ...o.env, SEALBOX_PROBE_OUT: probeOut }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawnSealbox(args, { nodeArgs: ['--import', PROBE], cwd: o.cwd, env: { ...o.env, SEALBOX_PROBE_OUT: probeOut }, stdio: 'pipe' });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdout?.on('data', (c: Buffer) => out.push(c));
+    child.stderr?.on('data', (c: Buffer) => err.push(c));
     let stdinError: Error | undefined;
     feedStdin(child.stdin, o.input ?? '', (err) => {
       stdinError = err;

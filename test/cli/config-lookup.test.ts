@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { EXIT_CODES } from '../../src/errors.js';
 import { CertRecipient } from '../../src/keys/cert.js';
-import { run } from '../controller/cli.js';
-import { MAIN, ensureBuilt, keygen, sealbox, tempDir } from '../helpers/cli.js';
+import { ensureBuilt, keygen, sealbox, sealboxAsync, tempDir } from '../helpers/cli.js';
 
 // Which `.sealbox.yaml` chooses the recipients: the nearest one from the
 // file's folder up to the repository root (the folder with `.git`), never
@@ -175,20 +174,20 @@ describe('cert:http:// in .sealbox.yaml', () => {
   it('is refused by seal without --insecure-http, before any request', async () => {
     const repo = httpRepo('http-seal');
     const before = fetched;
-    const r = await run(process.execPath, [MAIN, 'seal', '-f', 'app/secret.yaml'], { cwd: repo });
+    const r = await sealboxAsync(['seal', '-f', 'app/secret.yaml'], { cwd: repo });
 
     expect(r.stderr).toContain('over plain http');
     expect(r.stderr).toContain('--insecure-http');
-    expect(r.code).toBe(EXIT_CODES.INPUT);
+    expect(r.status).toBe(EXIT_CODES.INPUT);
     expect(r.stdout).toBe('');
     expect(fetched).toBe(before);
   });
 
   it('is used by seal with --insecure-http', async () => {
     const repo = httpRepo('http-seal-ok');
-    const r = await run(process.execPath, [MAIN, 'seal', '-f', 'app/secret.yaml', '--insecure-http'], { cwd: repo });
+    const r = await sealboxAsync(['seal', '-f', 'app/secret.yaml', '--insecure-http'], { cwd: repo });
 
-    expect(r.code).toBe(0);
+    expect(r.status).toBe(0);
     expect(recipientIds(r.stdout)).toEqual([teamId]);
   });
 
@@ -197,10 +196,10 @@ describe('cert:http:// in .sealbox.yaml', () => {
     expect(sealbox(['seal', '--cert', attacker.cert, '-f', 'app/secret.yaml', '-o', 'app/sealed.yaml'], { cwd: repo }).status).toBe(0);
     const before = readFileSync(join(repo, 'app', 'sealed.yaml'), 'utf8');
 
-    const r = await run(process.execPath, [MAIN, 'rotate', 'app/sealed.yaml', '--key', attacker.key], { cwd: repo });
+    const r = await sealboxAsync(['rotate', 'app/sealed.yaml', '--key', attacker.key], { cwd: repo });
 
     expect(r.stderr).toContain('over plain http');
-    expect(r.code).toBe(EXIT_CODES.INPUT);
+    expect(r.status).toBe(EXIT_CODES.INPUT);
     expect(readFileSync(join(repo, 'app', 'sealed.yaml'), 'utf8')).toBe(before);
   });
 });

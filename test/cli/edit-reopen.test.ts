@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { EXIT_CODES } from '../../src/errors.js';
-import { MAIN, ROOT, ensureBuilt, keygen, sealbox, tempDir } from '../helpers/cli.js';
+import { ROOT, ensureBuilt, keygen, sealbox, tempDir } from '../helpers/cli.js';
 
 // A failed `sealbox edit` does not throw the user's changes away: the editor
 // opens again with the error as a comment at the top (as kubectl edit and
@@ -36,8 +35,7 @@ function edit(steps: unknown[]): { status: number | null; stderr: string; file: 
   writeFileSync(file, original);
   const script = join(dir, `${id}.json`);
   writeFileSync(script, JSON.stringify(steps));
-  const env = { ...process.env, EDITOR, VISUAL: EDITOR, SEALBOX_SCRIPT: script };
-  const r = spawnSync(process.execPath, [MAIN, 'edit', '--key', a.key, file], { env, encoding: 'utf8', timeout: 60_000 });
+  const r = sealbox(['edit', '--key', a.key, file], { env: { EDITOR, VISUAL: EDITOR, SEALBOX_SCRIPT: script }, timeoutMs: 60_000 });
   const seen: string[] = [];
   for (let i = 0; existsSync(`${script}.${i}.seen`); i++) seen.push(readFileSync(`${script}.${i}.seen`, 'utf8'));
   return { status: r.status, stderr: r.stderr, file, seen };

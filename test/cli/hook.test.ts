@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, tempDir } from '../helpers/cli.js';
-import { readmeBlock, sealboxOnPath } from '../helpers/readme.js';
+import { ensureBuilt, sealboxOnPath, tempDir } from '../helpers/cli.js';
+import { readmeBlock } from '../helpers/readme.js';
 
 // The README's pre-commit hook, run exactly as printed, in a real git
 // repository, with the built CLI on PATH as `sealbox` (as `npm install -g`

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { EXIT_CODES } from '../../src/errors.js';
-import { MAIN, ensureBuilt, keygen, sealbox, tempDir } from '../helpers/cli.js';
+import { ensureBuilt, keygen, sealbox, sealboxCommand, tempDir } from '../helpers/cli.js';
 
 // The mistakes a new user makes (issue 12): each is refused with a clear
 // error and the right exit code, and nothing is written.
@@ -191,9 +191,7 @@ describe('certificate bundles', () => {
 describe('messages', () => {
   it('says no kubeconfig was found, and what to pass instead', () => {
     const w = work({ 'secret.yaml': secret('db') });
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: w, KUBECONFIG: '' };
-    delete env.KUBERNETES_SERVICE_HOST;
-    const r = spawnSync(process.execPath, [MAIN, 'seal', '-f', 'secret.yaml'], { cwd: w, env, encoding: 'utf8' });
+    const r = sealbox(['seal', '-f', 'secret.yaml'], { cwd: w, env: { HOME: w, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: undefined } });
     expect(r.status).toBe(EXIT_CODES.KUBE);
     expect(r.stderr).toBe('error: no kubeconfig found ($KUBECONFIG, ~/.kube/config): pass --kubeconfig FILE, or --controller-url URL to reach the controller directly; to seal without a cluster, pass --cert CERT\n');
   });
@@ -220,7 +218,7 @@ describe('a closed standard output', () => {
     mkdirSync(join(w, 'secrets'));
     for (let i = 0; i < 20; i++) writeFileSync(join(w, 'secrets', `s${i}.yaml`), secret(`s${i}`));
     const map: Record<string, string> = { CERT: a.cert };
-    const cmd = [process.execPath, MAIN, ...args.map((x) => map[x] ?? x)].map((x) => `'${x}'`).join(' ');
+    const cmd = [sealboxCommand(), ...args.map((x) => `'${map[x] ?? x}'`)].join(' ');
     // `true` exits at once: every write meets a closed pipe (EPIPE).
     const r = spawnSync('bash', ['-c', `${cmd} 2>err.txt | true; echo "\${PIPESTATUS[0]}"`], { cwd: w, encoding: 'utf8' });
     expect(r.stdout.trim()).toBe('141');
@@ -231,7 +229,7 @@ describe('a closed standard output', () => {
 describe('standard input on a terminal', () => {
   it('prints a hint on stderr instead of waiting silently', () => {
     const w = work();
-    const cmd = `'${process.execPath}' '${MAIN}' seal --cert '${a.cert}'`;
+    const cmd = `${sealboxCommand()} seal --cert '${a.cert}'`;
     // script gives the command a terminal; its own stdin ends at once, so the terminal sends end-of-file.
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: w, input: '', encoding: 'utf8', timeout: 30_000 });
     expect(r.stdout).toContain('(tty detected: expecting a YAML or JSON Kubernetes manifest on stdin');

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIN, ensureBuilt, sealbox, tempDir } from '../helpers/cli.js';
+import { ROOT, ensureBuilt, sealbox, sealboxCommand, tempDir } from '../helpers/cli.js';
 import { readmeBlock } from '../helpers/readme.js';
 
 // The README's blocks run exactly as printed. The Quickstart says
@@ -21,7 +21,7 @@ function sh(script: string, cwd: string): { status: number | null; out: string }
 beforeAll(() => {
   ensureBuilt();
   ({ dir, cleanup } = tempDir('readme'));
-  writeFileSync(join(dir, 'npx'), `#!/bin/sh\n[ "$1" = sealbox ] || { echo "npx stand-in: only 'npx sealbox' is supported" >&2; exit 127; }\nshift\nexec "${process.execPath}" "${MAIN}" "$@"\n`);
+  writeFileSync(join(dir, 'npx'), `#!/bin/sh\n[ "$1" = sealbox ] || { echo "npx stand-in: only 'npx sealbox' is supported" >&2; exit 127; }\nshift\nexec ${sealboxCommand()} "$@"\n`);
   chmodSync(join(dir, 'npx'), 0o755);
   env = { ...process.env, PATH: `${dir}${delimiter}${process.env.PATH ?? ''}` };
 }, 120_000);
@@ -31,7 +31,7 @@ afterAll(() => {
 
 describe('the README', () => {
   it('keeps "npm ci && npm run demo" and "npm test" as its first two commands', () => {
-    const text = readFileSync(join(MAIN, '..', '..', '..', 'README.md'), 'utf8');
+    const text = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]?.trim());
     expect(blocks.slice(0, 2)).toEqual(['npm ci && npm run demo', 'npm test']);
   });

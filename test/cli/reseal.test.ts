@@ -10,8 +10,8 @@ import { EXIT_CODES } from '../../src/errors.js';
 import { mergeIntoSealed, rewrapSealed } from '../../src/format/seal.js';
 import { parseSealedSecret, sealedManifest } from '../../src/format/sealed.js';
 import { CertIdentity, CertRecipient } from '../../src/keys/cert.js';
-import { run } from '../controller/cli.js';
-import { MAIN, ensureBuilt, keygen, sealbox, tempDir } from '../helpers/cli.js';
+import type { Run } from '../helpers/cli.js';
+import { ensureBuilt, keygen, sealbox, sealboxAsync, tempDir } from '../helpers/cli.js';
 
 // `sealbox reseal` against a controller that lies. The server below plays
 // the attacker (a compromised controller, or whoever answers on an
@@ -88,8 +88,8 @@ function sealedFile(name: string): string {
   return file;
 }
 
-async function reseal(...args: string[]): Promise<{ code: number; stderr: string }> {
-  return run(process.execPath, [MAIN, 'reseal', ...args], { cwd: dir });
+async function reseal(...args: string[]): Promise<Run> {
+  return sealboxAsync(['reseal', ...args], { cwd: dir });
 }
 
 const swap = (m: Manifest): string => {
@@ -118,7 +118,7 @@ describe('sealbox reseal against a controller that alters its answer', () => {
     const r = await reseal('--controller-url', url, file);
 
     expect(r.stderr).toContain('1 file(s) resealed');
-    expect(r.code).toBe(0);
+    expect(r.status).toBe(0);
     const before = parse(sealedText) as Manifest;
     const after = parse(readFileSync(file, 'utf8')) as Manifest;
     expect(after.spec.encryptedData).toEqual(before.spec.encryptedData);
@@ -150,7 +150,7 @@ describe('sealbox reseal against a controller that alters its answer', () => {
     const r = await reseal('--controller-url', url, good, bad);
 
     expect(r.stderr).toContain(message);
-    expect(r.code).toBe(code);
+    expect(r.status).toBe(code);
     expect(readFileSync(good, 'utf8')).toBe(sealedText);
     expect(readFileSync(bad, 'utf8')).toBe(sealedText);
     expect(r.stderr).not.toContain(MARKER);
@@ -165,7 +165,7 @@ describe('sealbox reseal and --controller-url over plain http', () => {
     const r = await reseal('--controller-url', target, file);
 
     expect(r.stderr).toContain('plain http is allowed only to the loopback');
-    expect(r.code).toBe(EXIT_CODES.INPUT);
+    expect(r.status).toBe(EXIT_CODES.INPUT);
     expect(readFileSync(file, 'utf8')).toBe(sealedText);
   });
 
@@ -175,7 +175,7 @@ describe('sealbox reseal and --controller-url over plain http', () => {
     const before = requests;
     const r = await reseal('--controller-url', `http://${nonLoopback ?? ''}:${(server.address() as AddressInfo).port}`, file);
 
-    expect(r.code).toBe(EXIT_CODES.INPUT);
+    expect(r.status).toBe(EXIT_CODES.INPUT);
     expect(requests).toBe(before);
   });
 
@@ -192,6 +192,6 @@ describe('sealbox reseal and --controller-url over plain http', () => {
     const r = await reseal('--controller-url', url.replace('127.0.0.1', 'localhost'), file);
 
     expect(r.stderr).toContain('1 file(s) resealed');
-    expect(r.code).toBe(0);
+    expect(r.status).toBe(0);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/errors.js';
-import { MAIN, ensureBuilt, keygen, sealbox, tempDir } from '../helpers/cli.js';
+import { ensureBuilt, keygen, sealbox, tempDir } from '../helpers/cli.js';
 
 // Values with quotes, a dollar sign, a newline and non-ASCII text; one binary value.
 const TRICKY = "it's $HOME \"quoted\"\nsecond line ü";
@@ -77,7 +77,7 @@ describe('sealbox exec', () => {
     mkdirSync(work);
     mkdirSync(tmp);
     const args = ['exec', '--key', key, '-f', textFile, '--', 'sh', '-c', `printf '%s|%s|%s' "$DB_PASSWORD" "$PLAIN" "$HOME"`];
-    const run = spawnSync(process.execPath, [MAIN, ...args], { cwd: work, env: { ...process.env, TMPDIR: tmp }, encoding: 'utf8' });
+    const run = sealbox(args, { cwd: work, env: { TMPDIR: tmp } });
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(`${TRICKY}|abc-123|${process.env.HOME ?? ''}`);
     expect(readdirSync(work)).toEqual([]);

@@ -9,13 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterPaths } from '../cluster/control-plane.js';
+import { spawnSealbox } from '../helpers/cli.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-/**
- * The built CLI the tests run: dist/ (`npm run build` makes it), or the file
- * named by SEALBOX_TEST_CLI (e.g. a deliberately broken build, to see a test fail).
- */
-export const CLI = process.env.SEALBOX_TEST_CLI ?? join(root, 'dist', 'bundle', 'sealbox.js');
 const WATCHDOG = fileURLToPath(new URL('./watchdog.js', import.meta.url));
 
 interface ControllerRecord {
@@ -118,16 +113,15 @@ function parseLog(text: string): Record<string, unknown>[] {
 }
 
 /**
- * Spawns `node dist/bundle/sealbox.js controller ARGS` with stdout and stderr in
+ * Spawns `sealbox controller ARGS` (spawnSealbox, test/helpers/cli.ts) with stdout and stderr in
  * `<logDir>/<name>.log`, and resolves once it serves HTTP.
  * @throws {Error} with the log's tail when the process exits or does not listen in time
  */
 export async function startController(o: StartControllerOptions): Promise<ControllerProcess> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing; run "npm run build" first`);
   mkdirSync(o.logDir, { recursive: true });
   const logFile = join(o.logDir, `${o.name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [CLI, 'controller', ...o.args], { stdio: ['ignore', fd, fd], env: { ...process.env, KUBECONFIG: '' } });
+  const child = spawnSealbox(['controller', ...o.args], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const state = { exited: false };
   const exit = new Promise<void>((resolve) => child.once('exit', () => { state.exited = true; resolve(); }));

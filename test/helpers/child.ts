@@ -1,8 +1,9 @@
-// Feeding a child process's stdin safely. A child may exit (or close its
+// Running child processes, and feeding their stdin safely. A child may exit (or close its
 // stdin) before it has read everything we send it: `sealbox` refusing its
 // arguments, or a controller command that fails early. Node then reports
 // EPIPE on the stdin stream; without a listener that is an unhandled error
 // that fails the whole test run, long after the test that caused it.
+import { spawn } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
 import type { Writable } from 'node:stream';
 
@@ -33,4 +34,42 @@ export function feedStdin(stdin: Writable | null | undefined, input: string | Bu
 export function checkedSync<T extends string | Buffer>(what: string, r: SpawnSyncReturns<T>): SpawnSyncReturns<T> {
   if (r.error !== undefined && !isClosedPipe(r.error)) throw new Error(`${what}: ${r.error.message}`, { cause: r.error });
   return r;
+}
+
+/** What a finished program did. */
+export interface ProgramRun {
+  /** the exit code; null when a signal (or the timeout) ended it */
+  readonly status: number | null;
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+}
+
+/**
+ * Runs a program to the end without blocking the event loop, feeding `input`
+ * to its stdin. Resolves for any exit code; kills it after `timeoutMs`.
+ * @throws {Error} when it cannot be started or its stdin fails otherwise than a closed pipe
+ */
+export async function run(
+  file: string, args: readonly string[], o: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ProgramRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const killer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+    child.once('error', (e) => {
+      clearTimeout(killer);
+      reject(new Error(`${file}: ${e.message}`, { cause: e }));
+    });
+    child.once('close', (status) => {
+      clearTimeout(killer);
+      resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
+    });
+    feedStdin(child.stdin, o.input ?? '', (e) => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file}: writing its stdin failed: ${e.message}`, { cause: e }));
+    });
+  });
 }

@@ -1,6 +1,6 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAIN, ROOT } from './cli.js';
+import { ROOT } from './cli.js';
 
 /**
  * The first fenced code block of `language` under the README heading that
@@ -19,16 +19,4 @@ export function readmeBlock(heading: string, language = 'sh'): string {
   const m = new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(section);
   if (m?.[1] === undefined) throw new Error(`README.md section "${heading}" has no \`\`\`${language} block`);
   return m[1];
-}
-
-/**
- * Puts the built CLI on a PATH as `sealbox`: a folder holding a two-line
- * wrapper script, as `npm install -g` would. Returns the folder.
- */
-export function sealboxOnPath(dir: string): string {
-  const bin = join(dir, 'bin');
-  mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'sealbox'), `#!/bin/sh\nexec "${process.execPath}" "${MAIN}" "$@"\n`);
-  chmodSync(join(bin, 'sealbox'), 0o755);
-  return bin;
 }

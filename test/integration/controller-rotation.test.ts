@@ -7,7 +7,8 @@ import * as k8s from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { eventually, kubeConfig, kubeconfigPath } from '../cluster/helpers.js';
-import { blockLines, gitDiffLines, sealbox } from '../controller/cli.js';
+import { ok, sealboxAsync } from '../helpers/cli.js';
+import { blockLines, gitDiffLines } from '../helpers/diff.js';
 import { useController } from '../controller/harness.js';
 import type { SealedObject } from '../controller/sealed.js';
 import { createSealed, readSecret, secretText, updateSealedSpec, waitForReady, waitForSecret } from '../controller/sealed.js';
@@ -29,7 +30,7 @@ function secretYaml(name: string, namespace: string, data: Record<string, string
 /** Seals with `sealbox seal` and no --cert: the certificate comes from the cluster. */
 async function sealWithCli(dir: string, file: string, name: string, data: Record<string, string>): Promise<SealedObject> {
   const out = join(dir, file);
-  await sealbox(['seal', '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace, '-o', out], { input: secretYaml(name, env.namespace, data) });
+  ok(await sealboxAsync(['seal', '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace, '-o', out], { input: secretYaml(name, env.namespace, data) }));
   return parse(readFileSync(out, 'utf8')) as SealedObject;
 }
 
@@ -50,7 +51,7 @@ describe('key rotation', () => {
     await createSealed(ns, applied);
     await waitForReady(ns, 'applied', 'True');
 
-    await sealbox(['keys', 'rotate', '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace]);
+    ok(await sealboxAsync(['keys', 'rotate', '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace]));
     const rotated = await eventually('a second key in /v1/keys', async () => {
       const k = await keys(ctl.url);
       return k.length === 2 ? k : undefined;
@@ -70,8 +71,8 @@ describe('key rotation', () => {
 
     // `sealbox cert fetch` gets the new certificate; new seals use it
     const certFile = join(env.dir, 'fetched.pem');
-    await sealbox(['cert', 'fetch', '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace, '-o', certFile]);
-    const inspected = JSON.parse((await sealbox(['cert', 'inspect', certFile, '--output', 'json'])).stdout) as { fingerprint: string };
+    ok(await sealboxAsync(['cert', 'fetch', '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace, '-o', certFile]));
+    const inspected = JSON.parse(ok(await sealboxAsync(['cert', 'inspect', certFile, '--output', 'json'])).stdout) as { fingerprint: string };
     expect(inspected.fingerprint).toBe(fresh);
     const after = await sealWithCli(env.dir, 'after.yaml', 'after', { v: 'two' });
     expect(recipientIds(after)).toEqual([fresh]);
@@ -91,7 +92,7 @@ describe('key rotation', () => {
     const original = join(env.dir, 'later.orig.yaml');
     const file = join(env.dir, 'later.yaml');
     copyFileSync(file, original);
-    const first = await sealbox(['reseal', '--controller-url', ctl.url, file]);
+    const first = ok(await sealboxAsync(['reseal', '--controller-url', ctl.url, file]));
     expect(first.stderr).toContain('1 file(s) resealed');
     const before = readFileSync(original, 'utf8');
     const resealedText = readFileSync(file, 'utf8');
@@ -114,7 +115,7 @@ describe('key rotation', () => {
     expect(secretText((await readSecret(ns, 'later')) ?? {})).toEqual({ user: 'u', password: 'p' });
 
     // a second reseal changes nothing
-    const second = await sealbox(['reseal', '--controller-url', ctl.url, file]);
+    const second = ok(await sealboxAsync(['reseal', '--controller-url', ctl.url, file]));
     expect(second.stderr).toContain('0 file(s) resealed');
     expect(readFileSync(file, 'utf8')).toBe(resealedText);
   }, 120_000);

@@ -21,7 +21,8 @@ import { useController } from '../controller/harness.js';
 import type { ControllerProcess } from '../controller/process.js';
 import { startController } from '../controller/process.js';
 import { SEALED, fetchCert, seal } from '../controller/sealed.js';
-import { kmsEnv, runSealbox } from '../peers/kms-cli.js';
+import { sealbox } from '../helpers/cli.js';
+import { kmsEnv } from '../peers/kms-cli.js';
 import type { Started } from '../peers/kms-servers.js';
 import { startKeyVault } from '../peers/kms-servers.js';
 
@@ -77,7 +78,7 @@ describe('sealbox keys backup and restore', () => {
     const sealed = await seal(await fetchCert(controller.url), { name: 'db', namespace: env.namespace, data: { password: 'sealed-before-rebuild' } });
     const file = join(dir, 'keys.yaml');
 
-    const backup = runSealbox(['keys', 'backup', '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace, '-o', file]);
+    const backup = sealbox(['keys', 'backup', '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace, '-o', file]);
 
     expect(backup.stderr).toContain('backed up 1 sealing key(s)');
     expect(backup.status).toBe(0);
@@ -86,8 +87,8 @@ describe('sealbox keys backup and restore', () => {
     await createNamespace(kc, env.controllerNamespace);
     await createNamespace(kc, env.namespace);
 
-    const restore = runSealbox(['keys', 'restore', '--kubeconfig', rebuilt.kubeconfig, '--controller-namespace', env.controllerNamespace, '-f', file]);
-    const again = runSealbox(['keys', 'restore', '--kubeconfig', rebuilt.kubeconfig, '--controller-namespace', env.controllerNamespace, '-f', file]);
+    const restore = sealbox(['keys', 'restore', '--kubeconfig', rebuilt.kubeconfig, '--controller-namespace', env.controllerNamespace, '-f', file]);
+    const again = sealbox(['keys', 'restore', '--kubeconfig', rebuilt.kubeconfig, '--controller-namespace', env.controllerNamespace, '-f', file]);
 
     expect(restore.stderr).toContain('restored 1 sealing key(s)');
     expect(again.stderr).toContain('restored 0 sealing key(s)');
@@ -121,7 +122,7 @@ describe('sealbox keys backup and restore', () => {
     }
     const secretId = `${vault.endpoint}/secrets/sealbox-keys`;
 
-    const backup = runSealbox(['keys', 'backup', '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace, '--to-azure-secret', secretId], { env: azureEnv() });
+    const backup = sealbox(['keys', 'backup', '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace, '--to-azure-secret', secretId], { env: azureEnv() });
 
     expect(backup.stderr).toContain('backed up 8 sealing key(s)');
     expect(backup.status).toBe(0);
@@ -135,7 +136,7 @@ describe('sealbox keys backup and restore', () => {
     const kc = rebuiltKc();
     await createNamespace(kc, target);
 
-    const restore = runSealbox(['keys', 'restore', '--kubeconfig', rebuilt.kubeconfig, '--controller-namespace', target, '--from-azure-secret', secretId], { env: azureEnv() });
+    const restore = sealbox(['keys', 'restore', '--kubeconfig', rebuilt.kubeconfig, '--controller-namespace', target, '--from-azure-secret', secretId], { env: azureEnv() });
 
     expect(restore.stderr).toContain('restored 8 sealing key(s)');
     expect(restore.status).toBe(0);
@@ -147,7 +148,7 @@ describe('sealbox keys backup and restore', () => {
     const target = `refused-${randomBytes(3).toString('hex')}`;
     await createNamespace(rebuiltKc(), target);
 
-    const r = runSealbox(['keys', 'restore', '--kubeconfig', rebuilt.kubeconfig, '--controller-namespace', target, '-f', '-'], {
+    const r = sealbox(['keys', 'restore', '--kubeconfig', rebuilt.kubeconfig, '--controller-namespace', target, '-f', '-'], {
       input: 'apiVersion: v1\nkind: Secret\nmetadata: {name: x, labels: {sealbox.dev/sealing-key: "true"}}\ndata: {tls.crt: QUFB, tls.key: QUFB}\n',
     });
 

@@ -6,7 +6,6 @@
 // /metrics, re-wrap responses, and the temporary folders of every process. It
 // is found only where it belongs: the Secret, and files written by `unseal -o`
 // (mode 0600). The controller runs with --log-level debug.
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,9 +21,10 @@ import { filesUnder, findLeaks, leakNeedles } from '../chaos/leaks.js';
 import { eventually, kubeConfig, kubeObject } from '../cluster/helpers.js';
 import { useController } from '../controller/harness.js';
 import { scrape } from '../controller/metrics.js';
-import { CLI } from '../controller/process.js';
 import type { SealedObject } from '../controller/sealed.js';
 import { createSealed, eventsFor, fetchCert, readSecret, seal, secretText, waitForReady, waitForSecret } from '../controller/sealed.js';
+import type { Run } from '../helpers/cli.js';
+import { sealbox, spawnSealbox } from '../helpers/cli.js';
 import { LocalKey } from '../helpers/local-key.js';
 
 const MARKER = `marker-${randomBytes(12).toString('hex')}`;
@@ -56,12 +56,9 @@ afterAll(() => {
   if (process.env.SEALBOX_CLUSTER_KEEP !== '1') rmSync(SCRATCH, { recursive: true, force: true });
 });
 
-interface Run { status: number | null; stdout: string; stderr: string }
-
 /** Runs the built CLI in WORK with the scratch TMPDIR; records its output unless `plaintextOut`. */
 function cli(label: string, args: readonly string[], o: { input?: string; env?: Record<string, string>; plaintextOut?: boolean } = {}): Run {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: WORK, input: o.input ?? '', env: { ...process.env, KUBECONFIG: '', ...o.env }, timeout: 60_000 });
-  const run = { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+  const run = sealbox(args, { cwd: WORK, input: o.input ?? '', env: o.env ?? {}, timeoutMs: 60_000 });
   transcript.set(`${label}: stderr`, run.stderr);
   if (o.plaintextOut !== true) transcript.set(`${label}: stdout`, run.stdout);
   return run;
@@ -168,9 +165,9 @@ describe('the CLI with a marker plaintext', () => {
 
     // stopped with SIGTERM while the editor is open
     rmSync(log, { force: true });
-    const child = spawn(process.execPath, [CLI, 'edit', '--key', 'a.key', 'sealed.yaml'], { cwd: WORK, env: { ...process.env, KUBECONFIG: '', ...editorEnv('hang') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnSealbox(['edit', '--key', 'a.key', 'sealed.yaml'], { cwd: WORK, env: editorEnv('hang') });
     let stderr = '';
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
     const open = await eventually('the editor to have the file', () => Promise.resolve(existsSync(log) ? JSON.parse(readFileSync(log, 'utf8')) as { file: string } : undefined), 30_000, 50);
     expect(existsSync(open.file)).toBe(true);
     child.kill('SIGTERM');

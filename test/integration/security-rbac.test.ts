@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createServiceAccount, kubeConfig, kubeConfigForToken, serviceAccountToken } from '../cluster/helpers.js';
 import { canI, documentedControllerRights, minus, rulesReview } from '../chaos/rbac-docs.js';
 import type { Grant } from '../chaos/rbac-docs.js';
-import { sealbox } from '../controller/cli.js';
+import { ok, sealboxAsync } from '../helpers/cli.js';
 import { useController } from '../controller/harness.js';
 import type { Manifest } from '../controller/manifests.js';
 import { applyObject, rawRequest, readManifests } from '../controller/manifests.js';
@@ -127,11 +127,11 @@ describe('a user who may only read the public ConfigMap', () => {
 
     // sealing works with these rights alone
     const certFile = join(env.dir, 'sealer-cert.pem');
-    await sealbox(['cert', 'fetch', '--kubeconfig', kubeconfig, '--controller-namespace', ctrl, '-o', certFile]);
+    ok(await sealboxAsync(['cert', 'fetch', '--kubeconfig', kubeconfig, '--controller-namespace', ctrl, '-o', certFile]));
     expect(readFileSync(certFile, 'utf8')).toBe(await fetchCert(env.controllers[0]?.url ?? ''));
     const secret = JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sealed-by-reader', namespace: env.namespace }, stringData: { token: 'sealed-with-public-rights' } });
     const out = join(env.dir, 'sealed-by-reader.json');
-    await sealbox(['seal', '--kubeconfig', kubeconfig, '--controller-namespace', ctrl, '--format', 'json', '-o', out], { input: secret });
+    ok(await sealboxAsync(['seal', '--kubeconfig', kubeconfig, '--controller-namespace', ctrl, '--format', 'json', '-o', out], { input: secret }));
     await createSealed(env.namespace, JSON.parse(readFileSync(out, 'utf8')) as SealedObject);
     expect(secretText(await waitForSecret(env.namespace, 'sealed-by-reader'))).toEqual({ token: 'sealed-with-public-rights' });
 

@@ -13,8 +13,8 @@ import { bindingOf, mergeIntoSealed } from '../../src/format/seal.js';
 import { parseSealedSecret, sealedManifest } from '../../src/format/sealed.js';
 import { AwsKmsKey } from '../../src/keys/aws-kms.js';
 import { CertRecipient } from '../../src/keys/cert.js';
-import { keygen, tempDir } from '../helpers/cli.js';
-import { awsClient, newAwsKey, newAzureKeyVersion, sealboxKms, spawnSealboxKms } from '../peers/kms-cli.js';
+import { keygen, sealbox, spawnSealbox, tempDir } from '../helpers/cli.js';
+import { awsClient, kmsEnv, newAwsKey, newAzureKeyVersion } from '../peers/kms-cli.js';
 
 interface Sealed {
   spec: { encryptedData: Record<string, string>; dataKeys: { group: string; commitment: string; binding: string; recipients: { type: string; id: string; wrapped: string }[] }[] };
@@ -41,13 +41,13 @@ function sealedFile(name: string, kms: string[]): string {
   const input = join(dir, `${name}.secret.yaml`);
   writeFileSync(input, 'apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: prod}\nstringData: {user: admin, password: hunter2, host: db.internal}\n');
   const out = join(dir, `${name}.yaml`);
-  const r = sealboxKms(['seal', '-f', input, ...kms.flatMap((k) => ['--kms', k]), '-o', out]);
+  const r = sealbox(['seal', '-f', input, ...kms.flatMap((k) => ['--kms', k]), '-o', out], { env: kmsEnv() });
   if (r.status !== 0) throw new Error(r.stderr);
   return out;
 }
 
 function values(file: string, args: string[] = []): Record<string, string> {
-  const r = sealboxKms(['unseal', '-f', file, ...args]);
+  const r = sealbox(['unseal', '-f', file, ...args], { env: kmsEnv() });
   expect(r.status).toBe(0);
   const data = (parse(r.stdout) as { data: Record<string, string> }).data;
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
@@ -66,7 +66,7 @@ let t = fs.readFileSync(file, 'utf8');
 t = t.replace('password: hunter2', 'password: correct-horse').replace(/  user: admin\\n/, '').replace('stringData:\\n', 'stringData:\\n  token: t0k3n\\n');
 fs.writeFileSync(file, t);`);
 
-    const r = sealboxKms(['edit', file], { env: { EDITOR: editor } });
+    const r = sealbox(['edit', file], { env: { ...kmsEnv(), EDITOR: editor } });
 
     expect(r.stderr).toBe('prod/db: changed password; added token; removed user\n');
     expect(r.status).toBe(0);
@@ -92,7 +92,7 @@ fs.writeFileSync(file, t);`);
     const file = sealedFile('nochange', [`aws:${await newAwsKey()}`]);
     const before = readFileSync(file, 'utf8');
 
-    const r = sealboxKms(['edit', file], { env: { EDITOR: editorScript('noop', '') } });
+    const r = sealbox(['edit', file], { env: { ...kmsEnv(), EDITOR: editorScript('noop', '') } });
 
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('no changes; nothing written\n');
@@ -105,7 +105,7 @@ fs.writeFileSync(file, t);`);
     const record = join(dir, 'fails.record.json');
     const editor = editorScript('fail', `${RECORD(record)}\nfs.writeFileSync(file, 'garbage');\nprocess.exit(3);`);
 
-    const r = sealboxKms(['edit', file], { env: { EDITOR: editor } });
+    const r = sealbox(['edit', file], { env: { ...kmsEnv(), EDITOR: editor } });
 
     expect(r.status).toBe(9);
     expect(r.stderr).toContain('exited with status 3; nothing was written');
@@ -118,7 +118,7 @@ fs.writeFileSync(file, t);`);
     const record = join(dir, 'killed.record.json');
     const editor = editorScript('slow', `${RECORD(record)}\nsetTimeout(() => {}, 60_000);`);
 
-    const child = spawnSealboxKms(['edit', file], { env: { EDITOR: editor } });
+    const child = spawnSealbox(['edit', file], { env: { ...kmsEnv(), EDITOR: editor } });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
     for (let i = 0; i < 100 && !existsSync(record); i++) await sleep(100);
     const seen = JSON.parse(readFileSync(record, 'utf8')) as { dir: string };
@@ -134,20 +134,20 @@ fs.writeFileSync(file, t);`);
     const input = join(dir, 'cert.secret.yaml');
     writeFileSync(input, 'apiVersion: v1\nkind: Secret\nmetadata: {name: app, namespace: prod}\ndata: {blob: AP8A}\nstringData: {a: b}\n');
     const file = join(dir, 'cert.yaml');
-    expect(sealboxKms(['seal', '-f', input, '--cert', cert.cert, '-o', file]).status).toBe(0);
+    expect(sealbox(['seal', '-f', input, '--cert', cert.cert, '-o', file], { env: kmsEnv() }).status).toBe(0);
     const before = readFileSync(file, 'utf8');
 
-    const renamed = sealboxKms(['edit', file, '--key', cert.key], { env: { EDITOR: editorScript('rename', "fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('name: app', 'name: other'));") } });
+    const renamed = sealbox(['edit', file, '--key', cert.key], { env: { ...kmsEnv(), EDITOR: editorScript('rename', "fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('name: app', 'name: other'));") } });
     // The binary value is shown base64 in data, the text one in stringData.
     const record = join(dir, 'binary.record.json');
-    const edited = sealboxKms(['edit', file, '--key', cert.key], { env: { EDITOR: editorScript('binary', `${RECORD(record)}\nfs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('a: b', 'a: c'));`) } });
+    const edited = sealbox(['edit', file, '--key', cert.key], { env: { ...kmsEnv(), EDITOR: editorScript('binary', `${RECORD(record)}\nfs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('a: b', 'a: c'));`) } });
 
     expect(renamed.status).toBe(3);
     expect(renamed.stderr).toContain('only values can change');
     expect(edited.status).toBe(0);
     expect(readFileSync(file, 'utf8')).not.toBe(before);
     expect((parse((JSON.parse(readFileSync(record, 'utf8')) as { text: string }).text) as object)).toMatchObject({ data: { blob: 'AP8A' }, stringData: { a: 'b' } });
-    const unsealed = parse(sealboxKms(['unseal', '-f', file, '--key', cert.key]).stdout) as { data: Record<string, string> };
+    const unsealed = parse(sealbox(['unseal', '-f', file, '--key', cert.key], { env: kmsEnv() }).stdout) as { data: Record<string, string> };
     expect(unsealed.data).toEqual({ blob: 'AP8A', a: Buffer.from('c').toString('base64') });
   });
 
@@ -157,7 +157,7 @@ fs.writeFileSync(file, t);`);
     const input = join(dir, 'attack.secret.yaml');
     writeFileSync(input, 'apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: prod}\nstringData: {user: admin, password: hunter2}\n');
     const file = join(dir, 'attack.yaml');
-    expect(sealboxKms(['seal', '-f', input, '--cert', cert.cert, '--kms', `aws:${arn}`, '-o', file]).status).toBe(0);
+    expect(sealbox(['seal', '-f', input, '--cert', cert.cert, '--kms', `aws:${arn}`, '-o', file], { env: kmsEnv() }).status).toBe(0);
     // The attacker merges a value for the same recipients by hand, with a random source of his own: he knows that data key.
     const known = new Uint8Array(32).fill(0x42);
     let draws = 0;
@@ -167,7 +167,7 @@ fs.writeFileSync(file, t);`);
     writeFileSync(file, stringify(sealedManifest(merged)));
 
     // The key holder (KMS decrypt rights, the cluster's public certificate) rotates the password.
-    const r = sealboxKms(['edit', file, '--cert', cert.cert], { env: { EDITOR: editorScript('rotate', "fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('password: hunter2', 'password: s3cret-rotated'));") } });
+    const r = sealbox(['edit', file, '--cert', cert.cert], { env: { ...kmsEnv(), EDITOR: editorScript('rotate', "fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('password: hunter2', 'password: s3cret-rotated'));") } });
 
     expect(r.stderr).toBe('prod/db: changed password\n');
     expect(r.status).toBe(0);
@@ -190,7 +190,7 @@ fs.writeFileSync(file, t);`);
     // refuses recipients the file does not have): an edit must not let that
     // key read the edited values.
     const extraOut = join(dir, 'ride.extra.sealed.yaml');
-    expect(sealboxKms(['seal', '-f', input, '--kms', `aws:${arn}`, '--cert', cert.cert, '-o', extraOut]).status).toBe(0);
+    expect(sealbox(['seal', '-f', input, '--kms', `aws:${arn}`, '--cert', cert.cert, '-o', extraOut], { env: kmsEnv() }).status).toBe(0);
     type Doc = { spec: { encryptedData: Record<string, string>; dataKeys: unknown[] } };
     const base = parse(readFileSync(file, 'utf8')) as Doc;
     const extra = parse(readFileSync(extraOut, 'utf8')) as Doc;
@@ -202,11 +202,11 @@ fs.writeFileSync(file, t);`);
     const record = join(dir, 'ride.record.json');
     const editor = editorScript('ride', `${RECORD(record)}\nfs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('password: hunter2', 'password: other'));`);
 
-    const mixed = sealboxKms(['edit', mergedOut, '--cert', cert.cert], { env: { EDITOR: editor } });
+    const mixed = sealbox(['edit', mergedOut, '--cert', cert.cert], { env: { ...kmsEnv(), EDITOR: editor } });
     const certFile = join(dir, 'ride.cert-only.yaml');
-    expect(sealboxKms(['seal', '-f', input, '--cert', cert.cert, '--kms', `aws:${arn}`, '-o', certFile]).status).toBe(0);
+    expect(sealbox(['seal', '-f', input, '--cert', cert.cert, '--kms', `aws:${arn}`, '-o', certFile], { env: kmsEnv() }).status).toBe(0);
     const record2 = join(dir, 'ride2.record.json');
-    const noCert = sealboxKms(['edit', certFile], { env: { EDITOR: editorScript('ride2', RECORD(record2)) } });
+    const noCert = sealbox(['edit', certFile], { env: { ...kmsEnv(), EDITOR: editorScript('ride2', RECORD(record2)) } });
 
     expect(mixed.status).toBe(3);
     expect(mixed.stderr).toContain('different recipients');

@@ -17,9 +17,9 @@ import { azureKvKeyFromSpec } from '../../src/keys/azure-kv.js';
 import { KmsStanzaUnwrapper } from '../../src/keys/kms-unwrapper.js';
 import { rotateSealed } from '../../src/format/rotate.js';
 import { reEncryptVia, resolveTarget } from '../../src/keys/rotation.js';
-import { keygen, tempDir } from '../helpers/cli.js';
+import { keygen, sealbox, spawnSealbox, tempDir } from '../helpers/cli.js';
 import { kmsPeer } from '../peers/kms-context.js';
-import { awsClient, newAwsKey, newAzureKeyVersion, sealboxKms, spawnSealboxKms } from '../peers/kms-cli.js';
+import { awsClient, kmsEnv, newAwsKey, newAzureKeyVersion } from '../peers/kms-cli.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -85,7 +85,7 @@ describe('sealbox rotate', () => {
     git(repo, 'add', '.');
     git(repo, 'commit', '-q', '-m', 'sealed');
 
-    const first = sealboxKms(['rotate', '.', '--to-kms', `azure:${azure.versionless}`, '--output', 'json'], { cwd: repo });
+    const first = sealbox(['rotate', '.', '--to-kms', `azure:${azure.versionless}`, '--output', 'json'], { cwd: repo, env: kmsEnv() });
 
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
@@ -99,7 +99,7 @@ describe('sealbox rotate', () => {
     expect(passwords).toEqual(Array.from({ length: 200 }, (_, i) => `pw-${String(i)}`));
     git(repo, 'commit', '-q', '-am', 'rotated');
 
-    const second = sealboxKms(['rotate', '.', '--to-kms', `azure:${azure.versionless}`], { cwd: repo });
+    const second = sealbox(['rotate', '.', '--to-kms', `azure:${azure.versionless}`], { cwd: repo, env: kmsEnv() });
 
     expect(second.status).toBe(0);
     expect(second.stderr).toContain('0 rotated, 200 unchanged of 200 sealed file(s)');
@@ -113,7 +113,7 @@ describe('sealbox rotate', () => {
     await sealFolder(folder, 200, [awsKey(arn)]);
     const originals = new Map(files(folder).map((f) => [f, readFileSync(f, 'utf8')]));
 
-    const child = spawnSealboxKms(['rotate', folder, '--to-kms', `aws:${target}`, '--remove-recipient', `aws:${arn}`, '--concurrency', '2']);
+    const child = spawnSealbox(['rotate', folder, '--to-kms', `aws:${target}`, '--remove-recipient', `aws:${arn}`, '--concurrency', '2'], { env: kmsEnv() });
     // rotate lists files only at the end: watch the files change on disk instead
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
@@ -138,7 +138,7 @@ describe('sealbox rotate', () => {
     expect(done).toBeGreaterThanOrEqual(20);
     expect(done).toBeLessThan(200);
 
-    const rerun = sealboxKms(['rotate', folder, '--to-kms', `aws:${target}`, '--remove-recipient', `aws:${arn}`]);
+    const rerun = sealbox(['rotate', folder, '--to-kms', `aws:${target}`, '--remove-recipient', `aws:${arn}`], { env: kmsEnv() });
 
     expect(rerun.status).toBe(0);
     expect(rerun.stderr).toContain(`${String(200 - done)} rotated, ${String(done)} unchanged of 200 sealed file(s)`);
@@ -155,10 +155,10 @@ describe('sealbox rotate', () => {
     const v2 = await newAzureKeyVersion(v1.versionless.split('/').pop());
     const before = files(folder).map((f) => readFileSync(f, 'utf8'));
 
-    const check = sealboxKms(['rotate', folder, '--to-kms', `azure:${v1.versionless}`, '--check']);
-    const stillOld = sealboxKms(['unseal', '-f', files(folder)[0] ?? '']);
-    const run = sealboxKms(['rotate', folder, '--to-kms', `azure:${v1.versionless}`]);
-    const after = sealboxKms(['rotate', folder, '--to-kms', `azure:${v1.versionless}`, '--check']);
+    const check = sealbox(['rotate', folder, '--to-kms', `azure:${v1.versionless}`, '--check'], { env: kmsEnv() });
+    const stillOld = sealbox(['unseal', '-f', files(folder)[0] ?? ''], { env: kmsEnv() });
+    const run = sealbox(['rotate', folder, '--to-kms', `azure:${v1.versionless}`], { env: kmsEnv() });
+    const after = sealbox(['rotate', folder, '--to-kms', `azure:${v1.versionless}`, '--check'], { env: kmsEnv() });
 
     expect(check.status).toBe(10);
     expect(check.stderr).toContain('3 need rotation');
@@ -167,7 +167,7 @@ describe('sealbox rotate', () => {
     expect(files(folder).map((f) => readFileSync(f, 'utf8'))).not.toEqual(before);
     expect(run.status).toBe(0);
     for (const f of files(folder)) expect(readSealed(f).dataKeys[0]?.recipients.map((r) => r.id)).toEqual([v2.id]);
-    expect(sealboxKms(['unseal', '-f', files(folder)[2] ?? '']).stdout).toContain(Buffer.from('pw-2').toString('base64'));
+    expect(sealbox(['unseal', '-f', files(folder)[2] ?? ''], { env: kmsEnv() }).stdout).toContain(Buffer.from('pw-2').toString('base64'));
     expect(after.status).toBe(0);
   });
 
@@ -181,9 +181,9 @@ describe('sealbox rotate', () => {
     writeFileSync(join(repo, '.git', 'HEAD'), 'ref: refs/heads/main\n');
     writeFileSync(join(repo, '.sealbox.yaml'), `rules:\n  - path: apps/**\n    recipients: ["aws:${arn}", "azure:${azure.versionless}"]\n`);
 
-    const check = sealboxKms(['rotate', '--check'], { cwd: repo });
-    const run = sealboxKms(['rotate'], { cwd: repo });
-    const again = sealboxKms(['rotate', '--check'], { cwd: repo });
+    const check = sealbox(['rotate', '--check'], { cwd: repo, env: kmsEnv() });
+    const run = sealbox(['rotate'], { cwd: repo, env: kmsEnv() });
+    const again = sealbox(['rotate', '--check'], { cwd: repo, env: kmsEnv() });
 
     expect(check.status).toBe(10);
     expect(run.status).toBe(0);
@@ -198,11 +198,11 @@ describe('sealbox rotate', () => {
     mkdirSync(folder);
     const file = join(folder, 'db.yaml');
     writeFileSync(join(folder, 'secret.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: prod}\nstringData: {password: hunter2}\n');
-    expect(sealboxKms(['seal', '-f', join(folder, 'secret.yaml'), '--cert', cert.cert, '--kms', `aws:${arn}`, '-o', file]).status).toBe(0);
+    expect(sealbox(['seal', '-f', join(folder, 'secret.yaml'), '--cert', cert.cert, '--kms', `aws:${arn}`, '-o', file], { env: kmsEnv() }).status).toBe(0);
     const before = readSealed(file);
 
-    const refused = sealboxKms(['rotate', file, '--new-data-key']);
-    const run = sealboxKms(['rotate', file, '--new-data-key', '--to-cert', cert.cert, '--output', 'json']);
+    const refused = sealbox(['rotate', file, '--new-data-key'], { env: kmsEnv() });
+    const run = sealbox(['rotate', file, '--new-data-key', '--to-cert', cert.cert, '--output', 'json'], { env: kmsEnv() });
 
     expect(refused.status).toBe(3); // INPUT
     expect(refused.stderr).toContain(`cert:${before.dataKeys[0]?.recipients[0]?.id.slice(0, 12) ?? ''} is not known here`);
@@ -211,7 +211,7 @@ describe('sealbox rotate', () => {
     expect(after.dataKeys[0]?.id).not.toBe(before.dataKeys[0]?.id);
     expect(after.encryptedData.get('password')?.sealed).not.toEqual(before.encryptedData.get('password')?.sealed);
     expect(after.dataKeys[0]?.recipients.map((r) => r.type).sort()).toEqual(['aws-kms', 'cert']);
-    const viaCert = sealboxKms(['unseal', '-f', file, '--key', cert.key]);
+    const viaCert = sealbox(['unseal', '-f', file, '--key', cert.key], { env: kmsEnv() });
     expect(viaCert.stdout).toContain(Buffer.from('hunter2').toString('base64'));
   });
 
@@ -222,8 +222,8 @@ describe('sealbox rotate', () => {
     const copy = join(dir, 'dry-copy');
     cpSync(folder, copy, { recursive: true });
 
-    const dry = sealboxKms(['rotate', folder, '--to-kms', `aws:${await newAwsKey()}`, '--dry-run']);
-    const lonely = sealboxKms(['rotate', folder, '--remove-recipient', `aws:${arn}`]);
+    const dry = sealbox(['rotate', folder, '--to-kms', `aws:${await newAwsKey()}`, '--dry-run'], { env: kmsEnv() });
+    const lonely = sealbox(['rotate', folder, '--remove-recipient', `aws:${arn}`], { env: kmsEnv() });
 
     expect(dry.status).toBe(0);
     expect(dry.stderr).toContain('2 would need rotation');
@@ -245,9 +245,9 @@ describe('sealbox rotate on JSON files', () => {
       'apiVersion: v1\nkind: Secret\nmetadata: {name: b, namespace: prod}\nstringData: {password: pb}\n',
     ].join('---\n'));
     const file = join(folder, 'sealed.json');
-    expect(sealboxKms(['seal', '-f', input, '--kms', `aws:${arn}`, '--format', 'json', '-o', file]).status).toBe(0);
+    expect(sealbox(['seal', '-f', input, '--kms', `aws:${arn}`, '--format', 'json', '-o', file], { env: kmsEnv() }).status).toBe(0);
 
-    const r = sealboxKms(['rotate', file, '--to-kms', `azure:${azure.versionless}`]);
+    const r = sealbox(['rotate', file, '--to-kms', `azure:${azure.versionless}`], { env: kmsEnv() });
 
     expect(r.stderr).toContain('1 rotated');
     const list = JSON.parse(readFileSync(file, 'utf8')) as { kind: string; items: { spec: { dataKeys: { recipients: { id: string }[] }[] } }[] };

@@ -8,8 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { keygen, tempDir } from '../helpers/cli.js';
-import { newAwsKey, newAzureKeyVersion, sealboxKms } from '../peers/kms-cli.js';
+import { keygen, sealbox, tempDir } from '../helpers/cli.js';
+import { kmsEnv, newAwsKey, newAzureKeyVersion } from '../peers/kms-cli.js';
 
 interface Stanza { type: string; id: string; wrapped: string }
 interface Sealed {
@@ -36,7 +36,7 @@ function sealedAt(path: string): Sealed {
 
 /** The unsealed values of a sealed file, read with `sealbox unseal ARGS`. */
 function unsealedValues(path: string, args: string[] = []): Record<string, string> {
-  const r = sealboxKms(['unseal', '-f', path, ...args]);
+  const r = sealbox(['unseal', '-f', path, ...args], { env: kmsEnv() });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   const data = (parse(r.stdout) as { data: Record<string, string> }).data;
@@ -58,7 +58,7 @@ describe('sealbox seal --kms', () => {
     const azure = await newAzureKeyVersion();
     const out = join(dir, 'three.yaml');
 
-    const r = sealboxKms(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert, '--kms', `aws:${arn}`, '--kms', `azure:${azure.versionless}`, '-o', out]);
+    const r = sealbox(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert, '--kms', `aws:${arn}`, '--kms', `azure:${azure.versionless}`, '-o', out], { env: kmsEnv() });
 
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -76,7 +76,7 @@ describe('sealbox seal --kms', () => {
   it('refuses a KMS-sealed value moved to another namespace, through the AWS encryption context, with a TAMPERED error', async () => {
     const arn = await newAwsKey();
     const out = join(dir, 'moved.yaml');
-    expect(sealboxKms(['seal', '-f', join(dir, 'secret.yaml'), '--kms', `aws:${arn}`, '-o', out]).status).toBe(0);
+    expect(sealbox(['seal', '-f', join(dir, 'secret.yaml'), '--kms', `aws:${arn}`, '-o', out], { env: kmsEnv() }).status).toBe(0);
     const doc = sealedAt(out);
     doc.metadata.namespace = 'staging';
     const relabelled = join(dir, 'moved-relabelled.yaml');
@@ -87,8 +87,8 @@ describe('sealbox seal --kms', () => {
     const moved = join(dir, 'moved-only.yaml');
     writeFileSync(moved, stringify(doc));
 
-    const plain = sealboxKms(['unseal', '-f', moved]);
-    const deep = sealboxKms(['unseal', '-f', relabelled]);
+    const plain = sealbox(['unseal', '-f', moved], { env: kmsEnv() });
+    const deep = sealbox(['unseal', '-f', relabelled], { env: kmsEnv() });
 
     expect(plain.status).toBe(4); // SCOPE: the recorded binding says prod
     expect(plain.stderr).toContain('is bound to namespace "prod" but was found in "staging"');
@@ -100,13 +100,13 @@ describe('sealbox seal --kms', () => {
   it('refuses a Key Vault-sealed value moved to another namespace through the values\' binding, with a TAMPERED error', async () => {
     const azure = await newAzureKeyVersion();
     const out = join(dir, 'moved-azure.yaml');
-    expect(sealboxKms(['seal', '-f', join(dir, 'secret.yaml'), '--kms', `azure:${azure.versionless}`, '-o', out]).status).toBe(0);
+    expect(sealbox(['seal', '-f', join(dir, 'secret.yaml'), '--kms', `azure:${azure.versionless}`, '-o', out], { env: kmsEnv() }).status).toBe(0);
     const doc = sealedAt(out);
     doc.metadata.namespace = 'staging';
     for (const g of doc.spec.dataKeys) g.binding = 'strict/staging/db';
     writeFileSync(out, stringify(doc));
 
-    const r = sealboxKms(['unseal', '-f', out]);
+    const r = sealbox(['unseal', '-f', out], { env: kmsEnv() });
 
     expect(r.status).toBe(6);
     expect(r.stderr).toMatch(/value "(password|user)" does not authenticate/);
@@ -117,8 +117,8 @@ describe('sealbox seal --kms', () => {
     const arn = await newAwsKey();
     const deny = ['--import', join(import.meta.dirname, '..', 'peers', 'deny-cloud-sdks.mjs')];
 
-    const certOnly = sealboxKms(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert], { nodeArgs: deny });
-    const withKms = sealboxKms(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert, '--kms', `aws:${arn}`], { nodeArgs: deny });
+    const certOnly = sealbox(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert], { nodeArgs: deny, env: kmsEnv() });
+    const withKms = sealbox(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert, '--kms', `aws:${arn}`], { nodeArgs: deny, env: kmsEnv() });
 
     expect(certOnly.stderr).toBe('');
     expect(certOnly.status).toBe(0);
@@ -127,9 +127,9 @@ describe('sealbox seal --kms', () => {
 
   it('asks for a key when unsealing a file that has no KMS recipients without --key', () => {
     const out = join(dir, 'cert-only.yaml');
-    expect(sealboxKms(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert, '-o', out]).status).toBe(0);
+    expect(sealbox(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert, '-o', out], { env: kmsEnv() }).status).toBe(0);
 
-    const r = sealboxKms(['unseal', '-f', out]);
+    const r = sealbox(['unseal', '-f', out], { env: kmsEnv() });
 
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('no keys: pass --key with a private key file (the input has no KMS recipients');
@@ -166,7 +166,7 @@ describe('.sealbox.yaml', () => {
   });
 
   it('seals with the recipients and scope of the first rule matching the output path, with no key flags', () => {
-    const r = sealboxKms(['seal', '-f', join(dir, 'secret.yaml'), '-o', 'db.yaml'], { cwd: join(repo, 'apps', 'prod') });
+    const r = sealbox(['seal', '-f', join(dir, 'secret.yaml'), '-o', 'db.yaml'], { cwd: join(repo, 'apps', 'prod'), env: kmsEnv() });
 
     expect(r.stderr).toMatch(new RegExp(`^using ${join(repo, '.sealbox.yaml')} rule 1 \\(apps/prod/\\*\\*\\): scope namespace, recipients cert [0-9a-f]{64}, aws-kms ${arn}\n$`));
     expect(r.status).toBe(0);
@@ -177,7 +177,7 @@ describe('.sealbox.yaml', () => {
   });
 
   it('falls through to a rule without a path, and uses the current folder for standard input', () => {
-    const r = sealboxKms(['seal'], { cwd: join(repo, 'apps', 'dev'), input: SECRET });
+    const r = sealbox(['seal'], { cwd: join(repo, 'apps', 'dev'), input: SECRET, env: kmsEnv() });
 
     expect(r.stderr).toBe(`using ${join(repo, '.sealbox.yaml')} rule 2: scope strict, recipients azure-kv ${azure.versionless}\n`);
     expect(r.status).toBe(0);
@@ -187,7 +187,7 @@ describe('.sealbox.yaml', () => {
   });
 
   it('lets --kms and --scope override the rule', () => {
-    const r = sealboxKms(['seal', '-f', join(dir, 'secret.yaml'), '--kms', `aws:${arn}`, '--scope', 'cluster', '-o', 'db2.yaml'], { cwd: join(repo, 'apps', 'prod') });
+    const r = sealbox(['seal', '-f', join(dir, 'secret.yaml'), '--kms', `aws:${arn}`, '--scope', 'cluster', '-o', 'db2.yaml'], { cwd: join(repo, 'apps', 'prod'), env: kmsEnv() });
 
     expect(r.status).toBe(0);
     const sealed = sealedAt(join(repo, 'apps', 'prod', 'db2.yaml'));
@@ -200,7 +200,7 @@ describe('.sealbox.yaml', () => {
     mkdirSync(bad, { recursive: true });
     writeFileSync(join(bad, '.sealbox.yaml'), 'rules:\n  - path: "**"\n    recipients: [gpg:ABCDEF]\n');
 
-    const r = sealboxKms(['seal', '-f', join(dir, 'secret.yaml'), '-o', join(bad, 'x.yaml')]);
+    const r = sealbox(['seal', '-f', join(dir, 'secret.yaml'), '-o', join(bad, 'x.yaml')], { env: kmsEnv() });
 
     expect(r.status).toBe(3);
     expect(r.stderr).toContain(`${join(bad, '.sealbox.yaml')}: rules[0].recipients[0]: "gpg:ABCDEF" is not a recipient`);

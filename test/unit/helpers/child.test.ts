@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { run } from '../../controller/cli.js';
 import { runMeasured } from '../../chaos/measure.js';
-import { sealbox } from '../../helpers/cli.js';
+import { run } from '../../helpers/child.js';
+import { sealbox, sealboxAsync } from '../../helpers/cli.js';
 
 // Without an error listener on the child's stdin, the EPIPE of the first case
 // is an uncaught exception: vitest fails the run ("Unhandled Errors", exit 1)
@@ -14,7 +14,7 @@ const EXIT_AT_ONCE = ['-e', 'process.exit(3)'];
 describe('test helpers that feed a child stdin', () => {
   it('run() resolves with the exit code of a child that exits without reading its stdin', async () => {
     const res = await run(process.execPath, EXIT_AT_ONCE, { input: BIG });
-    expect(res.code).toBe(3);
+    expect(res.status).toBe(3);
   });
 
   it('runMeasured() returns the status of a child that exits without reading its stdin', async () => {
@@ -25,6 +25,12 @@ describe('test helpers that feed a child stdin', () => {
 
   it('sealbox() returns the status of a CLI run that refuses its arguments before reading stdin', () => {
     const res = sealbox(['--no-such-flag'], { input: BIG });
+    expect(res.status).not.toBe(0);
+    expect(res.stderr).toMatch(/unknown option/);
+  });
+
+  it('sealboxAsync() returns the status of a CLI run that refuses its arguments before reading stdin', async () => {
+    const res = await sealboxAsync(['--no-such-flag'], { input: BIG });
     expect(res.status).not.toBe(0);
     expect(res.stderr).toMatch(/unknown option/);
   });
