@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SealboxError } from '../../../src/errors.js';
 import { MAX_JSON_DEPTH, MAX_JSON_TOKENS, checkJsonText, parseRewrapBody } from '../../../src/controller/rewrap.js';
+import { expectSealboxError } from '../../helpers/errors.js';
 
-function refusal(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SealboxError);
-    return (err as SealboxError).message;
-  }
-  throw new Error('accepted');
-}
 
 describe('checkJsonText', () => {
   it('accepts a sealed resource and ignores brackets inside strings', () => {
@@ -19,11 +10,11 @@ describe('checkJsonText', () => {
   });
 
   it('refuses nesting past the limit before parsing', () => {
-    expect(refusal(() => { checkJsonText('['.repeat(1_000_000)); })).toContain(`deeper than ${String(MAX_JSON_DEPTH)}`);
+    expectSealboxError(() => { checkJsonText('['.repeat(1_000_000)); }, 'INPUT', `deeper than ${String(MAX_JSON_DEPTH)}`);
   });
 
   it('refuses more tokens than the limit before parsing', () => {
-    expect(refusal(() => { checkJsonText(`[${'0,'.repeat(MAX_JSON_TOKENS)}0]`); })).toContain('JSON tokens');
+    expectSealboxError(() => { checkJsonText(`[${'0,'.repeat(MAX_JSON_TOKENS)}0]`); }, 'INPUT', 'JSON tokens');
   });
 });
 
@@ -35,13 +26,12 @@ describe('parseRewrapBody', () => {
   it('refuses a resource with more groups than one request may unwrap', () => {
     const group = (i: number): object => ({ group: i.toString(16).padStart(16, '0'), commitment: 'c'.repeat(64), binding: 'strict/ns/db', recipients: [{ type: 'cert', id: 'a'.repeat(64), wrapped: 'AA==' }] });
     const doc = { apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', metadata: { name: 'db', namespace: 'ns' }, spec: { scope: 'strict', encryptedData: {}, dataKeys: Array.from({ length: 65 }, (_, i) => group(i)) } };
-    expect(refusal(() => parseRewrapBody(JSON.stringify(doc)))).toContain('65 data-key groups');
+    expectSealboxError(() => parseRewrapBody(JSON.stringify(doc)), 'INPUT', '65 data-key groups');
   });
 
   it('refuses a group that no value names: it would not be unwrapped, so a forged one would pass', () => {
     const group = { group: '0'.repeat(16), commitment: 'c'.repeat(64), binding: 'strict/ns/db', recipients: [{ type: 'cert', id: 'a'.repeat(64), wrapped: 'AA==' }] };
     const doc = { apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', metadata: { name: 'db', namespace: 'ns' }, spec: { scope: 'strict', encryptedData: {}, dataKeys: [group] } };
-    const err = refusal(() => parseRewrapBody(JSON.stringify(doc)));
-    expect(err).toContain(`data-key group ${'0'.repeat(16)} holds no value`);
+    expectSealboxError(() => parseRewrapBody(JSON.stringify(doc)), 'INPUT', `data-key group ${'0'.repeat(16)} holds no value`);
   });
 });

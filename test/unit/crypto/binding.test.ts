@@ -11,7 +11,7 @@ import {
   wrapLabel,
 } from '../../../src/crypto/binding.js';
 import type { Binding } from '../../../src/crypto/types.js';
-import { SealboxError } from '../../../src/errors.js';
+import { expectSealboxError } from '../../helpers/errors.js';
 
 describe('isNamespaceName', () => {
   it.each([
@@ -106,13 +106,7 @@ describe('bindingText', () => {
     ['a strict binding without a name', { scope: 'strict', namespace: 'prod', name: '' }, 'invalid secret name'],
     ['a strict binding with a slash in the name', { scope: 'strict', namespace: 'prod', name: 'a/b' }, 'invalid secret name'],
   ])('refuses %s', (_what, b, message) => {
-    expect(() => bindingText(b)).toThrow(SealboxError);
-    expect(() => bindingText(b)).toThrow(message);
-    try {
-      bindingText(b);
-    } catch (err) {
-      expect((err as SealboxError).code).toBe('INPUT');
-    }
+    expectSealboxError(() => bindingText(b), 'INPUT', message);
   });
 });
 

@@ -1,24 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { SealboxError } from '../../../src/errors.js';
 import { describeDocument, placeSecret, sealDocuments, unsealDocuments } from '../../../src/format/documents.js';
 import { parseSecret } from '../../../src/format/secret.js';
 import { parseDocuments } from '../../../src/format/yaml.js';
 import { LocalKey } from '../../helpers/local-key.js';
+import { expectSealboxError } from '../../helpers/errors.js';
 
 const key = new LocalKey('documents');
 const MARKER = 'plaintext-marker-d0c5';
 const opts = { scope: 'strict' as const, wrappers: [key] };
 const docs = (text: string): ReturnType<typeof parseDocuments> => parseDocuments(text, 'in.yaml');
 
-async function failure(p: Promise<unknown>): Promise<SealboxError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(SealboxError);
-  expect((err as SealboxError).message).not.toContain(MARKER);
-  return err as SealboxError;
-}
 
 describe('describeDocument', () => {
   it.each([
@@ -100,9 +91,7 @@ describe('sealDocuments', () => {
     ['a list at the top', '- MARKER', 'is not a Kubernetes object'],
     ['a strict secret with no namespace', 'apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {x: MARKER}', 'no namespace'],
   ])('refuses %s rather than pass plaintext through', async (_what, text, message) => {
-    const err = await failure(sealDocuments(docs(text.replace('MARKER', MARKER)), 'in.yaml', opts));
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain(message);
+    const err = await expectSealboxError(sealDocuments(docs(text.replace('MARKER', MARKER)), 'in.yaml', opts), 'INPUT', message, { secrets: [MARKER] });
     expect(err.message).toMatch(/^in\.yaml document 1/);
   });
 });
@@ -111,8 +100,6 @@ describe('unsealDocuments', () => {
   it('names the file, the document and the resource in an error', async () => {
     const sealed = await sealDocuments(docs(`apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: prod}\nstringData: {a: ${MARKER}}`), 'in.yaml', opts);
     const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n${JSON.stringify(sealed[0])}`;
-    const err = await failure(unsealDocuments(docs(text), 'prod.yaml', [new LocalKey('someone-else')]));
-    expect(err.code).toBe('NO_KEY');
-    expect(err.message).toMatch(/^prod\.yaml document 2 \("prod\/db"\): none of your keys/);
+    await expectSealboxError(unsealDocuments(docs(text), 'prod.yaml', [new LocalKey('someone-else')]), 'NO_KEY', /^prod\.yaml document 2 \("prod\/db"\): none of your keys/, { secrets: [MARKER] });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SealboxError } from '../../../src/errors.js';
 import { flattenLists, mapListItems, nestedSecretPaths } from '../../../src/format/lists.js';
+import { expectSealboxError } from '../../helpers/errors.js';
 
 const secret = (name: string): object => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { password: 'x' } });
 
@@ -24,8 +24,7 @@ describe('flattenLists', () => {
     ['a list that is also a Secret', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { a: 'eA==' }, items: [] }, /also has "data"/],
     ['a nested list with extra fields', { kind: 'List', items: [{ kind: 'List', spec: {}, items: [] }] }, /items\[0\] has "items".*also has "spec"/],
   ])('refuses %s', (_what, list, message) => {
-    expect(() => flattenLists(list, 'in.yaml document 1')).toThrow(message);
-    expect(() => flattenLists(list, 'in.yaml document 1')).toThrow(SealboxError);
+    expectSealboxError(() => flattenLists(list, 'in.yaml document 1'), 'INPUT', message);
   });
 
   it('keeps the shape of nested lists when mapping their items', () => {

@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { SealboxError } from '../../../src/errors.js';
 import { sealDocuments, unsealDocuments } from '../../../src/format/documents.js';
 import { mergeSecretsInto } from '../../../src/format/merge.js';
 import type { SecretData } from '../../../src/format/secret.js';
 import { parseDocuments, stringifyDocuments } from '../../../src/format/yaml.js';
 import { lineDiff } from '../../helpers/diff.js';
 import { LocalKey } from '../../helpers/local-key.js';
+import { expectSealboxError } from '../../helpers/errors.js';
 
 const key = new LocalKey('merge');
 const opts = { wrappers: [key] };
@@ -43,15 +43,6 @@ async function unsealText(text: string): Promise<Record<string, Record<string, s
   );
 }
 
-async function failure(p: Promise<unknown>): Promise<SealboxError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(SealboxError);
-  expect((err as SealboxError).message).not.toContain(MARKER);
-  return err as SealboxError;
-}
 
 describe('mergeSecretsInto', () => {
   it('replaces one value of one resource, leaving every other line of the file unchanged', async () => {
@@ -99,15 +90,11 @@ describe('mergeSecretsInto', () => {
     ['several resources match a secret without a name', update('', 'prod', { a: MARKER }), 'has several sealed secrets matching the secret'],
     ['a key is not a valid Secret key', update('db', 'prod', { 'a/b': MARKER }), '"a/b" is not a valid Secret key'],
   ])('refuses to merge when %s', async (_what, secret, message) => {
-    const err = await failure(mergeSecretsInto(sealedYaml, 'sealed.yaml', [secret], opts));
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain(message);
+    await expectSealboxError(mergeSecretsInto(sealedYaml, 'sealed.yaml', [secret], opts), 'INPUT', message, { secrets: [MARKER] });
   });
 
   it('refuses a target that is not a valid sealed file', async () => {
-    const err = await failure(mergeSecretsInto('apiVersion: sealbox.dev/v1\nkind: SealedSecret\nspec: {}\n', 'bad.yaml', [update('db', 'prod', { a: MARKER })], opts));
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain('bad.yaml document 1');
+    await expectSealboxError(mergeSecretsInto('apiVersion: sealbox.dev/v1\nkind: SealedSecret\nspec: {}\n', 'bad.yaml', [update('db', 'prod', { a: MARKER })], opts), 'INPUT', /^bad\.yaml document 1\b/, { secrets: [MARKER] });
   });
 
   // A sealed file is often reformatted by the team's tools (kubectl-style

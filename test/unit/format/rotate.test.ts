@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Binding, KeyUnwrapper, RecipientRef, WrappedKey } from '../../../src/crypto/types.js';
 import { encodeSealedValue } from '../../../src/crypto/value.js';
-import { SealboxError } from '../../../src/errors.js';
 import type { RotateOptions, RotationTarget } from '../../../src/format/rotate.js';
 import { needsRotation, planRotation, rotateSealed } from '../../../src/format/rotate.js';
 import { mergeIntoSealed, sealSecret, unsealSealedSecret } from '../../../src/format/seal.js';
 import type { SealedSecret } from '../../../src/format/sealed.js';
 import type { SecretData } from '../../../src/format/secret.js';
+import { expectSealboxError } from '../../helpers/errors.js';
 import { LocalKey } from '../../helpers/local-key.js';
 
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
@@ -18,12 +18,6 @@ const target = (k: LocalKey): RotationTarget => ({ ref: k.recipient, wrapper: k 
 const values = (s: SealedSecret): string[] => [...s.encryptedData.values()].map(encodeSealedValue);
 const plain = async (s: SealedSecret, u: KeyUnwrapper[]): Promise<Record<string, string>> =>
   Object.fromEntries([...(await unsealSealedSecret(s, u, 'r')).data].map(([k, v]) => [k, Buffer.from(v).toString()]));
-
-async function rejection(p: Promise<unknown>): Promise<SealboxError> {
-  const err: unknown = await p.then(() => undefined, (e: unknown) => e);
-  if (!(err instanceof SealboxError)) throw new Error(`expected a SealboxError, got ${String(err)}`);
-  return err;
-}
 
 /** Two groups: one from sealing with `a`, one merged in with `a`. */
 async function twoGroups(a: LocalKey): Promise<SealedSecret> {
@@ -77,11 +71,9 @@ describe('rotateSealed', () => {
     const s = await sealSecret(secret, { scope: 'strict', wrappers: [a] });
     const opts: RotateOptions = { targets: [], remove: () => true };
 
-    const err = await rejection(rotateSealed(s, [], opts, 'sealed secret "prod/db"'));
-
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain(`would leave data-key group ${s.dataKeys[0]?.id ?? ''} without recipients`);
-    expect(() => planRotation(s, opts, 'r')).toThrow(SealboxError);
+    const message = `would leave data-key group ${s.dataKeys[0]?.id ?? ''} without recipients`;
+    await expectSealboxError(rotateSealed(s, [], opts, 'sealed secret "prod/db"'), 'INPUT', message);
+    expectSealboxError(() => planRotation(s, opts, 'r'), 'INPUT', message);
   });
 
   it('re-wraps through the rewrap hook without unwrapping when the key service can', async () => {
@@ -106,9 +98,7 @@ describe('rotateSealed', () => {
     const a = new LocalKey('a');
     const s = await sealSecret(secret, { scope: 'strict', wrappers: [a] });
 
-    const err = await rejection(rotateSealed(s, [], { targets: [target(new LocalKey('b'))] }, 'r'));
-
-    expect(err.code).toBe('NO_KEY');
+    await expectSealboxError(rotateSealed(s, [], { targets: [target(new LocalKey('b'))] }, 'r'), 'NO_KEY', `r: no key was given to unwrap data-key group ${s.dataKeys[0]?.id ?? ''}`);
   });
 
   it('seals every value again under one fresh data key with newDataKey, for kept and target recipients', async () => {
@@ -130,10 +120,7 @@ describe('rotateSealed', () => {
     const a = new LocalKey('a');
     const s = await sealSecret(secret, { scope: 'strict', wrappers: [a] });
 
-    const err = await rejection(rotateSealed(s, [a], { targets: [], newDataKey: true }, 'r'));
-
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain(`aws-kms:${a.recipient.id} is not known here`);
+    await expectSealboxError(rotateSealed(s, [a], { targets: [], newDataKey: true }, 'r'), 'INPUT', `aws-kms:${a.recipient.id} is not known here`);
   });
 });
 

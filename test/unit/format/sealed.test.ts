@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SealboxError } from '../../../src/errors.js';
 import type { ErrorCode } from '../../../src/errors.js';
 import { LIMITS, groupManifest, isSealedManifest, parseSealedSecret, sealedManifest } from '../../../src/format/sealed.js';
+import { MAX_SECRET_BYTES } from '../../../src/format/secret.js';
 import { parseDocuments, stringifyDocuments } from '../../../src/format/yaml.js';
+import { expectSealboxError } from '../../helpers/errors.js';
 import { sealedSecretArb } from '../../helpers/arbitraries.js';
 import type { Path } from '../../helpers/paths.js';
 import { DELETE, withPath } from '../../helpers/paths.js';
@@ -29,15 +30,7 @@ const valid = {
 const group0 = valid.spec.dataKeys[0];
 const R0 = ['spec', 'dataKeys', 0, 'recipients', 0] as const;
 
-function refusal(v: unknown): SealboxError {
-  try {
-    parseSealedSecret(v, 'sealed.yaml document 1');
-  } catch (err) {
-    expect(err).toBeInstanceOf(SealboxError);
-    return err as SealboxError;
-  }
-  throw new Error('parseSealedSecret accepted the document');
-}
+const parsing = (v: unknown) => () => parseSealedSecret(v, 'sealed.yaml document 1');
 
 const many = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 const hex16 = (i: number): string => i.toString(16).padStart(16, '0');
@@ -120,9 +113,7 @@ describe('parseSealedSecret', () => {
     ['wrapped bytes that are not base64', [...R0, 'wrapped'], 'not base64!', 'INPUT', 'recipients[0].wrapped is not valid base64'],
     ['wrapped bytes over the limit', [...R0, 'wrapped'], Buffer.alloc(LIMITS.wrappedBytes + 16).toString('base64'), 'INPUT', 'wrapped is too long'],
   ])('refuses %s', (_what, path, value, code, message) => {
-    const err = refusal(withPath(valid, path, value));
-    expect(err.code).toBe(code);
-    expect(err.message).toContain(message);
+    const err = expectSealboxError(parsing(withPath(valid, path, value)), code, message);
     expect(err.message).toMatch(/^sealed\.yaml document 1/);
   });
 
@@ -131,19 +122,44 @@ describe('parseSealedSecret', () => {
     ['recipients', ['spec', 'dataKeys', 0, 'recipients'], many(LIMITS.recipients + 1, () => recipient), 'more than 100 recipients'],
     ['values', ['spec', 'encryptedData'], Object.fromEntries(many(LIMITS.values + 1, (i) => [`k${i}`, VALUE])), 'more than 10000 values'],
   ])('refuses more %s than the limit', (_what, path, value, message) => {
-    const err = refusal(withPath(valid, path, value));
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain(message);
+    expectSealboxError(parsing(withPath(valid, path, value)), 'INPUT', message);
   });
 
-  it('accepts exactly the limits', () => {
-    const big = { ...recipient, wrapped: Buffer.alloc(LIMITS.wrappedBytes).toString('base64') };
-    const m = withPath(valid, ['spec', 'dataKeys', 0, 'recipients'], [big, ...many(LIMITS.recipients - 1, () => recipient)]);
-    expect(parseSealedSecret(m, 'w').dataKeys[0]?.recipients).toHaveLength(LIMITS.recipients);
+  // Each limit of LIMITS at exactly its value, and one past it (refused, so the
+  // accepted case really sits on the boundary).
+  const groups = (n: number): unknown => withPath(valid, ['spec', 'dataKeys'], many(n, (i) => ({ ...group0, group: i === 0 ? G : hex16(i) })));
+  const recipients = (n: number): unknown => withPath(valid, ['spec', 'dataKeys', 0, 'recipients'], many(n, () => recipient));
+  const values = (n: number): unknown => withPath(valid, ['spec', 'encryptedData'], Object.fromEntries(many(n, (i) => [`k${i}`, VALUE])));
+  const recipientField = (field: string, f: (n: number) => unknown) => (n: number): unknown => withPath(valid, [...R0], { ...recipient, type: 'aws-kms', [field]: f(n) });
+  const meta = (field: 'labels' | 'annotations', f: (n: number) => Record<string, string>) => (n: number): unknown => withPath(valid, ['spec', 'template', 'metadata', field], f(n));
+  const entries = (n: number): Record<string, string> => Object.fromEntries(many(n, (i) => [`a${i}`, 'v']));
+  // annotations of n characters in all, keys included: "a" and n-1 characters of value
+  const annotationChars = (n: number): Record<string, string> => ({ a: 'v'.repeat(n - 1) });
+  // the base64 of a plaintext of n bytes, sealed: overhead KEY_CHECK + NONCE + TAG = 32 bytes
+  const plaintextBytes = (n: number): unknown => withPath(valid, ['spec', 'encryptedData', 'password'], `sb1:${G}:${Buffer.alloc(n + 32, 1).toString('base64')}`);
+  it.each<[string, number, (n: number) => unknown, string, number?]>([
+    ['groups', LIMITS.groups, groups, 'more than 1000 data-key groups'],
+    ['recipients of a group', LIMITS.recipients, recipients, 'more than 100 recipients'],
+    ['values', LIMITS.values, values, 'more than 10000 values'],
+    // the wrapped text is checked by its length, and 8193 bytes have the same base64 length as 8192: the next length is refused
+    ['wrapped bytes', LIMITS.wrappedBytes, recipientField('wrapped', (n) => Buffer.alloc(n, 2).toString('base64')), 'recipients[0].wrapped is too long', 3],
+    ['recipient id characters', LIMITS.idChars, recipientField('id', (n) => 'a'.repeat(n)), 'recipients[0].id is too long'],
+    ['binding characters', LIMITS.bindingChars, (n) => withPath(valid, ['spec', 'dataKeys', 0, 'binding'], 'b'.repeat(n)), 'binding is longer than 324 characters'],
+    ['template type characters', LIMITS.typeChars, (n) => withPath(valid, ['spec', 'template', 'type'], 't'.repeat(n)), 'spec.template.type is longer than 253 characters'],
+    ['template labels', LIMITS.metadataEntries, meta('labels', entries), 'labels: more than 256 entries'],
+    ['template annotations', LIMITS.metadataEntries, meta('annotations', entries), 'annotations: more than 256 entries'],
+    ['template key characters', LIMITS.metadataKeyChars, meta('labels', (n) => ({ ['k'.repeat(n)]: 'v' })), 'is longer than 317 characters'],
+    ['template label value characters', LIMITS.labelValueChars, meta('labels', (n) => ({ a: 'v'.repeat(n) })), 'labels."a" is longer than 63 characters'],
+    ['template annotation characters in all', LIMITS.annotationBytes, meta('annotations', annotationChars), 'more than 262144 characters in all'],
+    // a value's length bound (LIMITS.valueChars) sits just above the longest valid value, a 1 MiB plaintext
+    ['plaintext bytes of a value', MAX_SECRET_BYTES, plaintextBytes, `values total ${MAX_SECRET_BYTES + 1} bytes, over Kubernetes' 1 MiB Secret limit`],
+  ])('accepts exactly the limit of %s (%i) and refuses one more', (_what, limit, make, message, over = 1) => {
+    expect(() => parseSealedSecret(make(limit), 'w')).not.toThrow();
+    expectSealboxError(parsing(make(limit + over)), 'INPUT', message);
   });
 
   it('keeps hostile field names short in messages', () => {
-    const err = refusal(withPath(valid, ['spec', `x${'y'.repeat(10_000)}`], 1));
+    const err = expectSealboxError(parsing(withPath(valid, ['spec', `x${'y'.repeat(10_000)}`], 1)), 'INPUT', /^sealed\.yaml document 1 spec has unknown field "xy{63}…\(\+9937 chars\)"; allowed: /);
     expect(err.message.length).toBeLessThan(300);
   });
 });
@@ -157,9 +173,7 @@ describe('the template a sealed resource asks the controller to write', () => {
     ['the managed-by label', [...TEMPLATE, 'metadata', 'labels'], { 'sealbox.dev/managed-by': 'sealbox' }, '"sealbox.dev/managed-by" uses the prefix'],
     ['a subdomain of the prefix', [...TEMPLATE, 'metadata', 'labels'], { 'keys.SEALBOX.dev/x': 'y' }, '"keys.SEALBOX.dev/x"'],
   ])('refuses %s as INPUT, saying which field', (_what, path, value, message) => {
-    const err = refusal(withPath(valid, path, value));
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain(message);
+    expectSealboxError(parsing(withPath(valid, path, value)), 'INPUT', message);
   });
 
   it.each([
@@ -176,9 +190,7 @@ describe('sealedManifest', () => {
   });
 
   it('refuses the key "__proto__", which the Kubernetes client library drops when it writes a Secret', () => {
-    const err = refusal(withPath(valid, ['spec', 'encryptedData'], JSON.parse(`{"__proto__": "${VALUE}"}`)));
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain('value "__proto__" has an invalid key name');
+    expectSealboxError(parsing(withPath(valid, ['spec', 'encryptedData'], JSON.parse(`{"__proto__": "${VALUE}"}`))), 'INPUT', 'value "__proto__" has an invalid key name');
   });
 
   it('writes a group with base64 wrapped keys', () => {
@@ -220,9 +232,7 @@ describe('parseSealedSecret: the CRD bounds, checked again (issue 11, item 6a)',
     ['template annotations over 256 KiB in all', template({ annotations: { a: 'v'.repeat(200_000), b: 'v'.repeat(100_000) } }), 'more than 262144 characters in all'],
     ['a sealed value longer than a 1 MiB Secret value', withPath(valid, ['spec', 'encryptedData', 'password'], `sb1:${G}:${'A'.repeat(LIMITS.valueChars)}`), 'value "password" is longer than a 1 MiB Secret value'],
   ])('refuses %s as INPUT, quoting no more than a bounded part of it', (_name, doc, message) => {
-    const err = refusal(doc);
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain(message);
+    const err = expectSealboxError(parsing(doc), 'INPUT', message);
     expect(err.message.length).toBeLessThan(400);
   });
 

@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { SealboxError } from '../../../src/errors.js';
 import { MAX_SECRET_BYTES, checkSecretSize, expandLists, isSecretManifest, parseSecret, secretManifest } from '../../../src/format/secret.js';
+import { expectSealboxError } from '../../helpers/errors.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const base = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'prod' } };
 const text = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('utf8');
 
-function refusal(v: unknown): SealboxError {
-  try {
-    parseSecret(v, 'in.yaml document 1');
-  } catch (err) {
-    expect(err).toBeInstanceOf(SealboxError);
-    return err as SealboxError;
-  }
-  throw new Error('parseSecret accepted the document');
-}
+const parsing = (v: unknown) => () => parseSecret(v, 'in.yaml document 1');
 
 describe('isSecretManifest', () => {
   it.each([
@@ -37,7 +29,7 @@ describe('expandLists', () => {
   });
 
   it('refuses an object with "items" that is not a list, since Kubernetes reads it as a list', () => {
-    expect(() => expandLists([{ kind: 'List', items: 'nope' }], 'in.yaml document 1')).toThrow(/in\.yaml document 1: "items" must be a list/);
+    expectSealboxError(() => expandLists([{ kind: 'List', items: 'nope' }], 'in.yaml document 1'), 'INPUT', /in\.yaml document 1: "items" must be a list/);
   });
 });
 
@@ -97,24 +89,22 @@ describe('parseSecret', () => {
     ['a non-boolean immutable', { ...base, immutable: 'yes' }, 'immutable must be true or false'],
     ['a label that is not a string', { ...base, metadata: { name: 'db', labels: { a: 1 } } }, 'metadata.labels."a" must be a string'],
   ])('refuses %s as INPUT', (_what, doc, message) => {
-    const err = refusal(doc);
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain(message);
+    const err = expectSealboxError(parsing(doc), 'INPUT', message);
+    expect(err.message).toMatch(/^in\.yaml document 1\b/);
   });
 
   it('names the document in every refusal', () => {
-    expect(refusal({ ...base, data: { a: '!' } }).message).toMatch(/^in\.yaml document 1/);
+    expectSealboxError(parsing({ ...base, data: { a: '!' } }), 'INPUT', /^in\.yaml document 1: /);
   });
 
   it('never quotes a value that is not base64', () => {
-    expect(refusal({ ...base, data: { password: 'plaintext-marker!' } }).message).not.toContain('plaintext-marker');
+    const err = expectSealboxError(parsing({ ...base, data: { password: 'plaintext-marker!' } }), 'INPUT', 'data."password" is not valid base64');
+    expect(err.message).not.toContain('plaintext-marker');
   });
 
   it("refuses values over Kubernetes' 1 MiB limit", () => {
     const big = Buffer.alloc(MAX_SECRET_BYTES / 2 + 1).toString('base64');
-    const err = refusal({ ...base, data: { a: big, b: big } });
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain('over Kubernetes\' 1 MiB Secret limit');
+    expectSealboxError(parsing({ ...base, data: { a: big, b: big } }), 'INPUT', /^in\.yaml document 1: values total 1048578 bytes, over Kubernetes' 1 MiB Secret limit; split the secret$/);
   });
 });
 
@@ -123,9 +113,9 @@ describe('checkSecretSize', () => {
     expect(() => {
       checkSecretSize(new Map([['a', new Uint8Array(MAX_SECRET_BYTES)]]), 'w');
     }).not.toThrow();
-    expect(() => {
+    expectSealboxError(() => {
       checkSecretSize(new Map([['a', new Uint8Array(MAX_SECRET_BYTES)], ['b', new Uint8Array(1)]]), 'w');
-    }).toThrow(SealboxError);
+    }, 'INPUT', `w: values total ${MAX_SECRET_BYTES + 1} bytes, over Kubernetes' 1 MiB Secret limit`);
   });
 });
 
@@ -139,7 +129,7 @@ describe('secretManifest', () => {
 
   it.each(['data', 'stringData'])('refuses the key "__proto__" in %s as INPUT: the Kubernetes client library would drop it', (field) => {
     const doc: unknown = JSON.parse(`{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "${field}": {"__proto__": "YQ=="}}`);
-    expect(() => parseSecret(doc, 'w')).toThrow(expect.objectContaining({ code: 'INPUT', message: expect.stringContaining('"__proto__" is not a valid Secret key') as unknown }));
+    expectSealboxError(() => parseSecret(doc, 'w'), 'INPUT', '"__proto__" is not a valid Secret key');
   });
 
   it('is the inverse of parseSecret for everything it carries', () => {
