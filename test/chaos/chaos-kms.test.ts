@@ -8,60 +8,23 @@
 // Secrets as they were, resources whose data keys are cached stay Ready, and
 // resources sealed for the cluster key keep syncing; afterwards everything
 // converges without a restart.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sealSecret } from '../../src/format/seal.js';
 import { sealedManifest } from '../../src/format/sealed.js';
-import { AwsKmsKey } from '../../src/keys/aws-kms.js';
+import type { AwsKmsKey } from '../../src/keys/aws-kms.js';
 import { eventually } from '../cluster/helpers.js';
 import { useController } from '../controller/harness.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import type { SealedObject } from '../controller/sealed.js';
 import { createSealed, fetchCert, getSealed, readSecret, readyCondition, seal, secretText, updateSealedSpec, waitForReady, waitForSecret } from '../controller/sealed.js';
-import type { Started } from '../peers/kms-servers.js';
-import { startMoto } from '../peers/kms-servers.js';
+import { MOTO_ACCOUNT, MOTO_REGION, useMoto } from '../peers/moto.js';
 
 const OUTAGE_MS = 60_000;
-const REGION = 'eu-west-1';
 const KMS_RESOURCES = 10;
-const AWS_ENV = { AWS_ENDPOINT_URL_KMS: '', AWS_REGION: REGION, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
-let moto: Started | undefined;
-let stateDir = '';
-const saved = new Map<string, string | undefined>();
-
 // registered before useController's hooks: the controller starts with moto's endpoint in its environment
-beforeAll(async () => {
-  stateDir = mkdtempSync(join(tmpdir(), 'sealbox-chaos-kms-'));
-  moto = await startMoto({ stateDir });
-  for (const [k, v] of Object.entries({ ...AWS_ENV, AWS_ENDPOINT_URL_KMS: moto.endpoint })) {
-    saved.set(k, process.env[k]);
-    process.env[k] = v;
-  }
-}, 180_000);
+const moto = useMoto('chaos-kms');
 
-const env = useController({ prefix: 'chaos-kms', resyncPeriod: '10m', extraArgs: ['--kms-providers', 'aws', '--kms-allow', `default,aws:123456789012:${REGION}`] });
-
-afterAll(async () => {
-  for (const [k, v] of saved) {
-    if (v === undefined) Reflect.deleteProperty(process.env, k);
-    else process.env[k] = v;
-  }
-  if (moto !== undefined) {
-    process.kill(moto.pid, 'SIGCONT');
-    await moto.stop();
-  }
-  rmSync(stateDir, { recursive: true, force: true });
-}, 60_000);
-
-async function kmsKey(): Promise<AwsKmsKey> {
-  if (moto === undefined) throw new Error('moto did not start');
-  const client = new KMSClient({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  const out = await client.send(new CreateKeyCommand({ Description: 'sealbox chaos-kms' }));
-  return new AwsKmsKey({ client, keyId: out.KeyMetadata?.Arn ?? '' });
-}
+const env = useController({ prefix: 'chaos-kms', resyncPeriod: '10m', extraArgs: ['--kms-providers', 'aws', '--kms-allow', `default,aws:${MOTO_ACCOUNT}:${MOTO_REGION}`] });
 
 async function sealKms(key: AwsKmsKey, name: string, value: string): Promise<SealedObject> {
   const s = await sealSecret({ name, namespace: env.namespace, type: 'Opaque', labels: {}, annotations: {}, data: new Map([['v', new Uint8Array(Buffer.from(value))]]) }, { scope: 'strict', wrappers: [key] });
@@ -70,11 +33,10 @@ async function sealKms(key: AwsKmsKey, name: string, value: string): Promise<Sea
 
 describe('the KMS down for 60 s', () => {
   it('reports ProviderUnavailable, keeps Secrets and cached resources as they were, keeps syncing cert-sealed resources, and recovers by itself', async () => {
-    if (moto === undefined) throw new Error('moto did not start');
     const ns = env.namespace;
     const ctl = env.controllers[0];
     if (ctl === undefined) throw new Error('no controller');
-    const key = await kmsKey();
+    const key = await moto.newKey();
     const names = Array.from({ length: KMS_RESOURCES }, (_, i) => `kms-${i}`);
     for (const name of names) await createSealed(ns, await sealKms(key, name, `${name}-v1`));
     for (const name of names) expect(secretText(await waitForSecret(ns, name, () => true, 60_000)).v).toBe(`${name}-v1`);
@@ -84,7 +46,7 @@ describe('the KMS down for 60 s', () => {
     const fresh = await Promise.all(['kms-new-0', 'kms-new-1'].map((name) => sealKms(key, name, `${name}-v1`)));
     const cert = await fetchCert(ctl.url);
 
-    process.kill(moto.pid, 'SIGSTOP');
+    moto.freeze();
     const stoppedAt = Date.now();
     let certLatencyMs = 0;
     try {
@@ -108,7 +70,7 @@ describe('the KMS down for 60 s', () => {
       expect(await readSecret(ns, 'kms-new-0')).toBeUndefined();
       await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt))));
     } finally {
-      process.kill(moto.pid, 'SIGCONT');
+      moto.thaw();
     }
     const resumedAt = Date.now();
 

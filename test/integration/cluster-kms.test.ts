@@ -9,70 +9,29 @@
  * same port: a restarted moto would have lost its keys (it holds them in
  * memory only), so a stop-and-continue is the way to bring the same KMS back.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sealSecret } from '../../src/format/seal.js';
 import { sealedManifest } from '../../src/format/sealed.js';
-import { AwsKmsKey } from '../../src/keys/aws-kms.js';
+import type { AwsKmsKey } from '../../src/keys/aws-kms.js';
 import { eventually, kubeConfig } from '../cluster/helpers.js';
 import { useController } from '../controller/harness.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import type { SealedObject } from '../controller/sealed.js';
 import { createSealed, getSealed } from '../controller/sealed.js';
-import type { Started } from '../peers/kms-servers.js';
-import { startMoto } from '../peers/kms-servers.js';
-
-const REGION = 'eu-west-1';
-const AWS_ENV = ['AWS_ENDPOINT_URL_KMS', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
-let moto: Started | undefined;
-let stateDir = '';
-const savedEnv = new Map<string, string | undefined>();
+import { MOTO_ACCOUNT, MOTO_REGION, useMoto } from '../peers/moto.js';
 
 // Registered before useController's hooks, so the controller starts with moto's endpoint in its environment.
-beforeAll(async () => {
-  stateDir = mkdtempSync(join(tmpdir(), 'sealbox-cluster-kms-'));
-  moto = await startMoto({ stateDir });
-  const env: Record<(typeof AWS_ENV)[number], string> = {
-    AWS_ENDPOINT_URL_KMS: moto.endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
-  };
-  for (const k of AWS_ENV) {
-    savedEnv.set(k, process.env[k]);
-    process.env[k] = env[k];
-  }
-}, 120_000);
+const moto = useMoto('cluster-kms', 120_000);
 
 const env = useController({
   prefix: 'kms',
   resyncPeriod: '2s',
   // moto's account; the default allowlist knows no account without AWS_ROLE_ARN
-  extraArgs: ['--kms-providers', 'aws', '--kms-allow', `default,aws:123456789012:${REGION}`, '--kms-timeout', '3s', '--max-backoff', '4s'],
+  extraArgs: ['--kms-providers', 'aws', '--kms-allow', `default,aws:${MOTO_ACCOUNT}:${MOTO_REGION}`, '--kms-timeout', '3s', '--max-backoff', '4s'],
 });
 
-afterAll(async () => {
-  for (const [k, v] of savedEnv) {
-    if (v === undefined) Reflect.deleteProperty(process.env, k);
-    else process.env[k] = v;
-  }
-  if (moto !== undefined) {
-    process.kill(moto.pid, 'SIGCONT');
-    await moto.stop();
-  }
-  rmSync(stateDir, { recursive: true, force: true });
-}, 60_000);
-
-function kms(): KMSClient {
-  if (moto === undefined) throw new Error('moto did not start');
-  return new KMSClient({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-}
-
-async function newKey(): Promise<AwsKmsKey> {
-  const out = await kms().send(new CreateKeyCommand({ Description: 'sealbox controller test' }));
-  return new AwsKmsKey({ client: kms(), keyId: out.KeyMetadata?.Arn ?? '' });
-}
+const newKey = (): Promise<AwsKmsKey> => moto.newKey('sealbox controller test');
 
 async function sealWithKms(key: AwsKmsKey, name: string, value: string): Promise<SealedObject> {
   const s = await sealSecret(
@@ -113,10 +72,9 @@ describe('controller with AWS KMS recipients', () => {
   });
 
   it('reports a stopped KMS as ProviderUnavailable naming aws kms, and recovers by itself when it continues', async () => {
-    if (moto === undefined) throw new Error('moto did not start');
     const key = await newKey();
     const sealed = await sealWithKms(key, 'kms-outage', 'during-outage');
-    process.kill(moto.pid, 'SIGSTOP');
+    moto.freeze();
     try {
       await createSealed(env.namespace, sealed);
       const down = await eventually('Ready=False', async () => {
@@ -129,7 +87,7 @@ describe('controller with AWS KMS recipients', () => {
       expect(down.message).not.toContain('during-outage');
       expect(await secretValue('kms-outage')).toBeUndefined();
     } finally {
-      process.kill(moto.pid, 'SIGCONT');
+      moto.thaw();
     }
 
     expect(await eventually('the Secret after KMS is back', () => secretValue('kms-outage'), 60_000)).toBe('during-outage');
