@@ -156,9 +156,15 @@ describe('local control plane', () => {
     const owner = (await co.createNamespacedCustomObject({ ...widgets, namespace,
       body: { apiVersion: 'smoke.sealbox.test/v1', kind: 'Widget', metadata: { name: 'owner' }, spec: { size: 1 } } })) as k8s.KubernetesObject;
     const ref = { apiVersion: 'smoke.sealbox.test/v1', kind: 'Widget', name: 'owner', uid: owner.metadata?.uid ?? '' };
-    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({ namespace, body: ownedSecret('widget-dependent', ref) });
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespacedSecret({ namespace, body: ownedSecret('widget-dependent', ref) });
+    await core.createNamespacedSecret({ namespace, body: kubeObject<k8s.V1Secret>({ metadata: { name: 'widget-bystander' }, stringData: { k: 'v' } }) });
+    // the Secret is there, owned by the Widget, before the Widget goes
+    expect((await core.readNamespacedSecret({ namespace, name: 'widget-dependent' })).metadata?.ownerReferences?.map((o) => o.uid)).toEqual([ref.uid]);
     await co.deleteNamespacedCustomObject({ ...widgets, namespace, name: 'owner' });
-    await eventually('the garbage collector to delete the Widget\'s Secret', () => secretGone(namespace, 'widget-dependent'), 60_000, 500);
+    expect(await eventually('the garbage collector to delete the Widget\'s Secret', () => secretGone(namespace, 'widget-dependent'), 60_000, 500)).toBe(true);
+    // only the dependent goes: an unowned Secret next to it stays
+    await expect(core.readNamespacedSecret({ namespace, name: 'widget-bystander' })).resolves.toBeDefined();
   }, 90_000);
 
   it('gives a new namespace its default service account', async () => {

@@ -84,13 +84,39 @@ describe('parsers on arbitrary input', () => {
   });
 
   it('verifyDocuments reports findings and never throws on parsed YAML of any shape (property)', () => {
+    // what a finding must say, worked out here without verify's own helpers
+    // a mapping holds one value per key; anything else there (a list, a string) counts as one
+    const count = (x: unknown): number => (x === undefined || x === null ? 0 : typeof x === 'object' && !Array.isArray(x) ? Object.keys(x).length : 1);
+    const expected = (value: unknown): string[] => {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+      const o = value as Record<string, unknown>;
+      const values = count(o.data) + count(o.stringData);
+      if (typeof o.kind === 'string' && o.kind.toLowerCase() === 'secret' && values > 0) return [`plaintext Secret with ${values} value(s)`];
+      if (o.apiVersion !== 'sealbox.dev/v1' || o.kind !== 'SealedSecret') return [];
+      try {
+        parseSealedSecret(value, 'sealed secret');
+        return [];
+      } catch (err) {
+        return err instanceof SealboxError ? [err.message] : [];
+      }
+    };
     fc.assert(
       fc.property(fc.oneof(mutated(secretDoc), fc.constant(null).chain(() => mutated(sealedDoc)), fc.jsonValue()), (v) => {
         const docs = parseDocuments(JSON.stringify(v ?? null), 'in');
-        expect(() => verifyDocuments('in', docs)).not.toThrow();
+        const findings = verifyDocuments('in', docs);
+        for (const want of expected(docs[0]?.value)) expect(findings.map((f) => f.message).join('\n')).toContain(want);
+        for (const f of findings) {
+          expect(f).toMatchObject({ source: 'in', document: 1 });
+          expect(f.message).not.toContain(MARKER);
+        }
       }),
       { numRuns: 500 },
     );
+    // and the two documents the mutations start from: the plaintext Secret is reported, the sealed resource is clean
+    expect(verifyDocuments('in', parseDocuments(JSON.stringify(secretDoc), 'in')).map((f) => f.message)).toEqual([
+      'plaintext Secret with 2 value(s): seal it with "sealbox seal" and commit only the sealed file',
+    ]);
+    expect(verifyDocuments('in', parseDocuments(JSON.stringify(sealedDoc), 'in'))).toEqual([]);
   });
 
   it('unsealing a sealed resource with one field replaced either gives the secret back or fails with a SealboxError (property)', async () => {
