@@ -1,6 +1,6 @@
 // A corpus of malformed and hostile sealed resources (issue 7, item 3): the
 // same cases go through the library (test/unit/hostile-corpus.test.ts), the
-// built CLI (test/unit/hostile-cli.test.ts) and the API server plus the
+// built CLI (test/cli/hostile-cli.test.ts) and the API server plus the
 // controller (test/chaos/chaos-hostile-input.test.ts). Each case says
 // which error an unsealer must report for it: the code, and a fragment of the
 // message that names what is wrong.
