@@ -195,5 +195,5 @@ export function checkRuleTransport(config: RepoConfig, rule: ConfigRule, insecur
   if (insecureHttp) return;
   const plain = rule.recipients.find((r) => /^cert:http:\/\//i.test(r));
   if (plain === undefined) return;
-  throw new SealboxError('INPUT', `${describeRule(config, rule)}: ${plain.slice(0, 120)} fetches the certificate over plain http, where anyone on the path can replace it; use https or a certificate file, or pass --insecure-http`);
+  throw new SealboxError('INPUT', `${plain.slice(0, 120)} fetches the certificate over plain http, where anyone on the path can replace it; use https or a certificate file, or pass --insecure-http`);
 }

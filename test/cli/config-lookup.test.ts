@@ -178,6 +178,7 @@ describe('cert:http:// in .sealbox.yaml', () => {
 
     expect(r.stderr).toContain('over plain http');
     expect(r.stderr).toContain('--insecure-http');
+    expect(r.stderr.match(/ rule 1\b/g)).toHaveLength(1); // the rule is named once
     expect(r.status).toBe(EXIT_CODES.INPUT);
     expect(r.stdout).toBe('');
     expect(fetched).toBe(before);
