@@ -1,26 +1,23 @@
 /**
- * Wires the controller together: key manager and HTTP server on every
- * replica; informers, work queue and reconciler only on the leader.
+ * The controller (Controller): key manager and HTTP server on every replica;
+ * informers, work queue and reconciler only on the leader.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { DataKeyCache } from '../crypto/key-cache.js';
 import type { KeyUnwrapper } from '../crypto/types.js';
-import type { KmsProvider } from '../keys/kms-unwrapper.js';
-import { KmsStanzaUnwrapper } from '../keys/kms-unwrapper.js';
 import { DEFAULT_KMS_TIMEOUT_MS } from '../keys/kms-common.js';
 import { withKmsDeadline } from '../keys/kms-deadline.js';
-import type { KmsAllowlist } from '../keys/kms-allow.js';
-import { parseKmsAllow } from '../keys/kms-allow.js';
-import type { KmsSpecOptions } from '../keys/kms-spec.js';
-import { kmsOptionsFromEnv } from '../keys/kms-spec.js';
+import { SealboxError } from '../errors.js';
 import { EventRecorder } from './events.js';
 import { FIGHT_DEFAULTS, FightDetector } from './fights.js';
+import type { SealingKey } from './keys.js';
 import { KeyManager } from './keys.js';
+import { Informers } from './informers.js';
 import { KubeApi } from '../kube/api.js';
 import { loadKubeConfig } from '../kube/config.js';
-import type { KubeInformer, SealedSecretObject, V1Secret } from '../kube/types.js';
+import type { SealedSecretObject, V1Secret } from '../kube/types.js';
 import { LeaderElector } from './leader.js';
 import { LogLimiter, createLogger } from './log.js';
 import type { Logger } from './log.js';
@@ -31,55 +28,10 @@ import { WorkQueue } from './queue.js';
 import { summarizeSecret } from './secret-cache.js';
 import { startServer } from './server.js';
 
-/** Everything `sealbox controller` can be told; see README "Controller flags". */
-export interface ControllerOptions {
-  readonly kubeconfig?: string;
-  /** The controller's own namespace: keys, lease and certificate ConfigMap live here. */
-  readonly namespace: string;
-  /** Namespaces to watch; empty for the whole cluster. */
-  readonly watchNamespaces: readonly string[];
-  readonly listen: string;
-  readonly workers: number;
-  readonly qps: number;
-  readonly burst: number;
-  readonly keyRotationPeriodMs: number;
-  readonly keyBits: number;
-  readonly keyCheckIntervalMs: number;
-  readonly resyncPeriodMs: number;
-  readonly maxBackoffMs: number;
-  /** Reverts of a Secret within a minute before the controller pauses writing it (Conflict); 0: never (default 5). */
-  readonly fightLimit?: number;
-  readonly leaderElect: boolean;
-  readonly leaseName: string;
-  readonly leaseDurationMs: number;
-  readonly renewDeadlineMs: number;
-  readonly retryPeriodMs: number;
-  readonly logLevel: string;
-  readonly dataKeyCacheSize: number;
-  readonly identity?: string;
-  readonly extraUnwrappers?: readonly KeyUnwrapper[];
-  /**
-   * Cloud key services whose stanzas the controller unwraps, with the pod's
-   * identity (default credential chains) and the endpoints of the
-   * environment (docs/KMS.md); every call is counted in sealbox_kms_calls_total.
-   */
-  readonly kmsProviders?: readonly KmsProvider[];
-  /** Endpoint, credential and TLS options of the KMS keys (default: kmsOptionsFromEnv(process.env)). */
-  readonly kmsOptions?: KmsSpecOptions;
-  /** Time limit of one KMS call, SDK retries included (default 15 s). */
-  readonly kmsTimeoutMs?: number;
-  /** KMS keys the controller may call (`--kms-allow`; default: parseKmsAllow('', process.env)). */
-  readonly kmsAllow?: KmsAllowlist;
-  /** Called when leadership is lost; the CLI exits so the pod restarts cleanly. */
-  readonly onLostLeadership?: () => void;
-}
+import type { ControllerOptions, RunningController } from './options.js';
+import { kmsUnwrappers } from './options.js';
 
-/** A running controller. */
-export interface RunningController {
-  readonly log: Logger;
-  readonly server: Server;
-  stop(): Promise<void>;
-}
+export type { ControllerOptions, RunningController } from './options.js';
 
 function ownerKey(s: V1Secret): string | undefined {
   const ref = (s.metadata?.ownerReferences ?? []).find((r) => r.controller === true && r.kind === 'SealedSecret');
@@ -90,159 +42,208 @@ function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string 
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
-/**
- * The unwrapper of the enabled KMS providers (none when none is enabled),
- * counting its calls, calling only allowed keys, with errors of a fixed form.
- */
-function kmsUnwrappers(o: ControllerOptions, metrics: Metrics, log: Logger): KeyUnwrapper[] {
-  const providers = o.kmsProviders ?? [];
-  if (providers.length === 0) return [];
-  const base = o.kmsOptions ?? kmsOptionsFromEnv(process.env);
-  const timeout = o.kmsTimeoutMs === undefined ? {} : { timeoutMs: o.kmsTimeoutMs };
-  return [new KmsStanzaUnwrapper({
-    providers,
-    options: { aws: { ...base.aws, ...timeout }, azure: { ...base.azure, ...timeout } },
-    onCall: (provider, result) => { metrics.kmsCalls.inc({ provider, result }); },
-    allow: o.kmsAllow ?? parseKmsAllow('', process.env),
-    fixedErrors: true,
-    onFailure: (provider, err) => { log.debug({ provider, err: err instanceof Error ? err.message : String(err) }, 'kms unwrap failed'); },
-  })];
+/** Enqueues the sealed resource a managed Secret belongs to, when it names one. */
+function secretHandler(queue: WorkQueue): (s: V1Secret) => void {
+  return (s) => {
+    const k = ownerKey(s);
+    if (k !== undefined) queue.add(k);
+  };
 }
 
-/** Starts the controller; resolves once the HTTP server listens and keys are being watched. */
-export async function runController(o: ControllerOptions): Promise<RunningController> {
-  const log = createLogger(o.logLevel);
-  const metrics = new Metrics();
-  const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
-  const api = new KubeApi(loadKubeConfig(o.kubeconfig), { qps: o.qps, burst: o.burst, onRequest: (verb, resource) => metrics.apiRequests.inc({ verb, resource }) });
-  const cache = new DataKeyCache(o.dataKeyCacheSize);
-  const extraUnwrappers: readonly KeyUnwrapper[] = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, metrics, log)];
-  // Each reconcile and each re-wrap request spends at most this long on KMS calls.
-  const kmsBudget = 2 * (o.kmsTimeoutMs ?? DEFAULT_KMS_TIMEOUT_MS);
-  const events = new EventRecorder(api, log, identity, { onDedupeBytes: (bytes) => metrics.eventDedupeBytes.set(bytes) });
-  const logLimit = new LogLimiter();
-  const scopes: (string | undefined)[] = o.watchNamespaces.length === 0 ? [undefined] : [...o.watchNamespaces];
-  const sealedInformers: KubeInformer<SealedSecretObject>[] = [];
-  const secretInformers: KubeInformer<V1Secret>[] = [];
-  let synced = false;
-  let stopped = false;
-  const timers: NodeJS.Timeout[] = [];
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
-  const keys: KeyManager = new KeyManager({ api, namespace: o.namespace, rotationPeriodMs: o.keyRotationPeriodMs, keyBits: o.keyBits, log, metrics, onChange: () => { enqueueAll(true); } });
-  const reconciler = new Reconciler({
-    api, metrics, log, events, cache,
-    getSealed: (ns, name) => sealedInformers.map((i) => i.get(name, ns)).find((x) => x !== undefined),
-    getCachedSecret: (ns, name) => secretInformers.map((i) => i.get(name, ns)).find((x) => x !== undefined),
-    unwrappers: () => withKmsDeadline([...keys.keys.map((k) => k.identity), ...extraUnwrappers], kmsBudget),
-    fingerprints: () => new Set(keys.keys.map((k) => k.fingerprint)),
-    afterUnseal: () => keys.countRsaOps(),
-    logLimit,
-    fights: new FightDetector({ ...FIGHT_DEFAULTS, maxReverts: o.fightLimit ?? FIGHT_DEFAULTS.maxReverts }),
-  });
-  const queue = new WorkQueue((key) => reconciler.reconcile(key), {
-    workers: o.workers,
-    baseDelayMs: 1000,
-    maxDelayMs: o.maxBackoffMs,
-    onRetry: (key, _err, attempt, delayMs) => {
-      const suppressed = logLimit.allow(`retry\0${key}`);
-      if (suppressed !== undefined) log.debug({ key, attempt, delayMs, suppressed }, 'retry scheduled');
-    },
-    onDepth: (size) => metrics.queueDepth.set(size),
-  });
-  /** Enqueues every sealed resource; `now` also cuts short the backoff of failing ones (a new key may fix them). */
-  function enqueueAll(now = false): void {
-    if (!synced) return;
-    for (const inf of sealedInformers) for (const obj of inf.list()) {
-      if (now) queue.add(keyOf(obj));
-      else queue.resync(keyOf(obj));
-    }
+/**
+ * The controller: key manager and HTTP server on every replica; informers,
+ * work queue and reconciler only on the leader (or at once, without leader
+ * election). Every part is built by the constructor, which does no IO;
+ * start() starts them, stop() stops them and every timer they own.
+ */
+export class Controller implements RunningController {
+  readonly log: Logger;
+  readonly #o: ControllerOptions;
+  readonly #metrics = new Metrics();
+  readonly #api: KubeApi;
+  readonly #extraUnwrappers: readonly KeyUnwrapper[];
+  /** Each reconcile and each re-wrap request spends at most this long on KMS calls. */
+  readonly #kmsBudget: number;
+  readonly #logLimit = new LogLimiter();
+  readonly #keys: KeyManager;
+  readonly #queue: WorkQueue;
+  readonly #sealed: Informers<SealedSecretObject>;
+  readonly #secrets: Informers<V1Secret>;
+  readonly #elector: LeaderElector;
+  readonly #timers: NodeJS.Timeout[] = [];
+  #server: Server | undefined;
+  #synced = false;
+  #stopped = false;
+
+  constructor(o: ControllerOptions) {
+    this.#o = o;
+    this.log = createLogger(o.logLevel);
+    const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+    this.#api = new KubeApi(loadKubeConfig(o.kubeconfig), { qps: o.qps, burst: o.burst, onRequest: (verb, resource) => this.#metrics.apiRequests.inc({ verb, resource }) });
+    this.#extraUnwrappers = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, this.#metrics, this.log)];
+    this.#kmsBudget = 2 * (o.kmsTimeoutMs ?? DEFAULT_KMS_TIMEOUT_MS);
+    this.#keys = new KeyManager({ api: this.#api, namespace: o.namespace, rotationPeriodMs: o.keyRotationPeriodMs, keyBits: o.keyBits, log: this.log, metrics: this.#metrics, onChange: () => { this.#enqueueAll(true); } });
+    this.#queue = this.#newQueue(this.#newReconciler(identity));
+    const scopes = o.watchNamespaces.length === 0 ? [undefined] : o.watchNamespaces;
+    const queue = this.#queue;
+    this.#sealed = new Informers({
+      kind: 'sealedsecrets', scopes, log: this.log, open: (ns) => this.#api.sealedInformer(ns),
+      onAdd: (obj) => { queue.add(keyOf(obj)); },
+      onUpdate: (obj) => { queue.add(keyOf(obj)); },
+      onDelete: (obj) => { queue.forget(keyOf(obj)); },
+    });
+    this.#secrets = new Informers({
+      kind: 'secrets', scopes, log: this.log, open: (ns) => this.#api.secretInformer(`${MANAGED_LABEL}=${MANAGED_VALUE}`, ns, summarizeSecret),
+      onUpdate: secretHandler(queue),
+      onDelete: secretHandler(queue),
+    });
+    this.#elector = this.#newElector(identity);
   }
 
-  function watch<T extends SealedSecretObject | V1Secret>(inf: KubeInformer<T>, kind: string): void {
-    let delay = 500;
-    inf.on('error', (err: unknown) => {
-      if (stopped) return;
-      log.warn({ kind, err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'watch failed; restarting');
-      setTimeout(() => {
-        inf.start().then(() => { delay = 500; }, () => undefined);
-      }, delay);
-      delay = Math.min(delay * 2, 30_000);
+  #newReconciler(identity: string): Reconciler {
+    const o = this.#o;
+    const keys = (): readonly SealingKey[] => this.#keys.keys;
+    return new Reconciler({
+      api: this.#api, metrics: this.#metrics, log: this.log, logLimit: this.#logLimit,
+      events: new EventRecorder(this.#api, this.log, identity, { onDedupeBytes: (bytes) => this.#metrics.eventDedupeBytes.set(bytes) }),
+      cache: new DataKeyCache(o.dataKeyCacheSize),
+      getSealed: (ns, name) => this.#sealed.get(ns, name),
+      getCachedSecret: (ns, name) => this.#secrets.get(ns, name),
+      unwrappers: () => withKmsDeadline([...keys().map((k) => k.identity), ...this.#extraUnwrappers], this.#kmsBudget),
+      fingerprints: () => new Set(keys().map((k) => k.fingerprint)),
+      afterUnseal: () => { this.#keys.countRsaOps(); },
+      fights: new FightDetector({ ...FIGHT_DEFAULTS, maxReverts: o.fightLimit ?? FIGHT_DEFAULTS.maxReverts }),
     });
   }
 
-  async function startLeading(): Promise<void> {
-    metrics.leader.set(1);
-    const maintain = async (): Promise<void> => {
-      try {
-        await keys.maintain();
-      } catch (err) {
-        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'key maintenance failed');
-      }
-    };
-    await maintain();
-    timers.push(setInterval(() => void maintain(), o.keyCheckIntervalMs));
-    for (const ns of scopes) {
-      const si = api.secretInformer(`${MANAGED_LABEL}=${MANAGED_VALUE}`, ns, summarizeSecret);
-      const onSecret = (s: V1Secret): void => {
-        const k = ownerKey(s);
-        if (k !== undefined) queue.add(k);
-      };
-      si.on('update', onSecret);
-      si.on('delete', onSecret);
-      watch(si, 'secrets');
-      secretInformers.push(si);
-      const inf = api.sealedInformer(ns);
-      inf.on('add', (obj) => queue.add(keyOf(obj)));
-      inf.on('update', (obj) => queue.add(keyOf(obj)));
-      inf.on('delete', (obj) => queue.forget(keyOf(obj)));
-      watch(inf, 'sealedsecrets');
-      sealedInformers.push(inf);
-    }
-    await Promise.all([...secretInformers, ...sealedInformers].map((i) => i.start()));
-    synced = true;
-    log.info({ namespaces: o.watchNamespaces.length === 0 ? 'all' : o.watchNamespaces }, 'informers synced; reconciling');
-    enqueueAll(true);
-    timers.push(setInterval(() => { enqueueAll(); }, o.resyncPeriodMs));
+  #newQueue(reconciler: Reconciler): WorkQueue {
+    return new WorkQueue((key) => reconciler.reconcile(key), {
+      workers: this.#o.workers,
+      baseDelayMs: 1000,
+      maxDelayMs: this.#o.maxBackoffMs,
+      onRetry: (key, _err, attempt, delayMs) => {
+        const suppressed = this.#logLimit.allow(`retry\0${key}`);
+        if (suppressed !== undefined) this.log.debug({ key, attempt, delayMs, suppressed }, 'retry scheduled');
+      },
+      onDepth: (size) => this.#metrics.queueDepth.set(size),
+    });
   }
 
-  await keys.start();
-  const server = await startServer({
-    listen: o.listen, keys, metrics, log,
-    extraUnwrappers: () => withKmsDeadline(extraUnwrappers, kmsBudget),
-    ready: () => keys.keys.length > 0 && (!elector.isLeader || synced),
-  });
-  const elector = new LeaderElector({
-    api, namespace: o.namespace, name: o.leaseName, identity, log,
-    leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
-    onStartedLeading: () => {
-      startLeading().catch((err: unknown) => {
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not start reconciling');
-        o.onLostLeadership?.();
-      });
-    },
-    onStoppedLeading: () => {
-      metrics.leader.set(0);
-      queue.stop();
-      o.onLostLeadership?.();
-    },
-  });
-  if (o.leaderElect) elector.start();
-  else void startLeading();
+  #newElector(identity: string): LeaderElector {
+    const o = this.#o;
+    return new LeaderElector({
+      api: this.#api, namespace: o.namespace, name: o.leaseName, identity, log: this.log,
+      leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
+      onStartedLeading: () => { this.#lead(); },
+      onStoppedLeading: () => {
+        this.#metrics.leader.set(0);
+        this.#queue.stop();
+        o.onFatal?.();
+      },
+    });
+  }
 
-  return {
-    log,
-    server,
-    async stop(): Promise<void> {
-      stopped = true;
-      queue.stop();
-      for (const t of timers) clearInterval(t);
-      await elector.stop();
-      await Promise.all([...sealedInformers, ...secretInformers].map((i) => i.stop()));
-      await keys.stop();
-      await new Promise<void>((r) => {
-        server.close(() => { r(); });
-        server.closeAllConnections();
+  /** The HTTP server; throws before start() has resolved. */
+  get server(): Server {
+    if (this.#server === undefined) throw new SealboxError('INTERNAL', 'the controller has not started: its http server is not listening yet');
+    return this.#server;
+  }
+
+  /**
+   * Loads the keys, starts the HTTP server, then leads at once or runs for
+   * leadership. Resolves once the server listens: reconciling starts in the
+   * background, and a failure there is logged ("could not start reconciling")
+   * and reported through onFatal, with or without leader election. When
+   * start() itself fails, what it started is stopped again before it rejects.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.#keys.start();
+      this.#server = await startServer({
+        listen: this.#o.listen, keys: this.#keys, metrics: this.#metrics, log: this.log,
+        extraUnwrappers: () => withKmsDeadline(this.#extraUnwrappers, this.#kmsBudget),
+        ready: () => this.#keys.keys.length > 0 && (!this.#elector.isLeader || this.#synced),
       });
-    },
-  };
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    if (this.#o.leaderElect) this.#elector.start();
+    else this.#lead();
+  }
+
+  /** Starts reconciling; never rejects: a failure goes to the log and onFatal. */
+  #lead(): void {
+    this.#startLeading().catch((err: unknown) => {
+      this.log.error({ err: message(err) }, 'could not start reconciling');
+      this.#o.onFatal?.();
+    });
+  }
+
+  async #startLeading(): Promise<void> {
+    this.#metrics.leader.set(1);
+    await this.#maintainKeys();
+    this.#every(this.#o.keyCheckIntervalMs, () => void this.#maintainKeys());
+    if (this.#isStopped()) return;
+    await Promise.all([this.#secrets.start(), this.#sealed.start()]);
+    if (this.#isStopped()) return;
+    this.#synced = true;
+    this.log.info({ namespaces: this.#o.watchNamespaces.length === 0 ? 'all' : this.#o.watchNamespaces }, 'informers synced; reconciling');
+    this.#enqueueAll(true);
+    this.#every(this.#o.resyncPeriodMs, () => { this.#enqueueAll(); });
+  }
+
+  async #maintainKeys(): Promise<void> {
+    try {
+      await this.#keys.maintain();
+    } catch (err) {
+      this.log.warn({ err: message(err) }, 'key maintenance failed');
+    }
+  }
+
+  /** Whether stop() was called (a method, so that TypeScript does not narrow it across an await). */
+  #isStopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Runs `fn` every `ms` until stop(). */
+  #every(ms: number, fn: () => void): void {
+    if (!this.#stopped) this.#timers.push(setInterval(fn, ms));
+  }
+
+  /** Enqueues every sealed resource; `now` also cuts short the backoff of failing ones (a new key may fix them). */
+  #enqueueAll(now = false): void {
+    if (!this.#synced) return;
+    for (const obj of this.#sealed.list()) {
+      if (now) this.#queue.add(keyOf(obj));
+      else this.#queue.resync(keyOf(obj));
+    }
+  }
+
+  /** Stops reconciling, gives up the lease, stops the watches and closes the HTTP server. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#queue.stop();
+    for (const t of this.#timers) clearInterval(t);
+    await this.#elector.stop();
+    await Promise.all([this.#sealed.stop(), this.#secrets.stop()]);
+    await this.#keys.stop();
+    const server = this.#server;
+    if (server === undefined) return;
+    await new Promise<void>((r) => {
+      server.close(() => { r(); });
+      server.closeAllConnections();
+    });
+  }
+}
+
+/** Starts a Controller; resolves once the HTTP server listens and keys are being watched. */
+export async function runController(o: ControllerOptions): Promise<RunningController> {
+  const controller = new Controller(o);
+  await controller.start();
+  return controller;
 }

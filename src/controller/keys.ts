@@ -12,7 +12,8 @@ import { CertIdentity, CertRecipient } from '../keys/cert.js';
 import { generateSealingKey } from '../keys/cert-gen.js';
 import type { KubeApi } from '../kube/api.js';
 import { CERTS_CONFIGMAP, ROTATE_ANNOTATION } from '../kube/names.js';
-import type { KubeInformer, V1ConfigMap, V1Secret } from '../kube/types.js';
+import type { V1ConfigMap, V1Secret } from '../kube/types.js';
+import { Informers } from './informers.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
@@ -85,13 +86,22 @@ function parseKeySecret(s: V1Secret, now: Date): SealingKey {
 export class KeyManager {
   readonly #o: KeyManagerOptions;
   #keys: SealingKey[] = [];
-  #informer: KubeInformer<V1Secret> | undefined;
+  readonly #informers: Informers<V1Secret>;
   #rsaOpsSeen = 0;
   #maintaining: Promise<void> | undefined;
-  #stopped = false;
 
   constructor(opts: KeyManagerOptions) {
     this.#o = opts;
+    const reload = (): void => { this.#reloadCached(); };
+    this.#informers = new Informers({
+      kind: 'key secrets',
+      scopes: [opts.namespace],
+      open: (ns) => opts.api.secretInformer(`${KEY_LABEL}=true`, ns),
+      log: opts.log,
+      onAdd: reload,
+      onUpdate: reload,
+      onDelete: reload,
+    });
   }
 
   /** Keys, newest first. */
@@ -106,26 +116,16 @@ export class KeyManager {
 
   /** Starts watching the key Secrets; resolves after the first list. */
   async start(): Promise<void> {
-    const inf = this.#o.api.secretInformer(`${KEY_LABEL}=true`, this.#o.namespace);
-    const reload = (): void => {
-      this.#reload(inf.list(this.#o.namespace));
-    };
-    inf.on('add', reload);
-    inf.on('update', reload);
-    inf.on('delete', reload);
-    inf.on('error', (err: unknown) => {
-      if (this.#stopped) return;
-      this.#o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'key watch failed; retrying in 2s');
-      setTimeout(() => void inf.start().catch(() => undefined), 2000);
-    });
-    await inf.start();
-    this.#informer = inf;
-    reload();
+    await this.#informers.start();
+    this.#reloadCached();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#informer?.stop();
+    await this.#informers.stop();
+  }
+
+  #reloadCached(): void {
+    this.#reload(this.#informers.list());
   }
 
   #reload(secrets: readonly V1Secret[]): void {
@@ -199,7 +199,7 @@ export class KeyManager {
     };
     const created = await this.#o.api.createSecret(secret);
     this.#o.log.info({ secret: created.metadata?.name, fingerprint: key.fingerprint.slice(0, 12), why }, 'generated a new sealing key');
-    this.#reload([...(this.#informer?.list(this.#o.namespace) ?? []).filter((s) => s.metadata?.uid !== created.metadata?.uid), created]);
+    this.#reload([...(this.#informers.list()).filter((s) => s.metadata?.uid !== created.metadata?.uid), created]);
   }
 
   async #publish(cm: V1ConfigMap | undefined, rotatedFor: string | undefined): Promise<void> {

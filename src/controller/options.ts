@@ -1,0 +1,88 @@
+/**
+ * What `sealbox controller` can be told (ControllerOptions), what a running
+ * controller offers (RunningController), and the KMS unwrapper those options
+ * ask for.
+ */
+import type { Server } from 'node:http';
+import type { KeyUnwrapper } from '../crypto/types.js';
+import type { KmsProvider } from '../keys/kms-unwrapper.js';
+import { KmsStanzaUnwrapper } from '../keys/kms-unwrapper.js';
+import type { KmsAllowlist } from '../keys/kms-allow.js';
+import { parseKmsAllow } from '../keys/kms-allow.js';
+import type { KmsSpecOptions } from '../keys/kms-spec.js';
+import { kmsOptionsFromEnv } from '../keys/kms-spec.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+
+/** Everything `sealbox controller` can be told; see README "Controller flags". */
+export interface ControllerOptions {
+  readonly kubeconfig?: string;
+  /** The controller's own namespace: keys, lease and certificate ConfigMap live here. */
+  readonly namespace: string;
+  /** Namespaces to watch; empty for the whole cluster. */
+  readonly watchNamespaces: readonly string[];
+  readonly listen: string;
+  readonly workers: number;
+  readonly qps: number;
+  readonly burst: number;
+  readonly keyRotationPeriodMs: number;
+  readonly keyBits: number;
+  readonly keyCheckIntervalMs: number;
+  readonly resyncPeriodMs: number;
+  readonly maxBackoffMs: number;
+  /** Reverts of a Secret within a minute before the controller pauses writing it (Conflict); 0: never (default 5). */
+  readonly fightLimit?: number;
+  readonly leaderElect: boolean;
+  readonly leaseName: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  readonly logLevel: string;
+  readonly dataKeyCacheSize: number;
+  readonly identity?: string;
+  readonly extraUnwrappers?: readonly KeyUnwrapper[];
+  /**
+   * Cloud key services whose stanzas the controller unwraps, with the pod's
+   * identity (default credential chains) and the endpoints of the
+   * environment (docs/KMS.md); every call is counted in sealbox_kms_calls_total.
+   */
+  readonly kmsProviders?: readonly KmsProvider[];
+  /** Endpoint, credential and TLS options of the KMS keys (default: kmsOptionsFromEnv(process.env)). */
+  readonly kmsOptions?: KmsSpecOptions;
+  /** Time limit of one KMS call, SDK retries included (default 15 s). */
+  readonly kmsTimeoutMs?: number;
+  /** KMS keys the controller may call (`--kms-allow`; default: parseKmsAllow('', process.env)). */
+  readonly kmsAllow?: KmsAllowlist;
+  /**
+   * Called when the controller cannot go on: leadership lost, or reconciling
+   * could not start (in both modes); the CLI exits so the pod restarts cleanly.
+   */
+  readonly onFatal?: () => void;
+}
+
+/** A running controller. */
+export interface RunningController {
+  readonly log: Logger;
+  readonly server: Server;
+  stop(): Promise<void>;
+}
+
+/**
+ * The unwrapper of the enabled KMS providers (none when none is enabled),
+ * counting its calls, calling only allowed keys, with errors of a fixed form.
+ */
+export function kmsUnwrappers(o: ControllerOptions, metrics: Metrics, log: Logger): KeyUnwrapper[] {
+  const providers = o.kmsProviders ?? [];
+  if (providers.length === 0) return [];
+  const base = o.kmsOptions ?? kmsOptionsFromEnv(process.env);
+  const timeout = o.kmsTimeoutMs === undefined ? {} : { timeoutMs: o.kmsTimeoutMs };
+  return [new KmsStanzaUnwrapper({
+    providers,
+    options: { aws: { ...base.aws, ...timeout }, azure: { ...base.azure, ...timeout } },
+    onCall: (provider, result) => { metrics.kmsCalls.inc({ provider, result }); },
+    allow: o.kmsAllow ?? parseKmsAllow('', process.env),
+    fixedErrors: true,
+    onFailure: (provider, err) => { log.debug({ provider, err: err instanceof Error ? err.message : String(err) }, 'kms unwrap failed'); },
+  })];
+}
+
