@@ -10,9 +10,12 @@ import { isKubeStatus } from '../kube/errors.js';
 import type { V1Lease } from '../kube/types.js';
 import type { Logger } from './log.js';
 
+/** The Lease calls LeaderElector makes (KubeApi's). */
+export type LeaseApi = Pick<KubeApi, 'getLease' | 'createLease' | 'replaceLease'>;
+
 /** Options of LeaderElector. */
 export interface LeaderOptions {
-  readonly api: KubeApi;
+  readonly api: LeaseApi;
   readonly namespace: string;
   readonly name: string;
   readonly identity: string;
