@@ -85,7 +85,7 @@ function replica(api: LeaseApi, identity: string, o: Partial<LeaderOptions> = {}
   return r;
 }
 
-const at = (ms: number): Promise<void> => vi.advanceTimersByTimeAsync(ms);
+const at = async (ms: number): Promise<void> => { await vi.advanceTimersByTimeAsync(ms); };
 
 describe('LeaderElector', () => {
   let store: LeaseStore;
