@@ -12,7 +12,7 @@ import { sealedInformer, secretInformer } from './informers.js';
 import { SEALED_GROUP, SEALED_PLURAL, SEALED_VERSION } from './names.js';
 import type { ProxyResponse } from './proxy.js';
 import { sendThroughServiceProxy } from './proxy.js';
-import { RateLimiter } from './rate-limit.js';
+import { TokenBucket } from './token-bucket.js';
 import type { KubeInformer, SealedSecretObject } from './types.js';
 
 /** Options of KubeApi. */
@@ -30,7 +30,7 @@ export class KubeApi {
   readonly #core: k8s.CoreV1Api;
   readonly #custom: k8s.CustomObjectsApi;
   readonly #coordination: k8s.CoordinationV1Api;
-  readonly #limiter: RateLimiter;
+  readonly #limiter: TokenBucket;
   readonly #opts: KubeApiOptions;
 
   /** Throws KubeError when the kubeconfig has no current cluster. */
@@ -40,7 +40,8 @@ export class KubeApi {
     this.#core = new k8s.CoreV1Api(config);
     this.#custom = new k8s.CustomObjectsApi(config);
     this.#coordination = new k8s.CoordinationV1Api(config);
-    this.#limiter = new RateLimiter(opts.qps, opts.burst);
+    // A burst under 1 would never let a request through.
+    this.#limiter = new TokenBucket(opts.qps, Math.max(1, opts.burst));
     this.#opts = opts;
   }
 

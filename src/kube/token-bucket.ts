@@ -1,7 +1,8 @@
 /**
- * The one token bucket: the Kubernetes client's QPS/burst limit waits for a
- * token, the controller's re-wrap endpoint refuses without one (429). It sits
- * here, below src/controller, because the API client needs it too.
+ * The one token bucket: KubeApi's client-side QPS/burst limit (api.ts) waits
+ * for a token, the controller's re-wrap endpoint (src/controller/admission.ts)
+ * refuses without one (429). It sits here, below src/controller, because the
+ * API client needs it too.
  */
 
 /**
