@@ -23,9 +23,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { run } from '../controller/cli.js';
 import { useController } from '../controller/harness.js';
-import { CLI } from '../controller/process.js';
+import { sealboxAsync } from '../helpers/cli.js';
 
 const env = useController({ prefix: 'ctl-start', replicas: 0 });
 const PLUGIN = fileURLToPath(new URL('../controller/exec-credential.mjs', import.meta.url));
@@ -58,7 +57,7 @@ function expiringKubeconfig(name: string, succeed: number): string {
 
 function controllerArgs(kubeconfig: string, extra: readonly string[], listen = '127.0.0.1:0'): string[] {
   return [
-    CLI, 'controller',
+    'controller',
     '--kubeconfig', kubeconfig,
     '--namespace', env.controllerNamespace,
     '--watch-namespaces', env.namespace,
@@ -74,12 +73,12 @@ function jsonLines(text: string): Record<string, unknown>[] {
 }
 
 /** Runs a controller that loses its credentials before it leads; returns how it ended. */
-async function failingController(name: string, succeed: number, extra: readonly string[]): Promise<{ code: number; errors: Record<string, unknown>[]; stray: string[] }> {
-  const res = await run(process.execPath, controllerArgs(expiringKubeconfig(name, succeed), extra));
+async function failingController(name: string, succeed: number, extra: readonly string[]): Promise<{ code: number | null; errors: Record<string, unknown>[]; stray: string[] }> {
+  const res = await sealboxAsync(controllerArgs(expiringKubeconfig(name, succeed), extra), { timeoutMs: 60_000 });
   const out = `${res.stdout}\n${res.stderr}`;
   writeFileSync(join(env.dir, `${name}.out`), out); // kept with SEALBOX_CLUSTER_KEEP=1
   return {
-    code: res.code,
+    code: res.status,
     errors: jsonLines(out).filter((r) => r.level === 50).map((r) => ({ msg: r.msg, err: r.err })),
     // anything that is not a JSON log line: Node's report of an unhandled rejection, a stack
     stray: out.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{')),
@@ -108,9 +107,9 @@ describe('a controller that cannot start', () => {
     if (address === null || typeof address === 'string') throw new Error('no port');
     try {
       const started = Date.now();
-      const res = await run(process.execPath, controllerArgs(env.tokenKubeconfig, ['--no-leader-elect'], `127.0.0.1:${address.port}`));
+      const res = await sealboxAsync(controllerArgs(env.tokenKubeconfig, ['--no-leader-elect'], `127.0.0.1:${address.port}`), { timeoutMs: 60_000 });
       expect(res.stderr).toContain('EADDRINUSE');
-      expect(res.code).toBe(1);
+      expect(res.status).toBe(1);
       expect(Date.now() - started).toBeLessThan(30_000);
     } finally {
       await new Promise((r) => taken.close(r));
