@@ -66,6 +66,10 @@ async function toOpenApi3(file) {
 async function backendFor(definition) {
   const api = new OpenAPIBackend({ definition, strict: true, validate: false, ignoreTrailingSlashes: false });
   await api.init();
+  // The router lists the operations anew (through lodash) several times per
+  // request, about 5 ms each time; the document does not change, so list once.
+  const operations = api.router.getOperations();
+  api.router.getOperations = () => operations;
   const validator = new OpenAPIValidator({
     definition: api.definition, router: api.router, lazyCompileValidators: true, ajvOpts: { allErrors: true },
     customizeAjv: (ajv) => {
@@ -132,13 +136,26 @@ export async function loadKeyVaultSpec(dir = defaultSpecDir()) {
  */
 function checkRequest(apis, r) {
   const req = { method: r.method.toLowerCase(), path: matchPath(r.path), query: r.query, headers: r.headers, body: r.body };
-  for (const { router, validator } of apis) {
-    const operation = router.matchOperation(req);
-    if (operation === undefined) continue;
-    const result = validator.validateRequest(req, operation);
-    return { matched: { validator, operation, operationId: operation.operationId }, errors: (result.errors ?? []).map(describe) };
+  const found = matchOperation(apis, req);
+  if (found === undefined) return { errors: [`no operation in keys.json or secrets.json matches ${r.method} ${r.path}`] };
+  const { validator, operation } = found;
+  const result = validator.validateRequest(req, operation);
+  return { matched: { validator, operation, operationId: operation.operationId }, errors: (result.errors ?? []).map(describe) };
+}
+
+// Matching tries every path template as a regular expression; the same key
+// version is called hundreds of times in a run, so matches are remembered.
+const matches = new Map();
+
+/** @param {{ router: object, validator: object }[]} apis @param {{ method: string, path: string }} req */
+function matchOperation(apis, req) {
+  const key = `${req.method} ${req.path}`;
+  if (!matches.has(key)) {
+    if (matches.size > 10_000) matches.clear();
+    const api = apis.find((a) => a.router.matchOperation(req) !== undefined);
+    matches.set(key, api && { validator: api.validator, operation: api.router.matchOperation(req) });
   }
-  return { errors: [`no operation in keys.json or secrets.json matches ${r.method} ${r.path}`] };
+  return matches.get(key);
 }
 
 /**
