@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CREATED_AT_ANNOTATION, SEALING_KEY_LABEL } from '../../src/keys/backup.js';
 import { generateSealingKey } from '../../src/keys/cert-gen.js';
 import { eventually, kubeConfig, kubeconfigPath, kubeObject } from '../cluster/helpers.js';
@@ -22,6 +22,7 @@ import type { ControllerProcess } from '../controller/process.js';
 import { startController } from '../controller/process.js';
 import { SEALED, fetchCert, seal } from '../controller/sealed.js';
 import { sealbox } from '../helpers/cli.js';
+import { assertNoSpecViolations, drainSpecViolations } from '../peers/keyvault-check.js';
 import { kmsEnv } from '../peers/kms-cli.js';
 import type { Started } from '../peers/kms-servers.js';
 import { startKeyVault } from '../peers/kms-servers.js';
@@ -40,6 +41,11 @@ beforeAll(async () => {
   vault = await startKeyVault({ stateDir: join(dir, 'kv') });
   rebuilt = await startControlPlane({ id: `keys-restore-${randomBytes(4).toString('hex')}`, crdFiles: crds });
 }, 120_000);
+
+// The stand-in validates every request and response against Microsoft's OpenAPI spec (docs/KMS.md): a mismatch fails the test.
+afterEach(async () => {
+  if (vault?.caFile !== undefined) assertNoSpecViolations(await drainSpecViolations(vault.endpoint, readFileSync(vault.caFile, 'utf8')));
+});
 
 afterAll(async () => {
   for (const c of controllers) await c.kill('SIGTERM');
