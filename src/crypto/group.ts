@@ -6,6 +6,7 @@ import type { RandomSource } from './aead.js';
 import { valueAad } from './binding.js';
 import type { Binding, KeyUnwrapper, KeyWrapper, RecipientRef, WrappedKey } from './types.js';
 import type { SealedValue } from './value.js';
+import { turnEvery } from './yield.js';
 
 /** One data key, named by its group id, committed to, wrapped once per recipient. */
 export interface DataKeyGroup {
@@ -59,6 +60,7 @@ export async function sealGroup(
     const recipients = await wrapDataKey(dataKey, binding, wrappers);
     const sealed = new Map<string, SealedValue>();
     for (const [key, plaintext] of values) {
+      await turnEvery(sealed.size);
       sealed.set(key, { groupId: id, sealed: encryptValue(dataKey, key, plaintext, valueAad(binding, id, key), random) });
     }
     return { group: { id, commitment, recipients }, values: sealed };

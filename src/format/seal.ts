@@ -10,6 +10,7 @@ import type { SealedGroup, SealedSecret } from './sealed.js';
 import type { SecretData } from './secret.js';
 import { checkSecretSize } from './secret.js';
 import { MANAGED_LABEL, checkTemplate } from './template.js';
+import { turnEvery } from '../crypto/yield.js';
 
 /** How to seal: the scope and the recipients. */
 export interface SealOptions {
@@ -103,16 +104,17 @@ export async function unsealSealedSecret(
   const binding = bindingOf(s);
   const keys = new Map<string, Uint8Array>();
   const data = new Map<string, Uint8Array>();
+  const used = new Set([...s.encryptedData.values()].map((v) => v.groupId));
+  const names = [...s.encryptedData.keys()];
   try {
     for (const g of s.dataKeys) {
-      if ([...s.encryptedData.values()].some((v) => v.groupId === g.id)) {
-        keys.set(g.id, await unwrapCached(g, binding, unwrappers, what, cache));
-      }
+      if (used.has(g.id)) keys.set(g.id, await unwrapCached(g, binding, unwrappers, what, cache));
     }
     for (const [key, value] of s.encryptedData) {
+      await turnEvery(data.size);
       const dataKey = keys.get(value.groupId);
       if (dataKey === undefined) throw new SealboxError('INTERNAL', `${what}: group ${value.groupId} was not unwrapped`);
-      const opened = openValue(dataKey, binding, key, value, [...s.encryptedData.keys()]);
+      const opened = openValue(dataKey, binding, key, value, names);
       if (opened === 'tampered') {
         throw new SealboxError('TAMPERED', `${what}: value "${key}" does not authenticate: its ciphertext was altered or corrupted (or it was renamed from a key this resource no longer has); restore it from Git history or seal it again`);
       }
