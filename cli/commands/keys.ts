@@ -37,7 +37,8 @@ export function registerKeys(program: Command): void {
     if (flags.output === undefined && flags.toAzureSecret === undefined) {
       throw new SealboxError('INPUT', 'say where the backup goes: -o FILE (or - for stdout) or --to-azure-secret https://VAULT/secrets/NAME');
     }
-    const { buildBackup, SEALING_KEY_LABEL } = await import('../../src/keys/backup.js');
+    const { buildBackup } = await import('../../src/keys/backup.js');
+    const { SEALING_KEY_LABEL } = await import('../../src/keys/key-secret.js');
     const api = await connect(flags);
     const secrets = await api.listSecrets(flags.controllerNamespace, `${SEALING_KEY_LABEL}=true`);
     const text = buildBackup(secrets.map(keySecretOf), flags.controllerNamespace);
@@ -91,7 +92,8 @@ function keySecretOf(s: V1Secret): KeySecret {
  * different key under the same name is refused. Throws SealboxError.
  */
 async function restore(text: string, source: string, flags: ClusterFlags): Promise<void> {
-  const { parseBackup, checkKeySecret, SEALING_KEY_LABEL } = await import('../../src/keys/backup.js');
+  const { parseBackup, checkKeySecret } = await import('../../src/keys/backup.js');
+  const { SEALING_KEY_LABEL } = await import('../../src/keys/key-secret.js');
   const backup = parseBackup(text, source);
   const ns = flags.controllerNamespace;
   const api = await connect(flags);

@@ -7,8 +7,8 @@
 import { SealboxError } from '../errors.js';
 import { SEALED_KIND } from '../format/sealed.js';
 import { MANAGED_LABEL, RESERVED_PREFIX } from '../format/template.js';
-import { CREATED_AT_ANNOTATION } from '../keys/backup.js';
-import { CertIdentity, CertRecipient } from '../keys/cert.js';
+import type { CertIdentity, CertRecipient } from '../keys/cert.js';
+import { CREATED_AT_ANNOTATION, FINGERPRINT_ANNOTATION, SEALING_KEY_LABEL, parseKeySecret } from '../keys/key-secret.js';
 import { generateSealingKey } from '../keys/cert-gen.js';
 import type { KubeApi } from '../kube/api.js';
 import { CERTS_CONFIGMAP, ROTATE_ANNOTATION } from '../kube/names.js';
@@ -17,8 +17,6 @@ import { Informers } from './informers.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
-/** Label that marks a Secret as a sealing key. */
-export const KEY_LABEL = 'sealbox.dev/sealing-key';
 const ROTATED_ANNOTATION = 'sealbox.dev/rotated-for';
 
 /** One loaded sealing key. */
@@ -69,17 +67,10 @@ function keyCreatedAt(s: V1Secret, now: Date): Date {
   return created ?? new Date(0);
 }
 
-function parseKeySecret(s: V1Secret, now: Date): SealingKey {
+function loadKeySecret(s: V1Secret, now: Date): SealingKey {
   const name = s.metadata?.name ?? '';
   checkNotSealed(s, name);
-  const crt = s.data?.['tls.crt'];
-  const key = s.data?.['tls.key'];
-  if (crt === undefined || key === undefined) throw new SealboxError('INPUT', `key secret ${name} lacks tls.crt or tls.key`);
-  const certificatePem = Buffer.from(crt, 'base64').toString('utf8');
-  const identity = CertIdentity.fromPem(Buffer.from(key, 'base64'), `key secret ${name}`);
-  const recipient = CertRecipient.fromPem(certificatePem, `key secret ${name}`);
-  if (recipient.recipient.id !== identity.fingerprint) throw new SealboxError('INPUT', `key secret ${name}: tls.crt does not belong to tls.key`);
-  return { name, createdAt: keyCreatedAt(s, now), fingerprint: identity.fingerprint, certificatePem, identity, recipient };
+  return { name, createdAt: keyCreatedAt(s, now), ...parseKeySecret({ name, data: s.data ?? {} }) };
 }
 
 /** Loads, generates, rotates and publishes the sealing keys. */
@@ -96,7 +87,7 @@ export class KeyManager {
     this.#informers = new Informers({
       kind: 'key secrets',
       scopes: [opts.namespace],
-      open: (ns) => opts.api.secretInformer(`${KEY_LABEL}=true`, ns),
+      open: (ns) => opts.api.secretInformer(`${SEALING_KEY_LABEL}=true`, ns),
       log: opts.log,
       onAdd: reload,
       onUpdate: reload,
@@ -132,7 +123,7 @@ export class KeyManager {
     const keys: SealingKey[] = [];
     for (const s of secrets) {
       try {
-        keys.push(parseKeySecret(s, new Date()));
+        keys.push(loadKeySecret(s, new Date()));
       } catch (err) {
         this.#o.log.warn({ secret: s.metadata?.name, err: err instanceof Error ? err.message : String(err) }, 'ignoring unusable key secret');
       }
@@ -193,7 +184,7 @@ export class KeyManager {
     const secret: V1Secret = {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { generateName: 'sealbox-key-', namespace: this.#o.namespace, labels: { [KEY_LABEL]: 'true' }, annotations: { 'sealbox.dev/fingerprint': key.fingerprint } },
+      metadata: { generateName: 'sealbox-key-', namespace: this.#o.namespace, labels: { [SEALING_KEY_LABEL]: 'true' }, annotations: { [FINGERPRINT_ANNOTATION]: key.fingerprint } },
       type: 'kubernetes.io/tls',
       data: { 'tls.crt': Buffer.from(key.certificatePem).toString('base64'), 'tls.key': Buffer.from(key.privateKeyPem).toString('base64') },
     };

@@ -11,14 +11,8 @@ import { SealboxError } from '../errors.js';
 import { isObject } from '../format/object.js';
 import { expandLists } from '../format/secret.js';
 import { parseDocuments } from '../format/yaml.js';
-import { CertIdentity, CertRecipient } from './cert.js';
+import { CREATED_AT_ANNOTATION, FINGERPRINT_ANNOTATION, SEALING_KEY_LABEL, parseKeySecret } from './key-secret.js';
 
-/** Label that marks a Secret as a sealing key (the controller's, src/controller/keys.ts). */
-export const SEALING_KEY_LABEL = 'sealbox.dev/sealing-key';
-/** Annotation holding a key's original creation time (RFC 3339), kept across backup and restore. */
-export const CREATED_AT_ANNOTATION = 'sealbox.dev/created-at';
-/** Annotation with the key's fingerprint. */
-export const FINGERPRINT_ANNOTATION = 'sealbox.dev/fingerprint';
 /** Marks a backup document and its format version. */
 export const BACKUP_ANNOTATION = 'sealbox.dev/key-backup';
 
@@ -42,20 +36,16 @@ export interface BackedUpKey {
 }
 
 /**
- * Checks that a key Secret holds a matching certificate and RSA private key.
- * Returns its fingerprint. Throws SealboxError('INPUT') naming `what`, never
- * the key.
+ * Checks that a key Secret holds a matching certificate and RSA private key
+ * (parseKeySecret) and that its fingerprint annotation, if any, is the key's:
+ * a backup is a file anyone may have edited. Returns the fingerprint. Throws
+ * SealboxError('INPUT') naming `what`, never the key.
  */
 export function checkKeySecret(s: KeySecret, what: string): string {
-  const crt = s.data['tls.crt'];
-  const key = s.data['tls.key'];
-  if (crt === undefined || key === undefined) throw new SealboxError('INPUT', `${what}: key secret "${s.name}" lacks tls.crt or tls.key`);
-  const identity = CertIdentity.fromPem(Buffer.from(key, 'base64'), `${what}: key secret "${s.name}" tls.key`);
-  const recipient = CertRecipient.fromPem(Buffer.from(crt, 'base64'), `${what}: key secret "${s.name}" tls.crt`);
-  if (recipient.recipient.id !== identity.fingerprint) throw new SealboxError('INPUT', `${what}: key secret "${s.name}": tls.crt does not belong to tls.key`);
+  const { fingerprint } = parseKeySecret(s, what);
   const stated = s.annotations[FINGERPRINT_ANNOTATION];
-  if (stated !== undefined && stated !== identity.fingerprint) throw new SealboxError('INPUT', `${what}: key secret "${s.name}": its fingerprint annotation does not match its key`);
-  return identity.fingerprint;
+  if (stated !== undefined && stated !== fingerprint) throw new SealboxError('INPUT', `${what}: key secret "${s.name}": its fingerprint annotation does not match its key`);
+  return fingerprint;
 }
 
 /**

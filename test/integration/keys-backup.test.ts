@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CREATED_AT_ANNOTATION, SEALING_KEY_LABEL } from '../../src/keys/backup.js';
+import { CREATED_AT_ANNOTATION, SEALING_KEY_LABEL } from '../../src/keys/key-secret.js';
 import { generateSealingKey } from '../../src/keys/cert-gen.js';
 import { eventually, kubeConfig, kubeconfigPath, kubeObject } from '../cluster/helpers.js';
 import { startControlPlane } from '../cluster/control-plane.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SealboxError } from '../../../src/errors.js';
 import type { KeySecret } from '../../../src/keys/backup.js';
-import { CREATED_AT_ANNOTATION, buildBackup, chunkText, parseBackup } from '../../../src/keys/backup.js';
+import { buildBackup, chunkText, parseBackup } from '../../../src/keys/backup.js';
+import { CREATED_AT_ANNOTATION } from '../../../src/keys/key-secret.js';
 import { vectorKey } from '../../helpers/keys.js';
 
 function keySecret(name: 'a' | 'b', created: string): KeySecret {
