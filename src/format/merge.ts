@@ -2,16 +2,11 @@ import { describeRecipient } from '../crypto/group.js';
 import type { KeyWrapper, Scope } from '../crypto/types.js';
 import { isSecretFieldName } from '../crypto/binding.js';
 import { SealboxError, quote } from '../errors.js';
-import { parseSealedDocument } from './documents.js';
-import { editSealedFile } from './edit.js';
-import { mapListItems } from './lists.js';
+import type { SealedItem } from './rewrite.js';
+import { readSealedFile, sealedItems, writeSealedFile } from './rewrite.js';
 import { mergeIntoSealed } from './seal.js';
-import { isSealedManifest, sealedManifest } from './sealed.js';
 import type { SealedSecret } from './sealed.js';
 import type { SecretData } from './secret.js';
-import { expandLists } from './secret.js';
-import type { SourceDocument } from './yaml.js';
-import { parseDocuments } from './yaml.js';
 
 /** Options of mergeSecretsInto. */
 export interface MergeOptions {
@@ -21,13 +16,7 @@ export interface MergeOptions {
   readonly scope?: Scope;
 }
 
-interface Target {
-  readonly doc: SourceDocument;
-  readonly value: unknown;
-  readonly sealed: SealedSecret;
-}
-
-function findTarget(targets: readonly Target[], secret: SecretData, source: string, namespace: string | undefined): Target {
+function findTarget(targets: readonly SealedItem[], secret: SecretData, source: string, namespace: string | undefined): SealedItem {
   const ns = secret.namespace !== '' ? secret.namespace : namespace;
   const matches = targets.filter((t) => (secret.name === '' || t.sealed.name === secret.name) && (ns === undefined || t.sealed.namespace === ns));
   const [first] = matches;
@@ -76,15 +65,10 @@ function checkRecipients(before: SealedSecret, after: SealedSecret, what: string
  * resource, or the file is malformed; wrapper errors propagate.
  */
 export async function mergeSecretsInto(text: string, source: string, secrets: readonly SecretData[], opts: MergeOptions): Promise<string> {
-  const docs = parseDocuments(text, source);
-  const isJson = /^\s*[{[]/.test(text);
+  const file = readSealedFile(text, source);
   // JSON files may hold a v1 List (what "seal --format json" writes for several secrets).
-  const targets: Target[] = docs.flatMap((d) =>
-    (isJson ? expandLists([d.value], `${source} document ${d.index}`) : [d.value])
-      .filter((v) => isSealedManifest(v))
-      .map((v) => ({ doc: d, value: v, sealed: parseSealedDocument(v, source, d.index).sealed })),
-  );
-  const updated = new Map<Target, SealedSecret>();
+  const targets = [...sealedItems(file)];
+  const updated = new Map<SealedItem, SealedSecret>();
   for (const secret of secrets) {
     for (const key of secret.data.keys()) {
       if (!isSecretFieldName(key)) throw new SealboxError('INPUT', `${quote(key)} is not a valid Secret key (letters, digits, "-", "_", ".")`);
@@ -99,20 +83,9 @@ export async function mergeSecretsInto(text: string, source: string, secrets: re
     checkRecipients(current, merged, what);
     updated.set(target, merged);
   }
-  const changes = targets.flatMap((t) => {
+  // In file order, as the targets are.
+  return writeSealedFile(file, new Map(targets.flatMap((t) => {
     const after = updated.get(t);
-    return after === undefined ? [] : [{ doc: t.doc, before: t.sealed, after }];
-  });
-  if (isJson) {
-    // Lists of any shape and depth keep their structure; only changed items are replaced.
-    const out = docs.map((d) =>
-      mapListItems(d.value, (v) => {
-        const t = targets.find((x) => x.value === v);
-        const next = t === undefined ? undefined : updated.get(t);
-        return next === undefined ? v : { ...(v as object), ...sealedManifest(next) };
-      }),
-    );
-    return `${JSON.stringify(out.length === 1 ? out[0] : { apiVersion: 'v1', kind: 'List', items: out }, null, 2)}\n`;
-  }
-  return editSealedFile(text, docs, changes);
+    return after === undefined ? [] : [[t, after] as const];
+  })));
 }
