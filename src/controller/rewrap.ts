@@ -13,7 +13,8 @@
 import { DataKeyCache } from '../crypto/key-cache.js';
 import type { KeyUnwrapper, WrappedKey } from '../crypto/types.js';
 import { SealboxError } from '../errors.js';
-import { rewrapSealed, unsealSealedSecret } from '../format/seal.js';
+import { rewrapSealed } from '../format/rotate.js';
+import { unsealSealedSecret } from '../format/seal.js';
 import type { SealedSecret } from '../format/sealed.js';
 import { isSealedManifest, parseSealedSecret, sealedManifest } from '../format/sealed.js';
 import type { SealingKey } from './keys.js';

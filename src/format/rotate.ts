@@ -10,10 +10,11 @@
 import { secureRandom } from '../crypto/aead.js';
 import type { RandomSource } from '../crypto/aead.js';
 import { bindingText } from '../crypto/binding.js';
-import { describeRecipient, sealGroup, unwrapGroup, wrapDataKey } from '../crypto/group.js';
+import { describeRecipient, sealGroup, wrapDataKey } from '../crypto/group.js';
+import type { DataKeyCache } from '../crypto/key-cache.js';
 import type { Binding, KeyUnwrapper, KeyWrapper, RecipientRef, WrappedKey } from '../crypto/types.js';
 import { SealboxError } from '../errors.js';
-import { bindingOf, checkBinding, unsealSealedSecret } from './seal.js';
+import { bindingOf, checkBinding, unsealSealedSecret, unwrapCached } from './seal.js';
 import type { SealedGroup, SealedSecret } from './sealed.js';
 
 /** A recipient every group must have after the rotation. */
@@ -43,6 +44,8 @@ export interface RotateOptions {
    * resolves undefined when it is not known (a certificate not given).
    */
   readonly wrapperOf?: (stanza: RecipientRef) => Promise<KeyWrapper | undefined>;
+  /** Data keys unwrapped before (e.g. while checking every value opens). */
+  readonly cache?: DataKeyCache;
   readonly random?: RandomSource;
 }
 
@@ -120,6 +123,27 @@ export async function rotateSealed(s: SealedSecret, unwrappers: readonly KeyUnwr
   return { sealed: { ...s, dataKeys }, groups: plan };
 }
 
+/** Options of rewrapSealed. */
+export interface RewrapOptions {
+  /** Recipients every group must have afterwards. */
+  readonly wrappers: readonly KeyWrapper[];
+  /** Stanzas to remove (old keys being retired); a stanza of one of `wrappers` is never removed. */
+  readonly drop?: (stanza: RecipientRef) => boolean;
+  readonly cache?: DataKeyCache;
+}
+
+/**
+ * Re-wraps data keys for a new recipient set without touching any value: a
+ * rotation (rotateSealed) to `wrappers` that removes the stanzas `drop`
+ * names. A stanza already present is kept byte-identical, so a second run
+ * changes nothing; groups that need no new stanza are not unwrapped.
+ * Returns the updated resource; throws what rotateSealed throws.
+ */
+export async function rewrapSealed(s: SealedSecret, unwrappers: readonly KeyUnwrapper[], opts: RewrapOptions, what: string): Promise<SealedSecret> {
+  const targets = opts.wrappers.map((w) => ({ ref: w.recipient, wrapper: w }));
+  return (await rotateSealed(s, unwrappers, { targets, remove: opts.drop, cache: opts.cache }, what)).sealed;
+}
+
 async function rewrapGroup(g: SealedGroup, binding: Binding, unwrappers: readonly KeyUnwrapper[], opts: RotateOptions, what: string): Promise<SealedGroup> {
   const kept = g.recipients.filter((r) => !dropped(r, opts));
   let missing = opts.targets.filter((t) => !kept.some((r) => same(r, t.ref)));
@@ -132,7 +156,7 @@ async function rewrapGroup(g: SealedGroup, binding: Binding, unwrappers: readonl
     missing = missing.filter((t) => !added.some((a) => same(a, t.ref)));
   }
   if (missing.length > 0) {
-    const dataKey = await unwrapGroup(g, binding, unwrappers, what);
+    const dataKey = await unwrapCached(g, binding, unwrappers, what, opts.cache);
     try {
       added.push(...(await wrapDataKey(dataKey, binding, missing.map((t) => t.wrapper))));
     } finally {

@@ -2,8 +2,8 @@ import { secureRandom } from '../crypto/aead.js';
 import type { RandomSource } from '../crypto/aead.js';
 import { bindingText } from '../crypto/binding.js';
 import { DataKeyCache } from '../crypto/key-cache.js';
-import { openValue, sealGroup, unwrapGroup, wrapDataKey } from '../crypto/group.js';
-import type { Binding, KeyUnwrapper, KeyWrapper, Scope, WrappedKey } from '../crypto/types.js';
+import { openValue, sealGroup, unwrapGroup } from '../crypto/group.js';
+import type { Binding, KeyUnwrapper, KeyWrapper, Scope } from '../crypto/types.js';
 import type { SealedValue } from '../crypto/value.js';
 import { SealboxError, quote } from '../errors.js';
 import type { SealedGroup, SealedSecret } from './sealed.js';
@@ -137,7 +137,12 @@ export async function unsealSealedSecret(
   };
 }
 
-async function unwrapCached(g: SealedGroup, binding: Binding, unwrappers: readonly KeyUnwrapper[], what: string, cache?: DataKeyCache): Promise<Uint8Array> {
+/**
+ * Unwraps a group's data key, through `cache` when given (a group unwrapped
+ * before costs no key operation). Returns a key the caller may zero; throws
+ * what unwrapGroup throws.
+ */
+export async function unwrapCached(g: SealedGroup, binding: Binding, unwrappers: readonly KeyUnwrapper[], what: string, cache?: DataKeyCache): Promise<Uint8Array> {
   if (cache === undefined) return unwrapGroup(g, binding, unwrappers, what);
   const key = DataKeyCache.keyOf(binding, g);
   const hit = cache.get(key);
@@ -162,45 +167,4 @@ export async function mergeIntoSealed(s: SealedSecret, values: ReadonlyMap<strin
   const used = new Set([...encryptedData.values()].map((v) => v.groupId));
   const dataKeys = [...s.dataKeys.filter((g) => used.has(g.id)), { ...sealed.group, binding: bindingText(binding) }];
   return { ...s, encryptedData, dataKeys };
-}
-
-/** Options of rewrapSealed. */
-export interface RewrapOptions {
-  /** Recipients every group must have afterwards. */
-  readonly wrappers: readonly KeyWrapper[];
-  /** Stanzas to remove (old keys being retired). */
-  readonly drop?: (stanza: WrappedKey) => boolean;
-  readonly cache?: DataKeyCache;
-}
-
-/**
- * Re-wraps data keys for a new recipient set without touching any value:
- * for each group, keeps the stanzas not dropped, and adds a stanza for each
- * wrapper it lacks (a stanza already present is kept byte-identical, so a
- * second run changes nothing). Groups that need no change are not unwrapped.
- * Returns the updated resource; throws what unsealing throws.
- */
-export async function rewrapSealed(s: SealedSecret, unwrappers: readonly KeyUnwrapper[], opts: RewrapOptions, what: string): Promise<SealedSecret> {
-  checkBinding(s, what);
-  const binding = bindingOf(s);
-  const drop = opts.drop ?? (() => false);
-  const dataKeys: SealedGroup[] = [];
-  for (const g of s.dataKeys) {
-    const kept = g.recipients.filter((r) => !drop(r));
-    const missing = opts.wrappers.filter((w) => !kept.some((r) => r.type === w.recipient.type && r.id === w.recipient.id));
-    if (missing.length === 0 && kept.length === g.recipients.length) {
-      dataKeys.push(g);
-      continue;
-    }
-    const dataKey = await unwrapCached(g, binding, unwrappers, what, opts.cache);
-    try {
-      const added = missing.length === 0 ? [] : await wrapDataKey(dataKey, binding, missing);
-      const recipients = [...kept, ...added.filter((a) => !kept.some((r) => r.type === a.type && r.id === a.id))];
-      if (recipients.length === 0) throw new SealboxError('INPUT', `${what}: re-wrapping would leave data-key group ${g.id} without recipients`);
-      dataKeys.push({ ...g, recipients });
-    } finally {
-      dataKey.fill(0);
-    }
-  }
-  return { ...s, dataKeys };
 }

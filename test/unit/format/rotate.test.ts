@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Binding, KeyUnwrapper, RecipientRef, WrappedKey } from '../../../src/crypto/types.js';
 import { encodeSealedValue } from '../../../src/crypto/value.js';
 import type { RotateOptions, RotationTarget } from '../../../src/format/rotate.js';
-import { needsRotation, planRotation, rotateSealed } from '../../../src/format/rotate.js';
+import { needsRotation, planRotation, rewrapSealed, rotateSealed } from '../../../src/format/rotate.js';
+import { DataKeyCache } from '../../../src/crypto/key-cache.js';
 import { mergeIntoSealed, sealSecret, unsealSealedSecret } from '../../../src/format/seal.js';
 import type { SealedSecret } from '../../../src/format/sealed.js';
 import type { SecretData } from '../../../src/format/secret.js';
@@ -136,5 +137,34 @@ describe('needsRotation', () => {
     const b = new LocalKey('b');
     const s = await sealSecret(secret, { scope: 'strict', wrappers: [a] });
     expect(needsRotation(s, opts(a, b), 'r')).toBe(expected);
+  });
+});
+
+describe('rewrapSealed', () => {
+  it('re-wraps every group to the new key, drops the old stanzas and keeps every value byte-identical', async () => {
+    const a = new LocalKey('a');
+    const b = new LocalKey('b');
+    const s = await twoGroups(a);
+
+    const next = await rewrapSealed(s, [a], { wrappers: [b], drop: (r) => r.id === a.recipient.id }, 'r');
+
+    expect(next.dataKeys.map((g) => g.recipients.map((r) => r.id))).toEqual([[b.recipient.id], [b.recipient.id]]);
+    expect(values(next)).toEqual(values(s));
+    expect(await plain(next, [b])).toEqual({ user: 'admin', password: 'hunter2', token: 't0k3n' });
+    expect(await rewrapSealed(next, [b], { wrappers: [b] }, 'r')).toBe(next);
+  });
+
+  it('takes data keys from the cache instead of unwrapping them again', async () => {
+    const a = new LocalKey('a');
+    const b = new LocalKey('b');
+    const s = await twoGroups(a);
+    const cache = new DataKeyCache(10);
+    await unsealSealedSecret(s, [a], 'r', cache);
+    const before = a.unwraps;
+
+    await rewrapSealed(s, [a], { wrappers: [b], cache }, 'r');
+
+    expect(a.unwraps).toBe(before);
+    expect(cache.hits).toBe(2);
   });
 });
