@@ -102,11 +102,17 @@ function pairOf(map: YAMLMap, key: string): Pair | undefined {
  */
 export function spliceSealedChanges(source: string, doc: Document.Parsed, before: SealedSecret, after: SealedSecret): TextEdit[] | undefined {
   const eol = source.includes('\r\n') ? '\r\n' : '\n';
-  const edits: TextEdit[] = [];
   const enc = blockMap(doc.getIn(['spec', 'encryptedData']));
   const seq = blockSeq(doc.getIn(['spec', 'dataKeys']));
   if (enc === undefined || seq === undefined) return undefined;
+  const values = valueEdits(source, enc, before, after, eol);
+  const groups = values === undefined ? undefined : groupEdits(source, seq, before, after, eol);
+  return values === undefined || groups === undefined ? undefined : [...values, ...groups];
+}
 
+/** Edits of spec.encryptedData: removed, changed and added values; undefined for a layout not handled. */
+function valueEdits(source: string, enc: YAMLMap, before: SealedSecret, after: SealedSecret, eol: string): TextEdit[] | undefined {
+  const edits: TextEdit[] = [];
   for (const key of before.encryptedData.keys()) {
     if (after.encryptedData.has(key)) continue;
     const p = pairOf(enc, key);
@@ -128,20 +134,23 @@ export function spliceSealedChanges(source: string, doc: Document.Parsed, before
     if (v === undefined) return undefined;
     edits.push({ start: v[0], end: v[1], text });
   }
-  if (added.length > 0) {
-    const last = enc.items[enc.items.length - 1];
-    const k = rangeOf(last?.key);
-    const v = rangeOf(last?.value);
-    if (k === undefined || v === undefined) return undefined;
-    const pad = ' '.repeat(column(source, k[0]));
-    edits.push(insertion(source, lineEnd(source, v[1]), added.map((l) => pad + l + eol).join(''), eol));
-  }
+  if (added.length === 0) return edits;
+  const last = enc.items[enc.items.length - 1];
+  const k = rangeOf(last?.key);
+  const v = rangeOf(last?.value);
+  if (k === undefined || v === undefined) return undefined;
+  const pad = ' '.repeat(column(source, k[0]));
+  return [...edits, insertion(source, lineEnd(source, v[1]), added.map((l) => pad + l + eol).join(''), eol)];
+}
 
+/** Edits of spec.dataKeys: removed groups, changed recipients, added groups; undefined for a layout not handled. */
+function groupEdits(source: string, seq: YAMLSeq, before: SealedSecret, after: SealedSecret, eol: string): TextEdit[] | undefined {
   const groups = seq.items;
   const firstGroup = blockMap(groups[0]);
   const style = firstGroup === undefined ? undefined : detectStyle(source, firstGroup);
   const cols = itemColumns(source, groups[0]);
   if (style === undefined || cols === undefined) return undefined;
+  const edits: TextEdit[] = [];
   const afterIds = new Map(after.dataKeys.map((g) => [g.id, g]));
   for (let i = 0; i < before.dataKeys.length; i++) {
     const old = before.dataKeys[i];
@@ -154,23 +163,28 @@ export function spliceSealedChanges(source: string, doc: Document.Parsed, before
     } else if (next.binding !== old.binding || next.commitment !== old.commitment) {
       return undefined;
     } else if (JSON.stringify(groupManifest(next)) !== JSON.stringify(groupManifest(old))) {
-      const recipients = blockSeq(pairOf(node, 'recipients')?.value);
-      const first = recipients?.items[0];
-      const rr = rangeOf(recipients);
-      const rc = itemColumns(source, first);
-      if (recipients === undefined || rr === undefined || rc === undefined) return undefined;
-      const start = lineStart(source, rangeOf(first)?.[0] ?? rr[0]);
-      const text = (groupManifest(next).recipients as unknown[]).map((x) => renderItem(x, rc, style.indent, style.indentSeq, eol)).join('');
-      edits.push({ start, end: blockEnd(source, rr[1]), text });
+      const e = recipientsEdit(source, node, next, style, eol);
+      if (e === undefined) return undefined;
+      edits.push(e);
     }
   }
   const beforeIds = new Set(before.dataKeys.map((g) => g.id));
   const fresh: SealedGroup[] = after.dataKeys.filter((g) => !beforeIds.has(g.id));
-  if (fresh.length > 0) {
-    const lastRange = rangeOf(groups[groups.length - 1]);
-    if (lastRange === undefined) return undefined;
-    const at = blockEnd(source, lastRange[1]);
-    edits.push(insertion(source, at, fresh.map((g) => renderItem(groupManifest(g), cols, style.indent, style.indentSeq, eol)).join(''), eol));
-  }
-  return edits;
+  if (fresh.length === 0) return edits;
+  const lastRange = rangeOf(groups[groups.length - 1]);
+  if (lastRange === undefined) return undefined;
+  const at = blockEnd(source, lastRange[1]);
+  return [...edits, insertion(source, at, fresh.map((g) => renderItem(groupManifest(g), cols, style.indent, style.indentSeq, eol)).join(''), eol)];
+}
+
+/** Replaces the recipients list of one group node by `next`'s; undefined for a layout not handled. */
+function recipientsEdit(source: string, node: YAMLMap, next: SealedGroup, style: { indent: number; indentSeq: boolean }, eol: string): TextEdit | undefined {
+  const recipients = blockSeq(pairOf(node, 'recipients')?.value);
+  const first = recipients?.items[0];
+  const rr = rangeOf(recipients);
+  const rc = itemColumns(source, first);
+  if (recipients === undefined || rr === undefined || rc === undefined) return undefined;
+  const start = lineStart(source, rangeOf(first)?.[0] ?? rr[0]);
+  const text = (groupManifest(next).recipients as unknown[]).map((x) => renderItem(x, rc, style.indent, style.indentSeq, eol)).join('');
+  return { start, end: blockEnd(source, rr[1]), text };
 }
