@@ -15,6 +15,7 @@ import { registerSeal } from './commands/seal.js';
 import { registerUnseal } from './commands/unseal.js';
 import { registerVerify } from './commands/verify.js';
 import { configureHelpEverywhere } from './help.js';
+import { cliMessage } from './hints.js';
 import { terminalSafe } from './terminal.js';
 
 /** Exit code for command-line usage errors (unknown flag, missing argument). */
@@ -61,7 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const debug = program.opts<{ debug?: boolean }>().debug === true || process.argv.includes('--debug');
     if (err instanceof SealboxError) {
-      process.stderr.write(`error: ${terminalSafe(err.message)}\n`);
+      process.stderr.write(`error: ${terminalSafe(cliMessage(err))}\n`);
       if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
       return EXIT_CODES[err.code];
     }

@@ -23,15 +23,50 @@ export type ErrorCode =
   /** A bug: an invariant of sealbox itself does not hold. */
   | 'INTERNAL';
 
-/** Error with a machine-readable code and an optional cause. */
+/**
+ * What the user can do about an error, as data rather than words: the CLI
+ * renders it as the flags to pass (cli/hints.ts), the controller as text for
+ * a SealedSecret's status (src/controller/hints.ts). The core's messages
+ * name no CLI flag; the advice follows the message after "; ".
+ */
+export type ErrorHint =
+  /** Nothing to seal for: no certificate, KMS key or configured recipient. */
+  | { readonly kind: 'recipients-missing' }
+  /** No private key was given to unwrap with. */
+  | { readonly kind: 'private-key-missing' }
+  /** The scope binds a namespace the Secret does not have. */
+  | { readonly kind: 'namespace-missing' }
+  /** The Secret has no name, or an invalid one. */
+  | { readonly kind: 'name-missing' | 'name-invalid' }
+  /** Values were sealed with another scope: seal them again with `scope`. */
+  | { readonly kind: 'reseal-with-scope'; readonly scope: string }
+  /** A value is bound to another name: seal it again under `name`, or with namespace scope. */
+  | { readonly kind: 'reseal-for-name'; readonly name: string }
+  /** A recipient's certificate is needed: give it, or (when `removable`) remove the recipient. */
+  | { readonly kind: 'recipient-certificate-missing'; readonly removable: boolean };
+
+/** Options of SealboxError. */
+export interface SealboxErrorOptions {
+  readonly cause?: unknown;
+  readonly hint?: ErrorHint;
+}
+
+/** Error with a machine-readable code, an optional cause and an optional hint. */
 export class SealboxError extends Error {
   override readonly name = 'SealboxError';
   readonly code: ErrorCode;
+  readonly hint: ErrorHint | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: SealboxErrorOptions) {
+    super(message, options !== undefined && 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
+    this.hint = options?.hint;
   }
+}
+
+/** Returns `message` followed by `advice` (the rendering of a hint), if any. */
+export function withAdvice(message: string, advice: string | undefined): string {
+  return advice === undefined || advice === '' ? message : `${message}; ${advice}`;
 }
 
 /** True when `err` is a SealboxError, optionally with the given code. */

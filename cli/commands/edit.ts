@@ -18,6 +18,7 @@ import { recipientSetOf, setSealedValues } from '../../src/format/values.js';
 import { CertIdentity } from '../../src/keys/cert.js';
 import { parseDocuments } from '../../src/format/yaml.js';
 import { editPrivately } from '../edit-session.js';
+import { cliMessage } from '../hints.js';
 import { readText, writeFileAtomic } from '../io.js';
 import { kmsWrappers, unsealUnwrappers } from '../kms.js';
 import { collect } from '../options.js';
@@ -105,7 +106,7 @@ async function editUntilValid(plaintext: string, fileName: string, apply: (edite
   for (;;) {
     const edited = await editPrivately(shown, fileName);
     if (edited === shown && refused !== undefined) {
-      throw new SealboxError('INPUT', `edit cancelled, nothing written: the file came back unchanged after ${refused.message}`, { cause: refused });
+      throw new SealboxError('INPUT', `edit cancelled, nothing written: the file came back unchanged after ${cliMessage(refused)}`, { cause: refused });
     }
     if (edited === shown) {
       process.stderr.write('no changes; nothing written\n');
@@ -120,7 +121,7 @@ async function editUntilValid(plaintext: string, fileName: string, apply: (edite
     } catch (err) {
       if (!isSealboxError(err, 'INPUT')) throw err;
       refused = err;
-      shown = withError(edited, err.message);
+      shown = withError(edited, cliMessage(err));
     }
   }
 }

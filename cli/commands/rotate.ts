@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT_CODES, SealboxError, isSealboxError } from '../../src/errors.js';
 import { findConfig } from '../config.js';
+import { cliMessage } from '../hints.js';
 import { readText, writeFileAtomic } from '../io.js';
 import { collect, parseIntOption } from '../options.js';
 import { forEachLimit } from '../pool.js';
@@ -127,6 +128,6 @@ async function rotateFile(file: string, planner: RotationPlanner, write: boolean
     return { ...report, status: 'rotated' };
   } catch (err) {
     if (!isSealboxError(err)) throw err;
-    return { ...report, status: 'failed', error: { code: err.code, message: err.message } };
+    return { ...report, status: 'failed', error: { code: err.code, message: cliMessage(err) } };
   }
 }

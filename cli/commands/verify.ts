@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { SealboxError, isSealboxError } from '../../src/errors.js';
+import { SealboxError, isSealboxError, withAdvice } from '../../src/errors.js';
 import type { Finding } from '../../src/format/verify.js';
 import { verifyDocuments } from '../../src/format/verify.js';
 import { parseDocuments, problemLine } from '../../src/format/yaml.js';
 import { collect } from '../options.js';
+import { cliAdvice } from '../hints.js';
 import { printable } from '../terminal.js';
 import { chartTemplateReason, verifyTargets } from '../verify-targets.js';
 
@@ -48,7 +49,7 @@ async function runVerify(paths: readonly string[], flags: VerifyFlags): Promise<
       continue;
     }
     report.checked++;
-    for (const f of result) report.findings.push({ path: f.source, line: f.line, document: f.document, message: f.message });
+    for (const f of result) report.findings.push({ path: f.source, line: f.line, document: f.document, message: f.hint === undefined ? f.message : withAdvice(f.message, cliAdvice(f.hint)) });
   }
   return report;
 }

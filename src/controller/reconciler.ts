@@ -17,6 +17,7 @@ import { FightDetector } from './fights.js';
 import type { KubeApi } from '../kube/api.js';
 import { isKubeStatus } from '../kube/errors.js';
 import type { SealedSecretObject, V1Secret } from '../kube/types.js';
+import { statusMessage } from './hints.js';
 import type { LogLimiter, Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Owner, Plan } from './plan.js';
@@ -157,7 +158,7 @@ export class Reconciler {
       const code: ErrorCode = isSealboxError(err) ? err.code : 'INTERNAL';
       const reason = err instanceof ReconcileError ? err.reason : REASONS[code];
       // Bounded, flat copy: a message must not keep a huge input alive, nor flood the logs.
-      const message = truncate(err instanceof Error ? err.message : 'unexpected failure', MESSAGE_CHARS);
+      const message = truncate(err instanceof Error ? statusMessage(err) : 'unexpected failure', MESSAGE_CHARS);
       this.#d.metrics.reconciles.inc({ result: 'failed' });
       this.#d.metrics.errors.inc({ reason });
       this.#logLimited(key, (suppressed) => { this.#d.log.warn({ namespace, name, generation, reason, err: message, suppressed }, 'reconcile failed'); });

@@ -13,6 +13,7 @@ import type { GateLimits } from './admission.js';
 import { ConcurrencyGate, RewrapGate, clientOf } from './admission.js';
 import type { BodyResult, ReadLimits } from './body.js';
 import { readBody } from './body.js';
+import { statusMessage } from './hints.js';
 import type { KeyManager } from './keys.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -60,7 +61,7 @@ async function rewrap(body: string, o: ServerOptions, cancelled: () => boolean):
     if (sealed === undefined) return { status: 400, body: 'error: send exactly one sealed resource, as JSON\n' };
     return { status: 200, body: await rewrapRequest(sealed, { keys: o.keys.keys, newest, extraUnwrappers: o.extraUnwrappers(), cancelled }) };
   } catch (err) {
-    if (isSealboxError(err)) return { status: 422, body: `${JSON.stringify({ error: err.message, code: err.code })}\n` };
+    if (isSealboxError(err)) return { status: 422, body: `${JSON.stringify({ error: statusMessage(err), code: err.code })}\n` };
     throw err;
   } finally {
     o.keys.countRsaOps();

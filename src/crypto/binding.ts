@@ -61,7 +61,7 @@ export function bindingText(b: Binding): string {
 function requireNamespace(b: Binding): void {
   if (!isNamespaceName(b.namespace)) {
     const shown = b.namespace === '' ? 'no namespace' : `invalid namespace "${b.namespace}"`;
-    throw new SealboxError('INPUT', `${shown} for secret "${b.name}": ${b.scope} scope binds the namespace; set metadata.namespace or pass --namespace`);
+    throw new SealboxError('INPUT', `${shown} for secret "${b.name}": ${b.scope} scope binds the namespace`, { hint: { kind: 'namespace-missing' } });
   }
 }
 

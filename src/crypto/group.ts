@@ -38,7 +38,7 @@ export async function wrapDataKey(
   wrappers: readonly KeyWrapper[],
 ): Promise<WrappedKey[]> {
   if (wrappers.length === 0) {
-    throw new SealboxError('INPUT', 'no recipients: pass --cert or --kms, or configure recipients in .sealbox.yaml');
+    throw new SealboxError('INPUT', 'no recipients', { hint: { kind: 'recipients-missing' } });
   }
   return firstPerRecipient(await Promise.all(wrappers.map((w) => w.wrap(dataKey, binding))));
 }
@@ -127,7 +127,7 @@ export async function unwrapGroup(
   const have = unwrappers.map((u) => u.description).join(', ');
   const want = group.recipients.map(describeRecipient).join(', ');
   if (have === '') {
-    throw new SealboxError('NO_KEY', `${what}: no key was given to unwrap data-key group ${group.id}, whose recipients are ${want}; pass --key with the private key of one of them`);
+    throw new SealboxError('NO_KEY', `${what}: no key was given to unwrap data-key group ${group.id}, whose recipients are ${want}`, { hint: { kind: 'private-key-missing' } });
   }
   throw new SealboxError(
     'NO_KEY',

@@ -129,7 +129,7 @@ export async function sealDocuments(
         const secret = placeSecret(parseSecret(value, what), opts, what);
         refuseNestedSecrets({ metadata: { labels: secret.labels, annotations: secret.annotations } }, what);
         if (opts.scope !== 'cluster' && secret.namespace === '') {
-          throw new SealboxError('INPUT', `${what}: no namespace, and ${opts.scope} scope binds the namespace; set metadata.namespace or pass --namespace`);
+          throw new SealboxError('INPUT', `${what}: no namespace, and ${opts.scope} scope binds the namespace`, { hint: { kind: 'namespace-missing' } });
         }
         placements.claim(secret.namespace, secret.name, what);
         opts.seen?.(secret);

@@ -188,7 +188,7 @@ async function resealUnderNewKey(s: SealedSecret, unwrappers: readonly KeyUnwrap
       if (dropped(r, opts) || refs.some((x) => same(x, r))) continue;
       const w = await opts.wrapperOf?.(r);
       if (w === undefined) {
-        throw new SealboxError('INPUT', `${what}: a new data key must be wrapped for every recipient, and ${describeRecipient(r)} is not known here; pass its certificate (--to-cert) or remove it (--remove-recipient)`);
+        throw new SealboxError('INPUT', `${what}: a new data key must be wrapped for every recipient, and ${describeRecipient(r)} is not known here`, { hint: { kind: 'recipient-certificate-missing', removable: true } });
       }
       wrappers.push(w);
       refs.push(r);

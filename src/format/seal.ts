@@ -5,6 +5,7 @@ import { DataKeyCache } from '../crypto/key-cache.js';
 import { openValue, sealGroup, unwrapGroup } from '../crypto/group.js';
 import type { Binding, KeyUnwrapper, KeyWrapper, Scope } from '../crypto/types.js';
 import type { SealedValue } from '../crypto/value.js';
+import type { ErrorHint } from '../errors.js';
 import { SealboxError, quote } from '../errors.js';
 import type { SealedGroup, SealedSecret } from './sealed.js';
 import type { SecretData } from './secret.js';
@@ -68,23 +69,25 @@ export async function sealSecret(secret: SecretData, opts: SealOptions): Promise
 export function checkBinding(s: SealedSecret, what: string): void {
   const expected = bindingText(bindingOf(s));
   for (const g of s.dataKeys) {
-    if (g.binding !== expected) throw new SealboxError('SCOPE', `${what}: data-key group ${g.id} ${explainMove(g.binding, expected)}`);
+    if (g.binding === expected) continue;
+    const move = explainMove(g.binding, expected);
+    throw new SealboxError('SCOPE', `${what}: data-key group ${g.id} ${move.text}`, move.hint === undefined ? undefined : { hint: move.hint });
   }
 }
 
-function explainMove(recorded: string, expected: string): string {
+function explainMove(recorded: string, expected: string): { text: string; hint?: ErrorHint } {
   const [rScope = '', rNs = '', rName = ''] = recorded.split('/');
   const [eScope = '', eNs = '', eName = ''] = expected.split('/');
   if (rScope !== eScope) {
-    return `was sealed with scope ${quote(rScope)} but the resource says "${eScope}"; a scope cannot be changed after sealing: seal the values again with --scope ${eScope}`;
+    return { text: `was sealed with scope ${quote(rScope)} but the resource says "${eScope}"; a scope cannot be changed after sealing`, hint: { kind: 'reseal-with-scope', scope: eScope } };
   }
   if (rNs !== eNs) {
-    return `is bound to namespace ${quote(rNs)} but was found in "${eNs}"; seal it again for "${eNs}"`;
+    return { text: `is bound to namespace ${quote(rNs)} but was found in "${eNs}"; seal it again for "${eNs}"` };
   }
   if (rName !== eName) {
-    return `is bound to secret name ${quote(rName, 253)} but the resource is named "${eName}"; seal it again for "${eName}" or use --scope namespace`;
+    return { text: `is bound to secret name ${quote(rName, 253)} but the resource is named "${eName}"`, hint: { kind: 'reseal-for-name', name: eName } };
   }
-  return `records binding ${quote(recorded, 128)}, which is not a valid binding for ${quote(expected, 330)}; seal it again`;
+  return { text: `records binding ${quote(recorded, 128)}, which is not a valid binding for ${quote(expected, 330)}; seal it again` };
 }
 
 /**

@@ -57,9 +57,9 @@ export function parseSecret(v: unknown, what: string): SecretData {
   }
   const meta = optionalObject(obj.metadata, `${what} metadata`);
   const name = typeof meta.name === 'string' ? meta.name : '';
-  if (name === '') throw new SealboxError('INPUT', `${what}: metadata.name is missing; set it or pass --name`);
+  if (name === '') throw new SealboxError('INPUT', `${what}: metadata.name is missing`, { hint: { kind: 'name-missing' } });
   if (!isObjectName(name)) {
-    throw new SealboxError('INPUT', `${what}: metadata.name "${name.slice(0, 64)}" is not a valid name: use a DNS-1123 subdomain (lowercase letters, digits, "-" and "."); fix it or pass --name`);
+    throw new SealboxError('INPUT', `${what}: metadata.name "${name.slice(0, 64)}" is not a valid name: use a DNS-1123 subdomain (lowercase letters, digits, "-" and ".")`, { hint: { kind: 'name-invalid' } });
   }
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : '';
   if (namespace !== '' && !isNamespaceName(namespace)) {

@@ -110,7 +110,7 @@ async function sealFresh(
   const wrappers = recipients.map((r) => {
     const w = opts.wrappers.find((x) => x.recipient.type === r.type && x.recipient.id === r.id);
     if (w === undefined) {
-      throw new SealboxError('INPUT', `${what}: changed values are sealed under a new data key for every recipient, and ${describeRecipient(r)} is not known here; pass its certificate with --cert`);
+      throw new SealboxError('INPUT', `${what}: changed values are sealed under a new data key for every recipient, and ${describeRecipient(r)} is not known here`, { hint: { kind: 'recipient-certificate-missing', removable: false } });
     }
     return w;
   });

@@ -1,4 +1,5 @@
 import { isMap, isNode, isSeq } from 'yaml';
+import type { ErrorHint } from '../errors.js';
 import { isSealboxError } from '../errors.js';
 import { describeRecipient } from '../crypto/group.js';
 import { checkBinding } from './seal.js';
@@ -17,7 +18,13 @@ export interface Finding {
   /** 1-based line where the resource concerned starts (a List item's own line). */
   readonly line: number;
   readonly message: string;
+  /** What to do, for the CLI to word (checkBinding's hints). */
+  readonly hint?: ErrorHint;
 }
+
+/** A finding before its place is known. */
+type Found = Pick<Finding, 'message' | 'hint'>;
+const found = (message: string): Found => ({ message });
 
 /** The resources of a document with their lines: the items of a `List`, else the document itself. */
 function resourcesOf(d: SourceDocument, source: string): { value: unknown; line: number }[] {
@@ -53,26 +60,26 @@ export function verifyDocuments(source: string, docs: readonly SourceDocument[])
       continue;
     }
     for (const { value, line } of resources) {
-      for (const message of checkItem(value)) findings.push({ source, document: d.index, line, message });
+      for (const f of checkItem(value)) findings.push({ source, document: d.index, line, ...f });
     }
   }
   return findings;
 }
 
-function checkItem(value: unknown): string[] {
+function checkItem(value: unknown): Found[] {
   const nested = (v: unknown, skip: readonly string[] = []): string[] =>
     nestedSecretPaths(v, skip).map((p) => `plaintext Secret with values at ${p}: delete it, seal the Secret with "sealbox seal" and treat its values as leaked`);
   if (looksLikeSecret(value)) {
     const count = valueCount(value.data) + valueCount(value.stringData);
     const own = count > 0 ? [`plaintext Secret with ${count} value(s): seal it with "sealbox seal" and commit only the sealed file`] : [];
-    return [...own, ...nested(value, ['data', 'stringData'])];
+    return [...own, ...nested(value, ['data', 'stringData'])].map(found);
   }
   if (isSealedManifest(value)) {
     const spec = isObject(value.spec) ? value.spec : {};
     const template = isObject(spec.template) ? spec.template : {};
-    return [...checkSealed(value), ...managedFindings(value.metadata, template.metadata), ...nested(value)];
+    return [...checkSealed(value), ...[...managedFindings(value.metadata, template.metadata), ...nested(value)].map(found)];
   }
-  return nested(value);
+  return nested(value).map(found);
 }
 
 function valueCount(v: unknown): number {
@@ -90,7 +97,7 @@ function managedFindings(meta: unknown, templateMeta: unknown): string[] {
   return [`sealed secret carries metadata that Kubernetes or its tools manage (${all.join(', ')})${leaked ? '; a last-applied copy holds values as they were applied: treat those as leaked and rotate them' : ''}; remove it and commit only what "sealbox seal" writes`];
 }
 
-function checkSealed(value: unknown): string[] {
+function checkSealed(value: unknown): Found[] {
   try {
     const s = parseSealedSecret(value, 'sealed secret');
     checkBinding(s, `sealed secret "${s.namespace}/${s.name}"`);
@@ -103,9 +110,9 @@ function checkSealed(value: unknown): string[] {
     if (new Set(sets).size > 1) {
       out.push(`data-key groups have different recipients (${[...new Set(sets)].map((x) => `[${x}]`).join(' vs ')}): some values cannot be unsealed by every key; reseal or rotate so all groups share one recipient set`);
     }
-    return out;
+    return out.map(found);
   } catch (err) {
-    if (isSealboxError(err)) return [err.message];
+    if (isSealboxError(err)) return [err.hint === undefined ? found(err.message) : { message: err.message, hint: err.hint }];
     throw err;
   }
 }

@@ -101,7 +101,7 @@ describe('bindingText', () => {
 
   it.each<[string, Binding, string]>([
     ['a strict binding without a namespace', { scope: 'strict', namespace: '', name: 'db' }, 'no namespace'],
-    ['a namespace binding without a namespace', { scope: 'namespace', namespace: '', name: 'db' }, 'pass --namespace'],
+    ['a namespace binding without a namespace', { scope: 'namespace', namespace: '', name: 'db' }, 'namespace scope binds the namespace'],
     ['an invalid namespace', { scope: 'namespace', namespace: 'Prod', name: 'db' }, 'invalid namespace "Prod"'],
     ['a strict binding without a name', { scope: 'strict', namespace: 'prod', name: '' }, 'invalid secret name'],
     ['a strict binding with a slash in the name', { scope: 'strict', namespace: 'prod', name: 'a/b' }, 'invalid secret name'],

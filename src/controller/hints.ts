@@ -1,0 +1,34 @@
+/**
+ * How the controller words the hints of the core's errors for a
+ * SealedSecret's status, events and logs: what to do, without the CLI's
+ * flags (the CLI's wording is in cli/hints.ts).
+ */
+import type { ErrorHint } from '../errors.js';
+import { SealboxError, withAdvice } from '../errors.js';
+
+/** Returns the advice for `hint` as status text. */
+export function statusAdvice(hint: ErrorHint): string {
+  switch (hint.kind) {
+    case 'recipients-missing':
+      return 'seal it for at least one certificate or KMS key';
+    case 'private-key-missing':
+      return 'the controller holds no private key yet; it retries when it has one';
+    case 'namespace-missing':
+      return 'set metadata.namespace';
+    case 'name-missing':
+      return 'set it';
+    case 'name-invalid':
+      return 'fix it';
+    case 'reseal-with-scope':
+      return `seal the values again with scope "${hint.scope}"`;
+    case 'reseal-for-name':
+      return `seal it again for "${hint.name}" or with namespace scope`;
+    case 'recipient-certificate-missing':
+      return 'give its certificate';
+  }
+}
+
+/** Returns an error's message with its hint worded for a status; other errors' message as it is. */
+export function statusMessage(err: Error): string {
+  return err instanceof SealboxError && err.hint !== undefined ? withAdvice(err.message, statusAdvice(err.hint)) : err.message;
+}
