@@ -82,9 +82,14 @@ export function textReport(reports: readonly FileReport[]): string {
   return out.length === 0 ? '' : `${out.join('\n')}\n`;
 }
 
-/** One `error: FILE: message` line per failed file, sorted by path. */
+/** `FILE: message`, or the message alone when it starts by naming the file (`FILE document 1 …`). */
+function namingFile(path: string, message: string): string {
+  return message.startsWith(`${path} `) || message.startsWith(`${path}:`) ? message : `${path}: ${message}`;
+}
+
+/** One `error: …` line per failed file, naming the file once, sorted by path. */
 export function errorLines(reports: readonly FileReport[]): string {
-  const failed = reports.filter((r) => r.error !== undefined).map((r) => `error: ${printable(`${r.path}: ${r.error?.message ?? ''}`, 2000)}`);
+  const failed = reports.filter((r) => r.error !== undefined).map((r) => `error: ${printable(namingFile(r.path, r.error?.message ?? ''), 2000)}`);
   return failed.length === 0 ? '' : `${failed.sort().join('\n')}\n`;
 }
 

@@ -124,7 +124,8 @@ export async function unwrapGroup(
     const reasons = failures.map((f) => f.reason).join('; ');
     throw new SealboxError(code, `${what}: cannot unwrap data-key group ${group.id}: ${reasons}`);
   }
-  const have = unwrappers.map((u) => u.description).join(', ');
+  // An unwrapper of other stanza types (the CLI's KMS one for a group of cluster keys) is not one of "your keys" here.
+  const have = unwrappers.filter((u) => u.types === undefined || stanzas.some((s) => u.types?.includes(s.type) === true)).map((u) => u.description).join(', ');
   const want = group.recipients.map(describeRecipient).join(', ');
   if (have === '') {
     throw new SealboxError('NO_KEY', `${what}: no key was given to unwrap data-key group ${group.id}, whose recipients are ${want}`, { hint: { kind: 'private-key-missing' } });

@@ -53,5 +53,10 @@ export interface KeyWrapper {
 export interface KeyUnwrapper {
   /** Short human-readable name for messages, e.g. `cert:1a2b3c4d5e6f`. */
   readonly description: string;
+  /**
+   * The stanza types it can unwrap; absent for any. A group with none of
+   * them does not name this unwrapper among "your keys" in a NO_KEY message.
+   */
+  readonly types?: readonly RecipientType[];
   unwrap(stanza: WrappedKey, binding: Binding): Promise<Uint8Array | null>;
 }

@@ -85,6 +85,7 @@ export const NO_AWS_ACCOUNT_MESSAGE = 'no AWS account is in the controller\'s --
  */
 export class KmsStanzaUnwrapper implements KeyUnwrapper {
   readonly description: string;
+  readonly types: readonly RecipientType[];
   readonly #types: ReadonlySet<RecipientType>;
   readonly #options: KmsSpecOptions;
   readonly #onCall: ((provider: KmsProvider, result: KmsCallResult) => void) | undefined;
@@ -99,7 +100,8 @@ export class KmsStanzaUnwrapper implements KeyUnwrapper {
     this.#onFailure = o.onFailure;
     this.#fixedErrors = o.fixedErrors ?? false;
     const providers = o.providers ?? KMS_PROVIDERS;
-    this.#types = new Set(providers.map((p) => STANZA_TYPES[p]));
+    this.types = providers.map((p) => STANZA_TYPES[p]);
+    this.#types = new Set(this.types);
     this.#options = o.options ?? {};
     this.#onCall = o.onCall;
     this.#maxKeys = o.maxKeys ?? 256;

@@ -55,7 +55,7 @@ describe('sealbox rotate reports', () => {
     const failed = sealbox(['rotate', root, '--to-cert', a.cert, '--key', b.key, '--quiet']);
     expect(failed.status).toBe(EXIT_CODES.INPUT);
     expect(failed.stdout).toBe('');
-    expect(failed.stderr).toMatch(/^error: \S*y-broken\.yaml: [^\n]+\n$/);
+    expect(failed.stderr).toMatch(/^error: \S*y-broken\.yaml document 1 [^\n]+\n$/);
   });
 
   it('writes the report as JSON with --output json, files sorted', () => {
