@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SealboxError, isSealboxError, withAdvice } from '../../src/errors.js';
 import type { Finding } from '../../src/format/verify.js';
-import { verifyDocuments } from '../../src/format/verify.js';
+import { compactionHints, verifyDocuments } from '../../src/format/verify.js';
 import { parseDocuments, problemLine } from '../../src/format/yaml.js';
 import { collect } from '../options.js';
 import { cliAdvice } from '../hints.js';
@@ -19,6 +19,14 @@ interface VerifyReport {
   checked: number;
   skipped: { path: string; reason: string }[];
   findings: { path: string; line: number; document: number; message: string }[];
+  /** Suggestions that do not fail the run (a resource worth compacting). */
+  hints: { path: string; line: number; document: number; message: string }[];
+}
+
+/** What checking one file gave. */
+interface Checked {
+  readonly findings: Finding[];
+  readonly hints: Finding[];
 }
 
 /**
@@ -26,21 +34,22 @@ interface VerifyReport {
  * claims to hold sealbox or Secret documents; one that holds template
  * markup (`{{ }}`) is skipped instead: it is not a manifest until rendered.
  */
-function verifyText(path: string, text: string): Finding[] | { skipped: string } {
+function verifyText(path: string, text: string): Checked | { skipped: string } {
   try {
-    return verifyDocuments(path, parseDocuments(text, path));
+    const docs = parseDocuments(text, path);
+    return { findings: verifyDocuments(path, docs), hints: compactionHints(path, docs) };
   } catch (err) {
     if (!isSealboxError(err, 'INPUT')) throw err;
     if (text.includes('{{')) return { skipped: 'template markup ({{ }}), not YAML until rendered' };
     // The report names the file already: drop the message's own "FILE " prefix.
     const message = err.message.startsWith(`${path} `) ? err.message.slice(path.length + 1) : err.message;
-    if (/sealbox\.dev\/|kind["']?\s*:\s*["']?Secret\b/i.test(text)) return [{ source: path, document: 0, line: problemLine(text), message }];
-    return [];
+    if (/sealbox\.dev\/|kind["']?\s*:\s*["']?Secret\b/i.test(text)) return { findings: [{ source: path, document: 0, line: problemLine(text), message }], hints: [] };
+    return { findings: [], hints: [] };
   }
 }
 
 async function runVerify(paths: readonly string[], flags: VerifyFlags): Promise<VerifyReport> {
-  const report: VerifyReport = { checked: 0, skipped: [], findings: [] };
+  const report: VerifyReport = { checked: 0, skipped: [], findings: [], hints: [] };
   for await (const t of verifyTargets(paths, flags.staged === true, flags.exclude)) {
     const chart = await chartTemplateReason(t.diskPath);
     const result = chart === undefined ? verifyText(t.path, await t.read()) : { skipped: chart };
@@ -49,7 +58,8 @@ async function runVerify(paths: readonly string[], flags: VerifyFlags): Promise<
       continue;
     }
     report.checked++;
-    for (const f of result) report.findings.push({ path: f.source, line: f.line, document: f.document, message: f.hint === undefined ? f.message : withAdvice(f.message, cliAdvice(f.hint)) });
+    for (const f of result.findings) report.findings.push({ path: f.source, line: f.line, document: f.document, message: f.hint === undefined ? f.message : withAdvice(f.message, cliAdvice(f.hint)) });
+    for (const h of result.hints) report.hints.push({ path: h.source, line: h.line, document: h.document, message: h.message });
   }
   return report;
 }
@@ -57,6 +67,7 @@ async function runVerify(paths: readonly string[], flags: VerifyFlags): Promise<
 function printText(r: VerifyReport): void {
   // file names and messages may quote what an attacker chose: one safe line each
   for (const f of r.findings) process.stdout.write(`${printable(`${f.path}:${f.line}: ${f.message}`, 2000)}\n`);
+  for (const h of r.hints) process.stderr.write(`${printable(`hint: ${h.path}:${h.line}: ${h.message}`, 2000)}\n`);
   for (const s of r.skipped) process.stderr.write(`skipped ${printable(s.path, 1000)}: ${s.reason} (check the rendered output, or --exclude it)\n`);
 }
 

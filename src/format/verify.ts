@@ -1,6 +1,6 @@
 import { isMap, isNode, isSeq } from 'yaml';
 import type { ErrorHint } from '../errors.js';
-import { isSealboxError } from '../errors.js';
+import { isSealboxError, quote } from '../errors.js';
 import { describeRecipient } from '../crypto/group.js';
 import { checkBinding } from './seal.js';
 import { isSealedManifest, parseSealedSecret } from './sealed.js';
@@ -64,6 +64,42 @@ export function verifyDocuments(source: string, docs: readonly SourceDocument[])
     }
   }
   return findings;
+}
+
+/**
+ * Data-key groups a sealed resource may have before `verify` suggests
+ * compacting it: each further group costs the controller one more
+ * private-key operation (or KMS call) per unseal. Five `--merge-into` runs
+ * leave seven.
+ */
+export const COMPACT_HINT_GROUPS = 3;
+
+/**
+ * Returns one hint per sealed resource with more than COMPACT_HINT_GROUPS
+ * data-key groups, suggesting `sealbox reseal --compact`. Hints are not
+ * problems: a resource that does not parse is left to verifyDocuments. Pure.
+ */
+export function compactionHints(source: string, docs: readonly SourceDocument[]): Finding[] {
+  const hints: Finding[] = [];
+  for (const d of docs) {
+    let resources: { value: unknown; line: number }[];
+    try {
+      resources = resourcesOf(d, source);
+    } catch (err) {
+      if (isSealboxError(err)) continue;
+      throw err;
+    }
+    for (const { value, line } of resources) {
+      if (!isSealedManifest(value) || !isObject(value.spec) || !Array.isArray(value.spec.dataKeys)) continue;
+      const groups = value.spec.dataKeys.length;
+      if (groups <= COMPACT_HINT_GROUPS) continue;
+      const meta = isObject(value.metadata) ? value.metadata : {};
+      const name = `${typeof meta.namespace === 'string' ? `${meta.namespace}/` : ''}${typeof meta.name === 'string' ? meta.name : ''}`;
+      const message = `sealed secret ${quote(name, 330)} has ${groups} data-key groups (more than ${COMPACT_HINT_GROUPS}): each costs the controller a key operation per unseal; compact them into one with "sealbox reseal --compact ${source}"`;
+      hints.push({ source, document: d.index, line, message });
+    }
+  }
+  return hints;
 }
 
 function checkItem(value: unknown): Found[] {

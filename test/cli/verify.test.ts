@@ -150,11 +150,12 @@ describe('sealbox verify', () => {
       checked: 3,
       skipped: [{ path: 'c/templates/t.yaml', reason: 'Helm chart template' }],
       findings: [{ path: 'leak.yaml', line: 6, document: 2, message: expect.stringMatching(/^plaintext Secret with 1 value/) as unknown }],
+      hints: [],
     });
     expect(r.stdout).not.toContain(MARKER);
     const clean = sealbox(['verify', '--output', 'json', 'ok.yaml'], { cwd: root });
     expect(clean.status).toBe(0);
-    expect(JSON.parse(clean.stdout)).toEqual({ checked: 1, skipped: [], findings: [] });
+    expect(JSON.parse(clean.stdout)).toEqual({ checked: 1, skipped: [], findings: [], hints: [] });
   });
 
   it('refuses --staged outside a git repository, and with paths', () => {
