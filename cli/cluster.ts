@@ -87,32 +87,44 @@ async function fetchDirect(url: string): Promise<string> {
 }
 
 /**
- * Asks the controller to re-wrap one sealed resource to its newest key.
- * Returns the re-wrapped manifest as JSON text. Throws SealboxError with the
+ * Asks the controller to re-wrap one sealed resource to its newest key (or,
+ * with `compact`, to seal all its values again under one new data key).
+ * Returns the answered manifest as JSON text. Throws SealboxError with the
  * controller's reason when it refuses.
  */
-export async function requestRewrap(flags: ClusterFlags, manifest: string): Promise<string> {
-  let { status, body } = await postRewrap(flags, manifest);
-  // The controller admits a few re-wraps per client at a time (429 beyond):
-  // wait and try again rather than fail a reseal of many files.
-  for (let attempt = 1; status === 429 && attempt <= 5; attempt++) {
-    await new Promise((r) => setTimeout(r, 1000 * attempt));
-    ({ status, body } = await postRewrap(flags, manifest));
-  }
+export async function requestRewrap(flags: ClusterFlags, manifest: string, compact = false): Promise<string> {
+  const { status, body } = await postToController(flags, compact ? '/v1/compact' : '/v1/rewrap', manifest);
+  const verb = compact ? 'compact' : 're-wrap';
   if (status === 200) return body;
   if (status === 422) {
     const parsed = parseRefusal(body);
-    throw new SealboxError(parsed.code, `the controller cannot re-wrap: ${parsed.error}`);
+    throw new SealboxError(parsed.code, `the controller cannot ${verb}: ${parsed.error}`);
   }
   const reason = printable(body.split('\n')[0]?.replace(/^error: /, '') ?? '', 300);
-  throw new SealboxError('PROVIDER', `the controller refused to re-wrap (HTTP ${status}): ${reason}`);
+  throw new SealboxError('PROVIDER', `the controller refused to ${verb} (HTTP ${status}): ${reason}`);
 }
 
-async function postRewrap(flags: ClusterFlags, manifest: string): Promise<{ status: number; body: string }> {
+/**
+ * POSTs `body` to the controller's `path` (through the API server's service
+ * proxy, or --controller-url). The controller admits a few such requests per
+ * client at a time (429 beyond): waits and tries again rather than fail a
+ * run over many files. Resolves with the last status and body; throws
+ * SealboxError('PROVIDER' | 'KUBE') when the controller cannot be reached.
+ */
+export async function postToController(flags: ClusterFlags, path: string, body: string): Promise<{ status: number; body: string }> {
+  let answer = await postOnce(flags, path, body);
+  for (let attempt = 1; answer.status === 429 && attempt <= 5; attempt++) {
+    await new Promise((r) => setTimeout(r, 1000 * attempt));
+    answer = await postOnce(flags, path, body);
+  }
+  return answer;
+}
+
+async function postOnce(flags: ClusterFlags, path: string, manifest: string): Promise<{ status: number; body: string }> {
   let status: number;
   let body: string;
   if (flags.controllerUrl !== undefined) {
-    const url = `${controllerBase(flags.controllerUrl)}/v1/rewrap`;
+    const url = `${controllerBase(flags.controllerUrl)}${path}`;
     try {
       const res = await fetch(url, { method: 'POST', body: manifest, headers: { 'content-type': 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(30_000) });
       status = res.status;
@@ -122,13 +134,13 @@ async function postRewrap(flags: ClusterFlags, manifest: string): Promise<{ stat
     }
   } else {
     const api = await connect(flags);
-    ({ status, body } = await api.serviceProxy('POST', flags.controllerNamespace, `${flags.controllerName}:http`, '/v1/rewrap', manifest));
+    ({ status, body } = await api.serviceProxy('POST', flags.controllerNamespace, `${flags.controllerName}:http`, path, manifest));
   }
   return { status, body };
 }
 
 /** A 422 body `{"error": …, "code": …}`; a code sealbox does not know (or a body that is not JSON) becomes PROVIDER. */
-function parseRefusal(body: string): { error: string; code: ErrorCode } {
+export function parseRefusal(body: string): { error: string; code: ErrorCode } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

@@ -13,6 +13,7 @@ import { registerReseal } from './commands/reseal.js';
 import { registerRotate } from './commands/rotate.js';
 import { registerSeal } from './commands/seal.js';
 import { registerUnseal } from './commands/unseal.js';
+import { registerValidate } from './commands/validate.js';
 import { registerVerify } from './commands/verify.js';
 import { configureHelpEverywhere } from './help.js';
 import { cliMessage } from './hints.js';
@@ -36,6 +37,7 @@ function buildProgram(): Command {
   registerCert(program);
   registerVerify(program);
   registerReseal(program);
+  registerValidate(program);
   registerRotate(program);
   registerKeys(program);
   registerController(program);

@@ -88,7 +88,7 @@ export function parseRewrapBody(body: string): SealedSecret | undefined {
  * Wraps the unwrappers so that one request spends at most `budget` private-key
  * operations and KMS calls; the one past it fails with SealboxError('INPUT').
  */
-function withBudget(keys: readonly SealingKey[], extra: readonly KeyUnwrapper[], budget: number, what: string, cancelled: () => boolean): KeyUnwrapper[] {
+export function withBudget(keys: readonly SealingKey[], extra: readonly KeyUnwrapper[], budget: number, what: string, cancelled: () => boolean): KeyUnwrapper[] {
   let left = budget;
   const spend = (): void => {
     if (cancelled()) throw new SealboxError('INPUT', `${what}: the client went away; re-wrap stopped`);

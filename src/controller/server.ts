@@ -14,10 +14,13 @@ import { ConcurrencyGate, RewrapGate, clientOf } from './admission.js';
 import type { BodyResult, ReadLimits } from './body.js';
 import { readBody } from './body.js';
 import { statusMessage } from './hints.js';
+import { compactWork } from './compact.js';
+import type { EndpointDeps, EndpointWork } from './endpoint.js';
 import type { KeyManager } from './keys.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { MAX_BODY_BYTES, parseRewrapBody, rewrapRequest } from './rewrap.js';
+import { validateWork } from './validate.js';
 
 export { MAX_BODY_BYTES };
 
@@ -53,7 +56,7 @@ function send(res: ServerResponse, status: number, body: string, type?: string):
 /** Body reading by default: 32 bodies at once (2 per client), each within 10 s, none silent for 2 s. */
 export const DEFAULT_READ_LIMITS: ReadLimits = { concurrency: 32, perClientConcurrency: 2, deadlineMs: 10_000, idleMs: 2_000, maxBytes: MAX_BODY_BYTES };
 
-async function rewrap(body: string, o: ServerOptions, cancelled: () => boolean): Promise<{ status: number; body: string }> {
+async function rewrap(body: string, o: EndpointDeps, cancelled: () => boolean): Promise<{ status: number; body: string }> {
   const newest = o.keys.newest;
   if (newest === undefined) return { status: 503, body: 'error: no sealing key yet\n' };
   try {
@@ -88,7 +91,7 @@ interface Gates {
  * slowly holds a reading place, never a slot. The work stops when the client
  * goes away.
  */
-async function rewrapRoute(req: IncomingMessage, o: ServerOptions, gates: Gates): Promise<Reply> {
+async function rewrapRoute(req: IncomingMessage, o: ServerOptions, gates: Gates, work: EndpointWork): Promise<Reply> {
   const limits = o.readLimits ?? DEFAULT_READ_LIMITS;
   if (Number(req.headers['content-length'] ?? 0) > limits.maxBytes) return text(413, `error: body larger than ${String(limits.maxBytes)} bytes\n`);
   const client = clientOf(req.socket.remoteAddress, req.headers['x-forwarded-for']);
@@ -105,12 +108,15 @@ async function rewrapRoute(req: IncomingMessage, o: ServerOptions, gates: Gates)
   const release = gates.work.admit(client);
   if (release === undefined) return text(429, 'error: too many re-wrap requests; retry shortly\n');
   try {
-    const out = await rewrap(body.text, o, () => req.socket.destroyed);
-    return { ...out, type: out.status === 200 || out.status === 422 ? 'application/json' : undefined };
+    const out = await work(body.text, o, () => req.socket.destroyed);
+    return { ...out, type: out.status === 200 || out.status === 409 || out.status === 422 ? 'application/json' : undefined };
   } finally {
     release();
   }
 }
+
+/** The endpoints that take one sealed resource; they share the re-wrap gates (docs/SECURITY.md). */
+const SEALED_ROUTES = new Map<string, EndpointWork>([['/v1/rewrap', rewrap], ['/v1/validate', validateWork], ['/v1/compact', compactWork]]);
 
 async function handle(req: IncomingMessage, o: ServerOptions, gates: Gates): Promise<Reply> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -131,9 +137,10 @@ async function handle(req: IncomingMessage, o: ServerOptions, gates: Gates): Pro
     const list = o.keys.keys.map((k, i) => ({ fingerprint: k.fingerprint, secret: k.name, createdAt: k.createdAt.toISOString(), newest: i === 0 }));
     return { status: 200, body: `${JSON.stringify(list, null, 2)}\n`, type: 'application/json' };
   }
-  if (path === '/v1/rewrap') {
+  const work = SEALED_ROUTES.get(path);
+  if (work !== undefined) {
     if (req.method !== 'POST') return text(405, 'error: use POST\n');
-    return rewrapRoute(req, o, gates);
+    return rewrapRoute(req, o, gates, work);
   }
   return text(404, 'not found\n');
 }

@@ -22,12 +22,13 @@ function canonical(v: unknown): string {
   return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
 }
 
-function refuse(what: string, field: string): SealboxError {
-  return new SealboxError('TAMPERED', `${what}: the controller's answer changes ${field}, which a re-wrap never touches; nothing written. Check --controller-url and the controller`);
+/** The refusal of an answer that changes `field`, which `change` (a re-wrap, a compaction) never touches. */
+export function refuse(what: string, field: string, change = 'a re-wrap'): SealboxError {
+  return new SealboxError('TAMPERED', `${what}: the controller's answer changes ${field}, which ${change} never touches; nothing written. Check --controller-url and the controller`);
 }
 
-/** The fields outside spec.encryptedData and spec.dataKeys. */
-function checkOuter(before: SealedSecret, after: SealedSecret, what: string): void {
+/** Throws refuse(…) unless the fields outside spec.encryptedData and spec.dataKeys are unchanged. */
+export function checkOuter(before: SealedSecret, after: SealedSecret, what: string, change = 'a re-wrap'): void {
   const fields: [string, unknown, unknown][] = [
     ['metadata.name', before.name, after.name],
     ['metadata.namespace', before.namespace, after.namespace],
@@ -36,7 +37,7 @@ function checkOuter(before: SealedSecret, after: SealedSecret, what: string): vo
     ['spec.scope', before.scope, after.scope],
     ['spec.template', before.template, after.template],
   ];
-  for (const [field, a, b] of fields) if (canonical(a) !== canonical(b)) throw refuse(what, field);
+  for (const [field, a, b] of fields) if (canonical(a) !== canonical(b)) throw refuse(what, field, change);
 }
 
 function checkValues(before: SealedSecret, after: SealedSecret, what: string): void {

@@ -1,0 +1,59 @@
+/**
+ * What the endpoints that take one sealed resource (re-wrap's siblings
+ * `/v1/validate` and `/v1/compact`) share: the same body parsing and limits
+ * as `/v1/rewrap` (parseRewrapBody: JSON only, depth and token scan, group
+ * cap) and, in server.ts, the same body reading and admission gates, so
+ * together they cost the controller no more than re-wrap alone may.
+ */
+import type { KeyUnwrapper } from '../crypto/types.js';
+import type { SealboxError } from '../errors.js';
+import { isSealboxError } from '../errors.js';
+import type { SealedSecret } from '../format/sealed.js';
+import { statusMessage } from './hints.js';
+import type { KeyManager } from './keys.js';
+import { parseRewrapBody } from './rewrap.js';
+
+/** What an endpoint's work needs from the server (ServerOptions has it). */
+export interface EndpointDeps {
+  readonly keys: Pick<KeyManager, 'keys' | 'newest' | 'countRsaOps'>;
+  readonly extraUnwrappers: () => readonly KeyUnwrapper[];
+}
+
+/** An HTTP answer: status and JSON or text body. */
+export interface EndpointAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** The work of one endpoint on a body already read and admitted; `cancelled` is true once the client went away. */
+export type EndpointWork = (body: string, o: EndpointDeps, cancelled: () => boolean) => Promise<EndpointAnswer>;
+
+/**
+ * Runs `work` on the one sealed resource of `body`: 503 before the first
+ * sealing key, 400 for a body that is not one JSON sealed resource, and
+ * `refused(err)` for a SealboxError (parsing or work). Counts the RSA
+ * operations spent afterwards.
+ */
+export async function onSealedBody(
+  body: string,
+  o: EndpointDeps,
+  work: (sealed: SealedSecret) => Promise<EndpointAnswer>,
+  refused: (err: SealboxError) => EndpointAnswer,
+): Promise<EndpointAnswer> {
+  if (o.keys.newest === undefined) return { status: 503, body: 'error: no sealing key yet\n' };
+  try {
+    const sealed = parseRewrapBody(body);
+    if (sealed === undefined) return { status: 400, body: 'error: send exactly one sealed resource, as JSON\n' };
+    return await work(sealed);
+  } catch (err) {
+    if (isSealboxError(err)) return refused(err);
+    throw err;
+  } finally {
+    o.keys.countRsaOps();
+  }
+}
+
+/** `{"error": …, "code": …}` as a JSON body line; the message with its hint worded as for a status. */
+export function errorJson(err: SealboxError): string {
+  return `${JSON.stringify({ error: statusMessage(err), code: err.code })}\n`;
+}
