@@ -9,9 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { EXIT_CODES } from '../../src/errors.js';
 import { useController } from '../controller/harness.js';
-import { run } from '../controller/cli.js';
+import { sealboxAsync } from '../helpers/cli.js';
 import { metricValue, scrape } from '../controller/metrics.js';
-import { CLI } from '../controller/process.js';
 import type { SealedObject } from '../controller/sealed.js';
 import { createSealed, fetchCert, seal, waitForReady, waitForSecret } from '../controller/sealed.js';
 
@@ -20,8 +19,9 @@ const url = (path = ''): string => `${env.controllers[0]?.url ?? ''}${path}`;
 const MARKER = 'plaintext-marker-7c41';
 const refill = (): Promise<void> => new Promise((r) => setTimeout(r, 2500));
 
-async function sealbox(args: readonly string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [CLI, ...args], { cwd: env.dir, ...(input === undefined ? {} : { input }) });
+async function sealbox(args: readonly string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const r = await sealboxAsync(args, { cwd: env.dir, ...(input === undefined ? {} : { input }) });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 async function rsaOps(): Promise<number> {
