@@ -243,24 +243,19 @@ describe('the validate and compact endpoints under attack', () => {
     }
   });
 
-  it('share the re-wrap admission: right after validate is refused for rate, re-wrap and compact are refused too', async () => {
+  it('share the re-wrap admission: one client gets one burst and one rate across re-wrap, validate and compact together', async () => {
     const good = JSON.stringify(await seal(await fetchCert(url()), { name: 'rate', namespace: env.namespace, data: { password: `${MARKER}-rate` } }));
     const send = (path: string): Promise<number> =>
       fetch(url(path), { method: 'POST', body: good, headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.9.9.9' } }).then((r) => r.status);
-    // With gates of their own, re-wrap and compact would still have a full
-    // bucket here; shared, they are refused unless a token (one per 100 ms)
-    // came back in the few ms between: a few tries make that chance small.
-    const refusedRight = async (path: string): Promise<boolean> => {
-      for (let tries = 0; tries < 3; tries++) {
-        await refill();
-        let validate = 200;
-        for (let i = 0; i < 60 && validate !== 429; i++) validate = await send('/v1/validate');
-        expect(validate).toBe(429);
-        if ((await send(path)) === 429) return true;
-      }
-      return false;
-    };
-    expect(await refusedRight('/v1/rewrap')).toBe(true);
-    expect(await refusedRight('/v1/compact')).toBe(true);
+    await refill();
+    const paths = ['/v1/validate', '/v1/rewrap', '/v1/compact'];
+    const t0 = performance.now();
+    let admitted = 0;
+    for (let i = 0; i < 60; i++) if ((await send(paths[i % 3] ?? '')) !== 429) admitted++;
+    const seconds = (performance.now() - t0) / 1000;
+    // Shared: at most the burst of 20 plus 10 a second. With a gate per
+    // endpoint each would admit its own 20 in a burst: all 60 while the run is short.
+    expect(admitted, `${String(admitted)} admitted in ${seconds.toFixed(2)} s`).toBeLessThanOrEqual(20 + Math.ceil(10 * seconds) + 1);
+    expect(admitted).toBeGreaterThan(0);
   });
 });
