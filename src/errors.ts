@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'PROVIDER'
   /** The Kubernetes API refused or failed a request. */
   | 'KUBE'
+  /** The controller declined to write: a Secret it does not own, or one another writer keeps changing back. */
+  | 'REFUSED'
   /** Reading or writing a local file failed. */
   | 'IO'
   /** A check (`verify`, `rotate --check`) found problems. */
@@ -88,6 +90,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   KUBE: 8,
   IO: 9,
   FINDINGS: 10,
+  REFUSED: 11,
 };
 
 // Characters JSON escaping leaves alone that would still hide or reorder

@@ -2,7 +2,6 @@
  * Reconciles one sealed resource: unseal → plan → apply, then status and
  * events. Only `apply` and the status/event writers talk to the API server.
  */
-import { describeRecipient } from '../crypto/group.js';
 import type { DataKeyCache } from '../crypto/key-cache.js';
 import type { KeyUnwrapper } from '../crypto/types.js';
 import type { ErrorCode } from '../errors.js';
@@ -14,15 +13,17 @@ import { SEALED_API_VERSION, SEALED_KIND, parseSealedSecret } from '../format/se
 import type { SecretData } from '../format/secret.js';
 import type { EventRecorder } from './events.js';
 import { FightDetector } from './fights.js';
-import type { KubeApi } from '../kube/api.js';
+import type { SecretApi } from '../kube/api.js';
 import { isKubeStatus } from '../kube/errors.js';
 import type { SealedSecretObject, V1Secret } from '../kube/types.js';
 import { statusMessage } from './hints.js';
 import type { LogLimiter, Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import type { Owner, Plan } from './plan.js';
+import type { Owner, Plan, PlanOptions } from './plan.js';
 import { PATCH_ANNOTATION, plan } from './plan.js';
 import { summarizeDesired } from './secret-cache.js';
+import type { Status, StatusResult } from './status.js';
+import { MESSAGE_CHARS, nextStatus, usedKeys } from './status.js';
 
 /** Condition reason for each error code; stable, documented in README. */
 export const REASONS: Readonly<Record<ErrorCode, string>> = {
@@ -32,23 +33,28 @@ export const REASONS: Readonly<Record<ErrorCode, string>> = {
   TAMPERED: 'Tampered',
   PROVIDER: 'ProviderUnavailable',
   KUBE: 'ApiError',
+  REFUSED: 'Refused',
   IO: 'InternalError',
   FINDINGS: 'InternalError',
   INTERNAL: 'InternalError',
 };
 
-/** A failure with its own condition reason (e.g. SecretNotOwned). */
+/**
+ * A failure with its own condition reason. Refusals (SecretNotOwned, a write
+ * fight's Conflict) carry the REFUSED code: the controller declined to write,
+ * no request failed.
+ */
 export class ReconcileError extends SealboxError {
   readonly reason: string;
   /** Look again after at most this long, whatever the backoff says. */
   readonly retryAfterMs: number | undefined;
   /** Back off from this delay instead of the queue's base: a slow poll that keeps slowing down. */
   readonly retryBaseMs: number | undefined;
-  constructor(reason: string, message: string, retryAfterMs?: number, retryBaseMs?: number) {
-    super('KUBE', message);
+  constructor(code: ErrorCode, reason: string, message: string, retry: { afterMs?: number; baseMs?: number } = {}) {
+    super(code, message);
     this.reason = reason;
-    this.retryAfterMs = retryAfterMs;
-    this.retryBaseMs = retryBaseMs;
+    this.retryAfterMs = retry.afterMs;
+    this.retryBaseMs = retry.baseMs;
   }
 }
 
@@ -64,7 +70,8 @@ export const NOT_OWNED_RECHECK_MS = 15_000;
 
 /** What the reconciler needs from the rest of the controller. */
 export interface ReconcilerDeps {
-  readonly api: KubeApi;
+  /** Secret reads and writes and status patches: KubeApi, or an in-memory one in unit tests. */
+  readonly api: SecretApi;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly events: EventRecorder;
@@ -85,25 +92,6 @@ export interface ReconcilerDeps {
   readonly fights?: FightDetector;
 }
 
-/** Longest message written to status, events and logs. */
-const MESSAGE_CHARS = 1024;
-
-interface Status {
-  observedGeneration: number;
-  conditions: { type: string; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string; observedGeneration: number }[];
-  keyIds: string[];
-  secretName: string;
-}
-
-function usedKeys(s: SealedSecret, ours: ReadonlySet<string>): string[] {
-  const out = new Set<string>();
-  for (const g of s.dataKeys) {
-    const mine = g.recipients.find((r) => r.type === 'cert' && ours.has(r.id)) ?? g.recipients.find((r) => r.type !== 'cert');
-    if (mine !== undefined) out.add(describeRecipient(mine));
-  }
-  return [...out].sort();
-}
-
 /**
  * Throws SealboxError('INPUT') for a resource with more data-key groups than
  * one re-wrap request may carry: each group can cost a private-key operation,
@@ -115,10 +103,35 @@ function refuseCostlyGroups(s: SealedSecret, what: string): void {
   throw new SealboxError('INPUT', `${what} has ${String(s.dataKeys.length)} data-key groups, more than the ${String(MAX_REWRAP_GROUPS)} the controller unseals for one resource; have a key holder re-seal it with fewer groups (sealbox rotate --new-data-key)`);
 }
 
+type Result = 'unchanged' | 'created' | 'updated' | 'recreated';
+
+/** What one reconcile writes for: the sealed resource, its Secret's owner and the Secret Git wants. */
+interface Target {
+  readonly obj: SealedSecretObject;
+  readonly owner: Owner;
+  /** The sealed resource's uid and generation, as the write-fight detector counts versions. */
+  readonly version: string;
+  readonly desired: SecretData;
+  readonly opts: PlanOptions;
+}
+
+function targetOf(obj: SealedSecretObject, desired: SecretData): Target {
+  const meta = obj.metadata ?? {};
+  const owner: Owner = { apiVersion: SEALED_API_VERSION, kind: SEALED_KIND, name: meta.name ?? '', namespace: meta.namespace ?? '', uid: meta.uid ?? '' };
+  return { obj, owner, version: `${owner.uid}/${meta.generation ?? 0}`, desired, opts: { patch: meta.annotations?.[PATCH_ANNOTATION] === 'true' } };
+}
+
 /** Unseals, plans and applies; writes status and events. */
 export class Reconciler {
   readonly #d: ReconcilerDeps;
   readonly #fights: FightDetector;
+  /**
+   * Status written that the informer's cache may not show yet, by key, with
+   * the resourceVersion the cache showed when it was written: while the
+   * cache still shows that version, this is the status on the server. The
+   * cache's own objects are never changed.
+   */
+  readonly #written = new Map<string, { readonly resourceVersion: string; readonly status: Status }>();
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
@@ -134,6 +147,7 @@ export class Reconciler {
     const obj = this.#d.getSealed(namespace, name);
     if (obj === undefined) {
       this.#fights.forget(key);
+      this.#written.delete(key);
       return; // deleted: garbage collection removes the Secret
     }
     // Being deleted (a finalizer, --cascade=foreground): garbage collection is
@@ -145,29 +159,43 @@ export class Reconciler {
     try {
       sealed = parseSealedSecret({ ...obj, metadata: { ...obj.metadata, namespace } }, what);
       refuseCostlyGroups(sealed, what);
-      const started = process.hrtime.bigint();
-      const desired = await unsealSealedSecret(sealed, this.#d.unwrappers(), what, this.#d.cache);
-      this.#d.metrics.unsealSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      this.#d.afterUnseal?.();
-      const result = await this.#apply(obj, desired);
+      const desired = await this.#unseal(sealed, what);
+      const result = await this.#apply(targetOf(obj, desired));
       this.#d.metrics.reconciles.inc({ result });
-      await this.#setStatus(obj, { ok: true, reason: 'Unsealed', message: 'the secret matches the sealed resource' }, usedKeys(sealed, this.#d.fingerprints()));
+      await this.#setStatus(key, obj, { ok: true, reason: 'Unsealed', message: 'the secret matches the sealed resource' }, usedKeys(sealed, this.#d.fingerprints()));
       if (result !== 'unchanged') this.#logLimited(key, (suppressed) => { this.#d.log.info({ namespace, name, generation, result, suppressed }, 'secret synced'); });
     } catch (err) {
-      this.#d.afterUnseal?.();
-      const code: ErrorCode = isSealboxError(err) ? err.code : 'INTERNAL';
-      const reason = err instanceof ReconcileError ? err.reason : REASONS[code];
-      // Bounded, flat copy: a message must not keep a huge input alive, nor flood the logs.
-      const message = truncate(err instanceof Error ? statusMessage(err) : 'unexpected failure', MESSAGE_CHARS);
-      this.#d.metrics.reconciles.inc({ result: 'failed' });
-      this.#d.metrics.errors.inc({ reason });
-      this.#logLimited(key, (suppressed) => { this.#d.log.warn({ namespace, name, generation, reason, err: message, suppressed }, 'reconcile failed'); });
-      if (!(isKubeStatus(err, 404) || isKubeStatus(err, 409))) {
-        await this.#setStatus(obj, { ok: false, reason, message }, sealed === undefined ? [] : usedKeys(sealed, this.#d.fingerprints()));
-        await this.#d.events.warning(obj, reason, message);
-      }
+      await this.#failed(key, obj, err, sealed === undefined ? [] : usedKeys(sealed, this.#d.fingerprints()));
       throw err;
     }
+  }
+
+  async #unseal(sealed: SealedSecret, what: string): Promise<SecretData> {
+    const started = process.hrtime.bigint();
+    const desired = await unsealSealedSecret(sealed, this.#d.unwrappers(), what, this.#d.cache);
+    this.#d.metrics.unsealSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.#d.afterUnseal?.();
+    return desired;
+  }
+
+  /**
+   * Counts and logs a failed reconcile, and reports it in status and a
+   * Warning event, except for 404 and 409 (the objects changed under us:
+   * the retry reads them again).
+   */
+  async #failed(key: string, obj: SealedSecretObject, err: unknown, keyIds: string[]): Promise<void> {
+    this.#d.afterUnseal?.();
+    const code: ErrorCode = isSealboxError(err) ? err.code : 'INTERNAL';
+    const reason = err instanceof ReconcileError ? err.reason : REASONS[code];
+    // Bounded, flat copy: a message must not keep a huge input alive, nor flood the logs.
+    const message = truncate(err instanceof Error ? statusMessage(err) : 'unexpected failure', MESSAGE_CHARS);
+    this.#d.metrics.reconciles.inc({ result: 'failed' });
+    this.#d.metrics.errors.inc({ reason });
+    const { namespace, name, generation = 0 } = obj.metadata ?? {};
+    this.#logLimited(key, (suppressed) => { this.#d.log.warn({ namespace, name, generation, reason, err: message, suppressed }, 'reconcile failed'); });
+    if (isKubeStatus(err, 404) || isKubeStatus(err, 409)) return;
+    await this.#setStatus(key, obj, { ok: false, reason, message }, keyIds);
+    await this.#d.events.warning(obj, reason, message);
   }
 
   /** Logs through the per-resource limit; `suppressed` counts the lines dropped before this one. */
@@ -176,47 +204,56 @@ export class Reconciler {
     if (suppressed !== undefined) write(suppressed);
   }
 
-  async #apply(obj: SealedSecretObject, desired: SecretData): Promise<'unchanged' | 'created' | 'updated' | 'recreated'> {
-    const meta = obj.metadata ?? {};
-    const owner: Owner = { apiVersion: SEALED_API_VERSION, kind: SEALED_KIND, name: meta.name ?? '', namespace: meta.namespace ?? '', uid: meta.uid ?? '' };
-    const opts = { patch: meta.annotations?.[PATCH_ANNOTATION] === 'true' };
-    // Every write goes through the fight check: a Secret changed back again
-    // and again is left alone for a while (Conflict), not rewritten in a loop.
-    const version = `${owner.uid}/${meta.generation ?? 0}`;
-    const write = async (fn: () => Promise<unknown>): Promise<void> => {
-      this.#holdIfFighting(owner, version);
-      await fn();
-      this.#fights.written(`${owner.namespace}/${owner.name}`, version, Date.now());
-    };
-    const cached = this.#d.getCachedSecret(owner.namespace, owner.name);
-    if (cached === undefined) {
-      // The cache holds every managed Secret, so a miss nearly always means
-      // there is none: create it at once (one request, not a GET and a
-      // create) and read the Secret only when it exists after all (409: not
-      // ours, or not in the cache yet).
-      const fresh = plan(owner, undefined, desired, opts);
-      if (fresh.action === 'create' && (await this.#createUnlessExists(obj, fresh.secret, write))) return 'created';
-    } else if (plan(owner, cached, summarizeDesired(desired), opts).action === 'none') {
-      // The summary's digests match Git: nothing to write, no request sent.
-      return 'unchanged';
+  /**
+   * Makes the Secret match Git: plans against the cached Secret first, then,
+   * when the cache cannot decide or its plan met a Secret it did not know of,
+   * against the Secret as it is now, and writes the plan.
+   */
+  async #apply(t: Target): Promise<Result> {
+    const cached = this.#planFromCache(t);
+    if (cached !== undefined) {
+      try {
+        return await this.#write(t, cached);
+      } catch (err) {
+        // 409: a Secret of that name exists after all (not ours, or not in the cache yet).
+        if (!isKubeStatus(err, 409)) throw err;
+      }
     }
-    // Something differs (or the cache is behind): act on the Secret as it is now.
-    const p: Plan = plan(owner, await this.#d.api.getSecret(owner.namespace, owner.name), desired, opts);
+    const current = await this.#d.api.getSecret(t.owner.namespace, t.owner.name);
+    return this.#write(t, plan(t.owner, current, t.desired, t.opts));
+  }
+
+  /**
+   * The plan the cache alone can decide, or undefined. The cache holds every
+   * managed Secret, so a miss nearly always means there is none: create it
+   * at once (one request, not a GET and a create). A cached summary whose
+   * digests match Git means nothing to write and no request. Anything else
+   * needs the Secret's values, which the cache does not keep.
+   */
+  #planFromCache(t: Target): Plan | undefined {
+    const cached = this.#d.getCachedSecret(t.owner.namespace, t.owner.name);
+    if (cached === undefined) return plan(t.owner, undefined, t.desired, t.opts);
+    return plan(t.owner, cached, summarizeDesired(t.desired), t.opts).action === 'none' ? { action: 'none' } : undefined;
+  }
+
+  /** Carries out one plan, with its event; throws ReconcileError('REFUSED') for a refusal. */
+  async #write(t: Target, p: Plan): Promise<Result> {
+    const { obj, owner } = t;
     switch (p.action) {
       case 'none':
         return 'unchanged';
       case 'refuse':
-        throw new ReconcileError(p.reason, p.message, undefined, NOT_OWNED_RECHECK_MS);
+        throw new ReconcileError('REFUSED', p.reason, p.message, { baseMs: NOT_OWNED_RECHECK_MS });
       case 'create':
-        await write(() => this.#d.api.createSecret(p.secret));
+        await this.#guarded(t, () => this.#d.api.createSecret(p.secret));
         await this.#d.events.normal(obj, 'Created', `created secret ${owner.name}`);
         return 'created';
       case 'update':
-        await write(() => this.#d.api.replaceSecret(p.secret));
+        await this.#guarded(t, () => this.#d.api.replaceSecret(p.secret));
         await this.#d.events.normal(obj, 'Updated', `updated secret ${owner.name} to match the sealed resource`);
         return 'updated';
       case 'recreate':
-        await write(async () => {
+        await this.#guarded(t, async () => {
           await this.#d.api.deleteSecret(owner.namespace, owner.name, p.uid);
           await this.#d.api.createSecret(p.secret);
         });
@@ -225,58 +262,39 @@ export class Reconciler {
     }
   }
 
-  /** Creates the Secret through `write`; false when one of that name exists already (409). */
-  async #createUnlessExists(obj: SealedSecretObject, secret: V1Secret, write: (fn: () => Promise<unknown>) => Promise<void>): Promise<boolean> {
-    try {
-      await write(() => this.#d.api.createSecret(secret));
-    } catch (err) {
-      if (isKubeStatus(err, 409)) return false;
-      throw err;
+  /**
+   * Runs one write through the fight check: a Secret changed back again and
+   * again is left alone for a while (Conflict), not rewritten in a loop.
+   */
+  async #guarded(t: Target, write: () => Promise<unknown>): Promise<void> {
+    const key = `${t.owner.namespace}/${t.owner.name}`;
+    const verdict = this.#fights.check(key, t.version, Date.now());
+    if (verdict.hold) {
+      throw new ReconcileError(
+        'REFUSED',
+        'Conflict',
+        `secret "${key}" was changed back by another writer ${verdict.reverts} times within ${this.#fights.windowMs / 1000}s of sealbox restoring it; sealbox stopped writing it for ${Math.round(verdict.backoffMs / 1000)}s and then tries once more: find the other writer (the Secret's managedFields name it) and stop it`,
+        { afterMs: verdict.waitMs },
+      );
     }
-    await this.#d.events.normal(obj, 'Created', `created secret ${secret.metadata?.name ?? ''}`);
-    return true;
+    await write();
+    this.#fights.written(key, t.version, Date.now());
   }
 
-  /** Throws ReconcileError('Conflict') while the Secret is being fought over; see FightDetector. */
-  #holdIfFighting(owner: Owner, version: string): void {
-    const verdict = this.#fights.check(`${owner.namespace}/${owner.name}`, version, Date.now());
-    if (!verdict.hold) return;
-    throw new ReconcileError(
-      'Conflict',
-      `secret "${owner.namespace}/${owner.name}" was changed back by another writer ${verdict.reverts} times within ${this.#fights.windowMs / 1000}s of sealbox restoring it; sealbox stopped writing it for ${Math.round(verdict.backoffMs / 1000)}s and then tries once more: find the other writer (the Secret's managedFields name it) and stop it`,
-      verdict.waitMs,
-    );
-  }
-
-  async #setStatus(obj: SealedSecretObject, result: { ok: boolean; reason: string; message: string }, keyIds: string[]): Promise<void> {
-    const meta = obj.metadata ?? {};
-    const generation = meta.generation ?? 0;
-    const current = (obj.status ?? {}) as Partial<Status>;
-    const ready = current.conditions?.find((c) => c.type === 'Ready');
-    const status: Status['conditions'][number]['status'] = result.ok ? 'True' : 'False';
-    const message = truncate(result.message, MESSAGE_CHARS);
-    if (
-      current.observedGeneration === generation &&
-      ready?.status === status &&
-      ready.reason === result.reason &&
-      ready.message === message &&
-      JSON.stringify(current.keyIds ?? []) === JSON.stringify(keyIds)
-    ) {
-      return;
-    }
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const next: Status = {
-      observedGeneration: generation,
-      conditions: [{ type: 'Ready', status, reason: result.reason, message, lastTransitionTime: ready?.status === status ? ready.lastTransitionTime : now, observedGeneration: generation }],
-      keyIds,
-      secretName: meta.name ?? '',
-    };
+  /** Writes the status unless the server has it already; a failure is logged, not thrown. */
+  async #setStatus(key: string, obj: SealedSecretObject, result: StatusResult, keyIds: string[]): Promise<void> {
+    const resourceVersion = obj.metadata?.resourceVersion ?? '';
+    const written = this.#written.get(key);
+    const current = written?.resourceVersion === resourceVersion ? written.status : (obj.status ?? {}) as Partial<Status>;
+    if (written !== undefined && written.resourceVersion !== resourceVersion) this.#written.delete(key);
+    const next = nextStatus(obj, current, result, keyIds, new Date());
+    if (next === undefined) return;
+    const { namespace = '', name = '' } = obj.metadata ?? {};
     try {
-      await this.#d.api.patchSealedStatus(meta.namespace ?? '', meta.name ?? '', next as unknown as Record<string, unknown>);
-      // Keep the cached object's status current so an unchanged resync writes nothing.
-      obj.status = next as unknown as Record<string, unknown>;
+      await this.#d.api.patchSealedStatus(namespace, name, next as unknown as Record<string, unknown>);
+      this.#written.set(key, { resourceVersion, status: next });
     } catch (err) {
-      if (!isKubeStatus(err, 404)) this.#d.log.warn({ namespace: meta.namespace, name: meta.name, err: err instanceof Error ? truncate(err.message, MESSAGE_CHARS) : 'unknown' }, 'status update failed');
+      if (!isKubeStatus(err, 404)) this.#d.log.warn({ namespace, name, err: err instanceof Error ? truncate(err.message, MESSAGE_CHARS) : 'unknown' }, 'status update failed');
     }
   }
 }

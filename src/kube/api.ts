@@ -24,8 +24,27 @@ export interface KubeApiOptions {
   readonly fieldManager?: string;
 }
 
+/**
+ * The Secret and status calls the reconciler makes. KubeApi implements it
+ * against the API server; a unit test may implement it in memory. Every
+ * method fails with KubeError, whose `status` is the HTTP status (404: not
+ * found, 409: already exists or conflict).
+ */
+export interface SecretApi {
+  /** Returns the Secret, or undefined when it does not exist. */
+  getSecret(namespace: string, name: string): Promise<k8s.V1Secret | undefined>;
+  /** Creates a Secret; KubeError 409 when one of that name exists. */
+  createSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret>;
+  /** Replaces a Secret; KubeError 409 when its resourceVersion is not the current one. */
+  replaceSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret>;
+  /** Deletes a Secret; KubeError 409 when it no longer has `uid`, 404 when it is gone. */
+  deleteSecret(namespace: string, name: string, uid: string): Promise<void>;
+  /** Merge-patches the status subresource of a sealed resource; KubeError 404 when it is gone. */
+  patchSealedStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void>;
+}
+
 /** The API calls sealbox makes, rate-limited and counted. */
-export class KubeApi {
+export class KubeApi implements SecretApi {
   readonly kc: k8s.KubeConfig;
   readonly #core: k8s.CoreV1Api;
   readonly #custom: k8s.CustomObjectsApi;
