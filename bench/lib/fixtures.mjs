@@ -1,7 +1,8 @@
 // Benchmark inputs: Secrets with five values of realistic sizes.
 import { randomBytes } from 'node:crypto';
 
-export const SET_LABEL = 'bench.sealbox.dev/set';
+// not under sealbox.dev/: sealbox refuses its own prefix (and subdomains of it) in templates
+export const SET_LABEL = 'bench.example.com/set';
 
 /** One Secret manifest (YAML text) with five values. */
 export function secretYaml(namespace, name, set) {
