@@ -5,6 +5,9 @@
 import type { ErrorHint } from '../src/errors.js';
 import { SealboxError, withAdvice } from '../src/errors.js';
 
+/** The flag that gives each parameter a hint names. */
+const PARAMETER_FLAGS = { 'key-bits': '--bits', 'validity-days': '--days', 'recipient-to-remove': '--remove-recipient', 'kms-allow-entry': '--kms-allow' } as const;
+
 /** Returns the advice for `hint`, naming the CLI's flags. */
 export function cliAdvice(hint: ErrorHint): string {
   switch (hint.kind) {
@@ -24,6 +27,23 @@ export function cliAdvice(hint: ErrorHint): string {
       return `seal it again for "${hint.name}" or use --scope namespace`;
     case 'recipient-certificate-missing':
       return hint.removable ? 'pass its certificate (--to-cert) or remove it (--remove-recipient)' : 'pass its certificate with --cert';
+    case 'namespace-conflict':
+      return 'remove one: metadata.namespace or --namespace';
+    case 'name-for-several':
+      return 'drop --name, or seal each Secret on its own';
+    case 'controller-check':
+      return 'check --controller-url and the controller';
+    case 'merge-target-missing':
+      return 'seal it into a new file instead of --merge-into';
+    case 'merge-target-ambiguous':
+      return 'pass --name and --namespace';
+    case 'merge-scope':
+      return `drop --scope, or seal the whole secret again with --scope ${hint.scope}`;
+    case 'key-bits':
+    case 'validity-days':
+    case 'recipient-to-remove':
+    case 'kms-allow-entry':
+      return `pass it with ${PARAMETER_FLAGS[hint.kind]}`;
   }
 }
 

@@ -45,7 +45,21 @@ export type ErrorHint =
   /** A value is bound to another name: seal it again under `name`, or with namespace scope. */
   | { readonly kind: 'reseal-for-name'; readonly name: string }
   /** A recipient's certificate is needed: give it, or (when `removable`) remove the recipient. */
-  | { readonly kind: 'recipient-certificate-missing'; readonly removable: boolean };
+  | { readonly kind: 'recipient-certificate-missing'; readonly removable: boolean }
+  /** The namespace asked for differs from the manifest's: keep one of them. */
+  | { readonly kind: 'namespace-conflict' }
+  /** One name was asked for an input with several Secrets. */
+  | { readonly kind: 'name-for-several' }
+  /** A re-wrapping controller's answer was refused: check which controller answered. */
+  | { readonly kind: 'controller-check' }
+  /** No sealed secret of the file to merge into matches: seal into a new file. */
+  | { readonly kind: 'merge-target-missing' }
+  /** Several sealed secrets of the file to merge into match: name one. */
+  | { readonly kind: 'merge-target-ambiguous' }
+  /** Merged values take the file's scope, not `scope`: keep it, or seal the whole secret again. */
+  | { readonly kind: 'merge-scope'; readonly scope: string }
+  /** A parameter out of range: the key size, the validity, a recipient to remove, a KMS allow-list entry. */
+  | { readonly kind: 'key-bits' | 'validity-days' | 'recipient-to-remove' | 'kms-allow-entry' };
 
 /** Options of SealboxError. */
 export interface SealboxErrorOptions {

@@ -25,6 +25,25 @@ export function statusAdvice(hint: ErrorHint): string {
       return `seal it again for "${hint.name}" or with namespace scope`;
     case 'recipient-certificate-missing':
       return 'give its certificate';
+    case 'namespace-conflict':
+      return 'keep one of them';
+    case 'name-for-several':
+      return 'seal each Secret on its own';
+    case 'controller-check':
+      return 'check which controller answered and its version';
+    case 'merge-target-missing':
+      return 'seal it into a new file';
+    case 'merge-target-ambiguous':
+      return 'give its name and namespace';
+    case 'merge-scope':
+      return `keep the file's scope, or seal the whole secret again with scope "${hint.scope}"`;
+    case 'key-bits':
+    case 'validity-days':
+      return 'fix the controller\'s key settings';
+    case 'recipient-to-remove':
+      return 'fix the recipient to remove';
+    case 'kms-allow-entry':
+      return 'fix the controller\'s KMS allow list';
   }
 }
 

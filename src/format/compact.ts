@@ -87,5 +87,5 @@ export function checkCompactAnswer(before: SealedSecret, after: SealedSecret, wh
 }
 
 function notCompacted(what: string, why: string): SealboxError {
-  return new SealboxError('TAMPERED', `${what}: the controller's answer is not a compaction of it: ${why}; nothing written. Check --controller-url and the controller`);
+  return new SealboxError('TAMPERED', `${what}: the controller's answer is not a compaction of it: ${why}; nothing written`, { hint: { kind: 'controller-check' } });
 }

@@ -38,7 +38,7 @@ export function placeSecret(s: SecretData, place: PlacementOptions, what: string
   let { namespace, name } = s;
   if (place.namespace !== undefined) {
     if (namespace !== '' && namespace !== place.namespace) {
-      throw new SealboxError('INPUT', `${what}: manifest says namespace "${namespace}" but --namespace says "${place.namespace}"; remove one`);
+      throw new SealboxError('INPUT', `${what}: manifest says namespace "${namespace}" but "${place.namespace}" is asked for`, { hint: { kind: 'namespace-conflict' } });
     }
     namespace = place.namespace;
   }
@@ -118,7 +118,7 @@ export async function sealDocuments(
 ): Promise<unknown[]> {
   const count = summarizeInput(docs).secrets;
   if (opts.name !== undefined && count > 1) {
-    throw new SealboxError('INPUT', `${source}: --name "${opts.name}" would give its ${count} Secrets one name; drop --name, or seal each Secret on its own`);
+    throw new SealboxError('INPUT', `${source}: name "${opts.name}" would give its ${count} Secrets one name`, { hint: { kind: 'name-for-several' } });
   }
   const out: unknown[] = [];
   const placements = new Placements();

@@ -23,9 +23,9 @@ function findTarget(targets: readonly SealedItem[], secret: SecretData, source: 
   if (matches.length === 1 && first !== undefined) return first;
   const who = secret.name === '' ? 'the secret' : `secret "${secret.name}"`;
   if (matches.length === 0) {
-    throw new SealboxError('INPUT', `${source} has no sealed secret matching ${who}; seal it into a new file instead of --merge-into`);
+    throw new SealboxError('INPUT', `${source} has no sealed secret matching ${who}`, { hint: { kind: 'merge-target-missing' } });
   }
-  throw new SealboxError('INPUT', `${source} has several sealed secrets matching ${who}; pass --name and --namespace`);
+  throw new SealboxError('INPUT', `${source} has several sealed secrets matching ${who}`, { hint: { kind: 'merge-target-ambiguous' } });
 }
 
 function placeOf(s: SealedSecret): string {
@@ -76,7 +76,7 @@ export async function mergeSecretsInto(text: string, source: string, secrets: re
     const target = findTarget(targets, secret, source, opts.namespace);
     const what = `${source}: sealed secret "${placeOf(target.sealed)}"`;
     if (opts.scope !== undefined && opts.scope !== target.sealed.scope) {
-      throw new SealboxError('INPUT', `${what} is sealed with scope "${target.sealed.scope}", not "${opts.scope}"; merged values take the file's scope: drop --scope, or seal the whole secret again with --scope ${opts.scope}`);
+      throw new SealboxError('INPUT', `${what} is sealed with scope "${target.sealed.scope}", not "${opts.scope}"; merged values take the file's scope`, { hint: { kind: 'merge-scope', scope: opts.scope } });
     }
     const current = updated.get(target) ?? target.sealed;
     const merged = await mergeIntoSealed(current, secret.data, { wrappers: opts.wrappers });

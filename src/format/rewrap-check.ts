@@ -24,7 +24,7 @@ function canonical(v: unknown): string {
 
 /** The refusal of an answer that changes `field`, which `change` (a re-wrap, a compaction) never touches. */
 export function refuse(what: string, field: string, change = 'a re-wrap'): SealboxError {
-  return new SealboxError('TAMPERED', `${what}: the controller's answer changes ${field}, which ${change} never touches; nothing written. Check --controller-url and the controller`);
+  return new SealboxError('TAMPERED', `${what}: the controller's answer changes ${field}, which ${change} never touches; nothing written`, { hint: { kind: 'controller-check' } });
 }
 
 /** Throws refuse(…) unless the fields outside spec.encryptedData and spec.dataKeys are unchanged. */

@@ -27,10 +27,10 @@ export async function generateSealingKey(opts: KeyGenOptions = {}): Promise<Gene
   const bits = opts.bits ?? 4096;
   const days = opts.days ?? 3650;
   if (!Number.isInteger(bits) || bits < MIN_RSA_BITS || bits > 16384 || bits % 8 !== 0) {
-    throw new SealboxError('INPUT', `--bits ${bits}: use a multiple of 8 from ${MIN_RSA_BITS} to 16384 (4096 is the default)`);
+    throw new SealboxError('INPUT', `key size ${bits} bits: use a multiple of 8 from ${MIN_RSA_BITS} to 16384 (4096 is the default)`, { hint: { kind: 'key-bits' } });
   }
   if (!Number.isInteger(days) || days < 1 || days > 36500) {
-    throw new SealboxError('INPUT', `--days ${days}: use a whole number of days from 1 to 36500`);
+    throw new SealboxError('INPUT', `certificate validity ${days} days: use a whole number of days from 1 to 36500`, { hint: { kind: 'validity-days' } });
   }
   const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', {
     modulusLength: bits,

@@ -78,7 +78,7 @@ export function parseKmsAllow(list: string, env: NodeJS.ProcessEnv): KmsAllowlis
     const h = entry.startsWith('azure:') ? AZURE_HOST.exec(entry.slice('azure:'.length).toLowerCase()) : null;
     if (a !== null) aws.push({ account: a[1] ?? '*', region: a[2] ?? '*' });
     else if (h !== null && !(h[1]?.startsWith('.') === true && h[2] !== undefined)) azure.push(h[0]);
-    else throw new SealboxError('INPUT', `--kms-allow: invalid entry "${entry.slice(0, 80)}": use default, azure:.SUFFIX, azure:HOST[:PORT] or aws:ACCOUNT:REGION (* for any)`);
+    else throw new SealboxError('INPUT', `KMS allow list: invalid entry "${entry.slice(0, 80)}": use default, azure:.SUFFIX, azure:HOST[:PORT] or aws:ACCOUNT:REGION (* for any)`, { hint: { kind: 'kms-allow-entry' } });
   }
   return { azure, aws };
 }

@@ -109,5 +109,5 @@ function matcherOf(value: string): (r: RecipientRef) => boolean {
     const k = parseAzureKeyId(azure);
     return (r) => r.type === 'azure-kv' && sameAzureKey(r.id, k.vaultUrl, k.name) && (k.version === undefined || parseAzureKeyId(r.id).version === k.version);
   }
-  throw new SealboxError('INPUT', `--remove-recipient ${v.slice(0, 80)}: use a certificate fingerprint (12+ hex digits), an AWS key ARN (aws:ARN) or a Key Vault key id (azure:https://VAULT/keys/NAME[/VERSION])`);
+  throw new SealboxError('INPUT', `recipient to remove ${v.slice(0, 80)}: use a certificate fingerprint (12+ hex digits), an AWS key ARN (aws:ARN) or a Key Vault key id (azure:https://VAULT/keys/NAME[/VERSION])`, { hint: { kind: 'recipient-to-remove' } });
 }

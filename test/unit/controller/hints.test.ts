@@ -18,6 +18,16 @@ const HINTS: ErrorHint[] = [
   { kind: 'reseal-for-name', name: 'db' },
   { kind: 'recipient-certificate-missing', removable: true },
   { kind: 'recipient-certificate-missing', removable: false },
+  { kind: 'namespace-conflict' },
+  { kind: 'name-for-several' },
+  { kind: 'controller-check' },
+  { kind: 'merge-target-missing' },
+  { kind: 'merge-target-ambiguous' },
+  { kind: 'merge-scope', scope: 'strict' },
+  { kind: 'key-bits' },
+  { kind: 'validity-days' },
+  { kind: 'recipient-to-remove' },
+  { kind: 'kms-allow-entry' },
 ];
 
 async function failure(p: Promise<unknown>): Promise<SealboxError> {

@@ -35,7 +35,7 @@ describe('placeSecret', () => {
   });
 
   it('refuses a --namespace that contradicts the manifest', () => {
-    expect(() => placeSecret({ ...s, namespace: 'prod' }, { namespace: 'staging' }, 'w')).toThrow('manifest says namespace "prod" but --namespace says "staging"');
+    expect(() => placeSecret({ ...s, namespace: 'prod' }, { namespace: 'staging' }, 'w')).toThrow('manifest says namespace "prod" but "staging" is asked for');
   });
 });
 

@@ -48,20 +48,21 @@ describe('generateSealingKey', () => {
   }, 60_000);
 
   it.each([
-    ['bits', { bits: 1024 }, '--bits 1024'],
-    ['bits', { bits: 2047 }, '--bits 2047'],
-    ['bits', { bits: 2052 }, '--bits 2052'],
-    ['bits', { bits: 16392 }, '--bits 16392'],
-    ['bits', { bits: 2048.5 }, '--bits 2048.5'],
-    ['days', { days: 0 }, '--days 0'],
-    ['days', { days: 36501 }, '--days 36501'],
-    ['days', { days: 1.5 }, '--days 1.5'],
-  ])('refuses %s out of range (%j) as INPUT before generating anything', async (_what, opts, message) => {
+    ['bits', { bits: 1024 }, 'key size 1024 bits'],
+    ['bits', { bits: 2047 }, 'key size 2047 bits'],
+    ['bits', { bits: 2052 }, 'key size 2052 bits'],
+    ['bits', { bits: 16392 }, 'key size 16392 bits'],
+    ['bits', { bits: 2048.5 }, 'key size 2048.5 bits'],
+    ['days', { days: 0 }, 'certificate validity 0 days'],
+    ['days', { days: 36501 }, 'certificate validity 36501 days'],
+    ['days', { days: 1.5 }, 'certificate validity 1.5 days'],
+  ])('refuses %s out of range (%j) as INPUT before generating anything', async (what, opts, message) => {
     const started = Date.now();
     const err = await generateSealingKey(opts).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SealboxError);
     expect((err as SealboxError).code).toBe('INPUT');
     expect((err as SealboxError).message).toContain(message);
+    expect((err as SealboxError).hint).toEqual({ kind: what === 'bits' ? 'key-bits' : 'validity-days' });
     expect(Date.now() - started).toBeLessThan(200);
   });
 });
