@@ -39,6 +39,8 @@ export function cliAdvice(hint: ErrorHint): string {
       return 'pass --name and --namespace';
     case 'merge-scope':
       return `drop --scope, or seal the whole secret again with --scope ${hint.scope}`;
+    case 'compact-by-key-holder':
+      return 'a holder of the keys can compact with "sealbox rotate --new-data-key"';
     case 'key-bits':
     case 'validity-days':
     case 'recipient-to-remove':

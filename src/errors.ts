@@ -58,6 +58,8 @@ export type ErrorHint =
   | { readonly kind: 'merge-target-ambiguous' }
   /** Merged values take the file's scope, not `scope`: keep it, or seal the whole secret again. */
   | { readonly kind: 'merge-scope'; readonly scope: string }
+  /** The controller cannot compact a group: a holder of its keys can, by rotating to a new data key. */
+  | { readonly kind: 'compact-by-key-holder' }
   /** A parameter out of range: the key size, the validity, a recipient to remove, a KMS allow-list entry. */
   | { readonly kind: 'key-bits' | 'validity-days' | 'recipient-to-remove' | 'kms-allow-entry' };
 

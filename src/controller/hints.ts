@@ -37,6 +37,8 @@ export function statusAdvice(hint: ErrorHint): string {
       return 'give its name and namespace';
     case 'merge-scope':
       return `keep the file's scope, or seal the whole secret again with scope "${hint.scope}"`;
+    case 'compact-by-key-holder':
+      return 'a holder of the keys can compact it by rotating to a new data key';
     case 'key-bits':
     case 'validity-days':
       return 'fix the controller\'s key settings';

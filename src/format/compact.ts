@@ -52,7 +52,7 @@ export async function compactSealed(s: SealedSecret, unwrappers: readonly KeyUnw
     }
     const other = g.recipients.find((r) => !covered(r));
     if (other !== undefined) {
-      throw new SealboxError('INPUT', `${what}: data-key group ${g.id} is also sealed for ${describeRecipient(other)}, which the controller cannot wrap a new data key for, so compacting would lock that recipient out; nothing compacted. A holder of the keys can compact with "sealbox rotate --new-data-key"`);
+      throw new SealboxError('INPUT', `${what}: data-key group ${g.id} is also sealed for ${describeRecipient(other)}, which the controller cannot wrap a new data key for, so compacting would lock that recipient out; nothing compacted`, { hint: { kind: 'compact-by-key-holder' } });
     }
   }
   if (s.encryptedData.size === 0) return s;

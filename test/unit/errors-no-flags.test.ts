@@ -18,17 +18,19 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-/** The text of every string and template literal in `text`, outside the allowed constants. */
+/** The text of every string and template literal of a `new SealboxError(…)` or a `*_MESSAGE` constant in `text`, outside the allowed constants. */
 function literals(file: string, text: string): string[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const out: string[] = [];
-  const visit = (node: ts.Node): void => {
+  const visit = (node: ts.Node, inMessage: boolean): void => {
     if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && ALLOWED.has(node.name.text)) return;
+    const message = inMessage || (ts.isNewExpression(node) && node.expression.getText(source) === 'SealboxError') || (ts.isVariableDeclaration(node) && node.name.getText(source).endsWith('_MESSAGE'));
+    if (!message) { ts.forEachChild(node, (n) => { visit(n, false); }); return; }
     if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) out.push(node.text);
     if (ts.isTemplateExpression(node)) out.push([node.head.text, ...node.templateSpans.map((s) => s.literal.text)].join('${}'));
-    ts.forEachChild(node, visit);
+    ts.forEachChild(node, (n) => { visit(n, true); });
   };
-  visit(source);
+  visit(source, false);
   return out;
 }
 
@@ -50,8 +52,10 @@ describe('messages of src/crypto, src/format and src/keys', () => {
       "throw new SealboxError('INPUT', `--bits ${bits}: use a multiple of 8`);",
       "throw new SealboxError('INPUT', 'nothing matches; pass --name');",
       "export const KMS_BUDGET_MESSAGE = 'twice --kms-timeout';",
+      "export const OTHER_MESSAGE = 'pass --cert';",
+      "const usage = 'not an error message: sealbox reseal --compact';",
     ].join('\n');
 
-    expect(flagMessages('x.ts', code)).toEqual(['x.ts: --bits ${}: use a multiple of 8', 'x.ts: nothing matches; pass --name']);
+    expect(flagMessages('x.ts', code)).toEqual(['x.ts: --bits ${}: use a multiple of 8', 'x.ts: nothing matches; pass --name', 'x.ts: pass --cert']);
   });
 });

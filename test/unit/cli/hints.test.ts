@@ -20,6 +20,7 @@ describe('CLI wording of error hints', () => {
     [{ kind: 'merge-target-missing' }, 'seal it into a new file instead of --merge-into'],
     [{ kind: 'merge-target-ambiguous' }, 'pass --name and --namespace'],
     [{ kind: 'merge-scope', scope: 'strict' }, 'drop --scope, or seal the whole secret again with --scope strict'],
+    [{ kind: 'compact-by-key-holder' }, 'a holder of the keys can compact with "sealbox rotate --new-data-key"'],
     [{ kind: 'key-bits' }, 'pass it with --bits'],
     [{ kind: 'validity-days' }, 'pass it with --days'],
     [{ kind: 'recipient-to-remove' }, 'pass it with --remove-recipient'],

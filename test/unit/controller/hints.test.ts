@@ -24,6 +24,7 @@ const HINTS: ErrorHint[] = [
   { kind: 'merge-target-missing' },
   { kind: 'merge-target-ambiguous' },
   { kind: 'merge-scope', scope: 'strict' },
+  { kind: 'compact-by-key-holder' },
   { kind: 'key-bits' },
   { kind: 'validity-days' },
   { kind: 'recipient-to-remove' },
