@@ -90,7 +90,7 @@ export class RecipientResolver<T> {
       checkRuleTransport(config, rule, this.#policy.insecureHttp);
       return await this.#policy.fromRule(await recipientWrappers(rule.recipients), config, rule);
     } catch (err) {
-      if (err instanceof SealboxError) throw new SealboxError(err.code, `${describeRule(config, rule)}: ${err.message}`, { cause: err });
+      if (err instanceof SealboxError) throw new SealboxError(err.code, `${describeRule(config, rule)}: ${err.message}`, { cause: err, ...(err.hint === undefined ? {} : { hint: err.hint }) });
       throw err;
     }
   }

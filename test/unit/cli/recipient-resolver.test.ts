@@ -143,4 +143,16 @@ describe('RecipientResolver', () => {
 
     await expect(resolver.resolve(join(repo, 'apps', 's.yaml'))).rejects.toThrow(`${join(repo, '.sealbox.yaml')} rule 1 (apps/**): key unreachable`);
   });
+
+  it("keeps the hint of what the policy throws, so the CLI still prints its advice", async () => {
+    const refusing: RecipientPolicy<string> = {
+      ...policy(calls),
+      fromRule: () => {
+        throw new SealboxError('INPUT', 'no recipients', { hint: { kind: 'recipients-missing' } });
+      },
+    };
+    const err = await new RecipientResolver(refusing).resolve(join(repo, 'apps', 's.yaml')).catch((e: unknown) => e);
+
+    expect((err as SealboxError).hint).toEqual({ kind: 'recipients-missing' });
+  });
 });
