@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SealboxError } from '../../../src/errors.js';
+import { expectSealboxError } from '../../helpers/errors.js';
 import type { KeySecret } from '../../../src/keys/backup.js';
 import { buildBackup, chunkText, parseBackup } from '../../../src/keys/backup.js';
 import { CREATED_AT_ANNOTATION } from '../../../src/keys/key-secret.js';
@@ -12,16 +12,6 @@ function keySecret(name: 'a' | 'b', created: string): KeySecret {
     data: { 'tls.crt': Buffer.from(k.certPem).toString('base64'), 'tls.key': Buffer.from(k.keyPem).toString('base64') },
     creationTimestamp: created,
   };
-}
-
-function inputError(f: () => unknown): SealboxError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof SealboxError) return err;
-    throw err;
-  }
-  throw new Error('no error');
 }
 
 describe('key backups', () => {
@@ -40,11 +30,7 @@ describe('key backups', () => {
     const a = keySecret('a', '2026-01-01T00:00:00Z');
     const mixed = { ...a, data: { ...a.data, 'tls.crt': keySecret('b', '').data['tls.crt'] ?? '' } };
 
-    const err = inputError(() => buildBackup([mixed], 'ns'));
-
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain('key secret "sealbox-key-a": tls.crt does not belong to tls.key');
-    expect(err.message).not.toContain(a.data['tls.key']?.slice(0, 40));
+    expectSealboxError(() => buildBackup([mixed], 'ns'), 'INPUT', 'key secret "sealbox-key-a": tls.crt does not belong to tls.key', { secrets: [a.data['tls.key']?.slice(0, 40) ?? ''] });
   });
 
   it.each([
@@ -53,9 +39,7 @@ describe('key backups', () => {
     ['a Secret without the sealing-key label', () => parseBackup('apiVersion: v1\nkind: Secret\nmetadata: {name: x}\ndata: {}\n', 'f'), 'is not a sealing key'],
     ['an empty file', () => parseBackup('', 'f'), 'no sealing keys in it'],
   ])('refuses %s as INPUT', (_name, f, message) => {
-    const err = inputError(f);
-    expect(err.code).toBe('INPUT');
-    expect(err.message).toContain(message);
+    expectSealboxError(f, 'INPUT', message);
   });
 
   it('splits text into parts of at most the given size that join back to it', () => {
