@@ -50,20 +50,32 @@ function resourcesOf(d: SourceDocument, source: string): { value: unknown; line:
  */
 export function verifyDocuments(source: string, docs: readonly SourceDocument[]): Finding[] {
   const findings: Finding[] = [];
+  const unreadable = (d: SourceDocument, message: string): void => {
+    findings.push({ source, document: d.index, line: d.line, message });
+  };
+  for (const { d, value, line } of resourcesIn(source, docs, unreadable)) {
+    for (const f of checkItem(value)) findings.push({ source, document: d.index, line, ...f });
+  }
+  return findings;
+}
+
+/**
+ * Yields every resource of `docs` (list items one by one) with its document
+ * and line. A document whose resources cannot be read (a SealboxError) is
+ * passed to `unreadable` instead; any other error is thrown.
+ */
+function* resourcesIn(source: string, docs: readonly SourceDocument[], unreadable: (d: SourceDocument, message: string) => void): Generator<{ d: SourceDocument; value: unknown; line: number }> {
   for (const d of docs) {
     let resources: { value: unknown; line: number }[];
     try {
       resources = resourcesOf(d, source);
     } catch (err) {
       if (!isSealboxError(err)) throw err;
-      findings.push({ source, document: d.index, line: d.line, message: err.message });
+      unreadable(d, err.message);
       continue;
     }
-    for (const { value, line } of resources) {
-      for (const f of checkItem(value)) findings.push({ source, document: d.index, line, ...f });
-    }
+    for (const r of resources) yield { d, ...r };
   }
-  return findings;
 }
 
 /**
@@ -81,23 +93,14 @@ export const COMPACT_HINT_GROUPS = 3;
  */
 export function compactionHints(source: string, docs: readonly SourceDocument[]): Finding[] {
   const hints: Finding[] = [];
-  for (const d of docs) {
-    let resources: { value: unknown; line: number }[];
-    try {
-      resources = resourcesOf(d, source);
-    } catch (err) {
-      if (isSealboxError(err)) continue;
-      throw err;
-    }
-    for (const { value, line } of resources) {
-      if (!isSealedManifest(value) || !isObject(value.spec) || !Array.isArray(value.spec.dataKeys)) continue;
-      const groups = value.spec.dataKeys.length;
-      if (groups <= COMPACT_HINT_GROUPS) continue;
-      const meta = isObject(value.metadata) ? value.metadata : {};
-      const name = `${typeof meta.namespace === 'string' ? `${meta.namespace}/` : ''}${typeof meta.name === 'string' ? meta.name : ''}`;
-      const message = `sealed secret ${quote(name, 330)} has ${groups} data-key groups (more than ${COMPACT_HINT_GROUPS}): each costs the controller a key operation per unseal; compact them into one with "sealbox reseal --compact ${source}"`;
-      hints.push({ source, document: d.index, line, message });
-    }
+  for (const { d, value, line } of resourcesIn(source, docs, () => undefined)) {
+    if (!isSealedManifest(value) || !isObject(value.spec) || !Array.isArray(value.spec.dataKeys)) continue;
+    const groups = value.spec.dataKeys.length;
+    if (groups <= COMPACT_HINT_GROUPS) continue;
+    const meta = isObject(value.metadata) ? value.metadata : {};
+    const name = `${typeof meta.namespace === 'string' ? `${meta.namespace}/` : ''}${typeof meta.name === 'string' ? meta.name : ''}`;
+    const message = `sealed secret ${quote(name, 330)} has ${groups} data-key groups (more than ${COMPACT_HINT_GROUPS}): each costs the controller a key operation per unseal; compact them into one with "sealbox reseal --compact ${source}"`;
+    hints.push({ source, document: d.index, line, message });
   }
   return hints;
 }
