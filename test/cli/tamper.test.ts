@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { EXIT_CODES } from '../../src/errors.js';
 import { ensureBuilt, keygen, sealbox, tempDir } from '../helpers/cli.js';
+import { flipValueBit } from '../helpers/tamper.js';
 
 // Every way a sealed file can be moved or altered fails with its own exit
 // code and message, writes nothing, and never echoes a secret value.
@@ -42,13 +43,6 @@ function edited(text: string, edit: (s: Sealed) => void): string {
   return stringify(s, { lineWidth: 0 });
 }
 
-function flipBit(value: string, byte: number): string {
-  const [prefix, group, body = ''] = value.split(':');
-  const bytes = Buffer.from(body, 'base64');
-  bytes[byte] = (bytes[byte] ?? 0) ^ 0x04;
-  return `${prefix ?? ''}:${group ?? ''}:${bytes.toString('base64')}`;
-}
-
 const otherFingerprint = 'e'.repeat(64);
 
 interface Case {
@@ -66,12 +60,12 @@ const cases: Case[] = [
   { what: 'a scope widened to cluster', source: () => edited(sealedText, (s) => (s.spec.scope = 'cluster')), code: EXIT_CODES.SCOPE, message: 'was sealed with scope "strict"' },
   { what: 'a corrupted start of a value', source: () => edited(sealedText, (s) => { const [p, g, body = ''] = (s.spec.encryptedData.password ?? '').split(':'); s.spec.encryptedData.password = `${p ?? ''}:${g ?? ''}:${body.startsWith('AAAA') ? 'BBBB' : 'AAAA'}${body.slice(4)}`; }), code: EXIT_CODES.TAMPERED, message: 'value "password" does not authenticate' },
   { what: 'a value renamed to a key the resource lacks', source: () => edited(sealedText, (s) => { const { username, password } = s.spec.encryptedData; s.spec.encryptedData = { username: username ?? '', secret: password ?? '' }; }), code: EXIT_CODES.TAMPERED, message: 'or it was renamed from a key this resource no longer has' },
-  { what: 'one bit flipped in a value', source: () => edited(sealedText, (s) => (s.spec.encryptedData.password = flipBit(s.spec.encryptedData.password ?? '', 20))), code: EXIT_CODES.TAMPERED, message: 'value "password" does not authenticate' },
+  { what: 'one bit flipped in a value', source: () => edited(sealedText, (s) => (s.spec.encryptedData.password = flipValueBit(s.spec.encryptedData.password ?? '', 20, 0x04))), code: EXIT_CODES.TAMPERED, message: 'value "password" does not authenticate' },
   { what: 'a move hidden by editing the recorded binding', source: () => edited(sealedText, (s) => { s.metadata.namespace = 'staging'; s.spec.dataKeys.forEach((g) => (g.binding = 'strict/staging/db')); }), code: EXIT_CODES.TAMPERED, message: 'the wrapped data key does not decrypt for this resource' },
   { what: 'a recipient removed', source: () => edited(twoRecipientsText, (s) => s.spec.dataKeys.forEach((g) => g.recipients.shift())), code: EXIT_CODES.NO_KEY, message: 'none of your keys' },
   { what: 'every recipient removed', source: () => edited(sealedText, (s) => s.spec.dataKeys.forEach((g) => (g.recipients = []))), code: EXIT_CODES.INPUT, message: 'recipients must be a non-empty list' },
   { what: 'a recipient id edited', source: () => edited(sealedText, (s) => s.spec.dataKeys.forEach((g) => g.recipients.forEach((r) => (r.id = otherFingerprint)))), code: EXIT_CODES.NO_KEY, message: `whose recipients are cert:${otherFingerprint.slice(0, 12)}` },
-  { what: 'a wrapped data key edited', source: () => edited(sealedText, (s) => s.spec.dataKeys.forEach((g) => g.recipients.forEach((r) => (r.wrapped = flipBit(`x:y:${r.wrapped}`, 100).split(':')[2] ?? '')))), code: EXIT_CODES.TAMPERED, message: 'does not decrypt for this resource' },
+  { what: 'a wrapped data key edited', source: () => edited(sealedText, (s) => s.spec.dataKeys.forEach((g) => g.recipients.forEach((r) => (r.wrapped = flipValueBit(`x:y:${r.wrapped}`, 100, 0x04).split(':')[2] ?? '')))), code: EXIT_CODES.TAMPERED, message: 'does not decrypt for this resource' },
   { what: 'the wrong key', source: () => sealedText, key: () => b.key, code: EXIT_CODES.NO_KEY, message: 'none of your keys (cert:' },
   { what: 'a newer format version', source: () => edited(sealedText, (s) => (s.apiVersion = 'sealbox.dev/v2')), code: EXIT_CODES.INPUT, message: 'upgrade sealbox' },
   { what: 'malformed YAML', source: () => `${sealedText}\n  : - [`, code: EXIT_CODES.INPUT, message: 'invalid YAML at line' },

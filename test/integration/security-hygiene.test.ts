@@ -26,6 +26,7 @@ import { createSealed, eventsFor, fetchCert, readSecret, seal, secretText, waitF
 import type { Run } from '../helpers/cli.js';
 import { sealbox, spawnSealbox } from '../helpers/cli.js';
 import { LocalKey } from '../helpers/local-key.js';
+import { flipValueBit } from '../helpers/tamper.js';
 
 const MARKER = `marker-${randomBytes(12).toString('hex')}`;
 const NEEDLES = leakNeedles(MARKER);
@@ -71,13 +72,6 @@ function expectExit(r: Run, code: number): void {
 const secretYaml = (name: string, namespace: string, data: Record<string, string>): string =>
   stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData: data });
 const mode = (file: string): number => statSync(file).mode & 0o777;
-
-function flipValueBit(v: string): string {
-  const [p, g, b] = v.split(':');
-  const bytes = Buffer.from(b ?? '', 'base64');
-  bytes[20] = (bytes[20] ?? 0) ^ 1;
-  return `${p ?? ''}:${g ?? ''}:${bytes.toString('base64')}`;
-}
 
 describe('the CLI with a marker plaintext', () => {
   it('seals, and prints no plaintext when sealing fails in any way', () => {

@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { EXIT_CODES } from '../../src/errors.js';
 import { useController } from '../controller/harness.js';
 import { sealboxAsync } from '../helpers/cli.js';
+import { flipValueBit } from '../helpers/tamper.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import type { SealedObject } from '../controller/sealed.js';
 import { createSealed, fetchCert, seal, waitForReady, waitForSecret } from '../controller/sealed.js';
@@ -144,7 +145,7 @@ describe('sealbox reseal --compact', () => {
     await mergedFile(file, 'tampered', [ctrl], 2);
     const m = manifestOf(file);
     const v = m.spec.encryptedData.k2 ?? '';
-    m.spec.encryptedData.k2 = v.slice(0, -2) + (v.at(-2) === 'A' ? 'B' : 'A') + v.slice(-1);
+    m.spec.encryptedData.k2 = flipValueBit(v, -1);
     const text = JSON.stringify(m);
     writeFileSync(file, text);
     await refill();
@@ -197,8 +198,7 @@ describe('sealbox validate', () => {
     const forValue = async (value: string): Promise<SealedObject> => {
       const s = await seal(cert, { name: 'v-tampered', namespace: env.namespace, data: { password: value } });
       const v = s.spec.encryptedData.password ?? '';
-      // flip one bit of the GCM tag: the last base64 character
-      s.spec.encryptedData.password = v.slice(0, -2) + (v.at(-2) === 'A' ? 'B' : 'A') + v.slice(-1);
+      s.spec.encryptedData.password = flipValueBit(v, -1);
       return s;
     };
     await refill();
