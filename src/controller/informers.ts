@@ -3,16 +3,15 @@
  * scope, started, stopped and restarted in one place. The controller's sealed
  * resources and Secrets and the key manager's key Secrets all go through it.
  *
- * How a scope is listed and watched is the `open` function's business (the
- * KubeApi informers, src/kube/informers.ts); when and how often it is tried
- * again is this module's.
- * A paged or streaming initial list, or a cache of digests instead of whole
- * objects (issue 17), changes `open` and what the cache holds, not the callers.
+ * How a scope is listed and watched, and what its cache keeps, is the `open`
+ * function's business (the KubeApi informers: src/kube/list-watch.ts, which
+ * streams or pages the initial list and relists by itself when a
+ * resourceVersion expires); when and how often a failed one is tried again
+ * is this module's.
  */
-import type { KubeObject } from '../kube/types.js';
 import type { Logger } from './log.js';
 
-/** What Informers needs of one scope's informer; KubeApi's informers are ones. */
+/** What Informers needs of one scope's informer; KubeApi's informers (src/kube/list-watch.ts) are ones. */
 export interface ScopeInformer<T> {
   on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;
   on(verb: 'error', cb: (err?: unknown) => void): void;
@@ -101,7 +100,7 @@ interface Scope<T> {
  * list or watch is restarted after a backoff (REFLECTOR_BACKOFF), again and
  * again until stop(), including when the restart itself throws.
  */
-export class Informers<T extends KubeObject> {
+export class Informers<T> {
   readonly #o: InformersOptions<T>;
   readonly #scopes: Scope<T>[];
   #stopped = false;

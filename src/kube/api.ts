@@ -7,8 +7,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { clientConfiguration } from './config.js';
 import { isKubeStatus, kubeErrorOf } from './errors.js';
-import type { InformerClients } from './informers.js';
-import { sealedInformer, secretInformer } from './informers.js';
+import type { InformerClients, InformerHooks } from './informers.js';
+import { sealedInformer, secretInformer, trimSealed, withoutManagedFields } from './informers.js';
 import { SEALED_GROUP, SEALED_PLURAL, SEALED_VERSION } from './names.js';
 import type { ProxyResponse } from './proxy.js';
 import { sendThroughServiceProxy } from './proxy.js';
@@ -204,14 +204,27 @@ export class KubeApi implements SecretApi {
     );
   }
 
-  /** An informer (list + watch + cache) of sealed resources, cluster-wide or in one namespace. */
-  sealedInformer(namespace?: string): KubeInformer<SealedSecretObject> {
-    return sealedInformer(this.kc, this.#informerClients(), namespace);
+  /**
+   * An informer (list + watch + cache, src/kube/list-watch.ts) of sealed
+   * resources, cluster-wide or in one namespace. Its cache holds
+   * `keep(sealed)`; without `keep`, the object less managedFields and
+   * kubectl's last-applied annotation (trimSealed).
+   */
+  sealedInformer(namespace?: string): KubeInformer<SealedSecretObject>;
+  sealedInformer<C>(namespace: string | undefined, keep: (s: SealedSecretObject) => C, hooks?: InformerHooks<SealedSecretObject>): KubeInformer<C>;
+  sealedInformer(namespace?: string, keep?: (s: SealedSecretObject) => unknown, hooks?: InformerHooks<SealedSecretObject>): KubeInformer<unknown> {
+    return sealedInformer(this.kc, this.#informerClients(), namespace, keep ?? trimSealed, hooks);
   }
 
-  /** An informer of Secrets with a label selector whose cache holds `keep(secret)`; see secretInformer in informers.ts. */
-  secretInformer(labelSelector: string, namespace?: string, keep?: (s: k8s.V1Secret) => k8s.V1Secret): KubeInformer<k8s.V1Secret> {
-    return secretInformer(this.kc, this.#informerClients(), labelSelector, namespace, keep);
+  /**
+   * An informer of Secrets with a label selector, cluster-wide or in one
+   * namespace. Its cache holds `keep(secret)`; without `keep`, the Secret
+   * less managedFields (withoutManagedFields).
+   */
+  secretInformer(labelSelector: string, namespace?: string): KubeInformer<k8s.V1Secret>;
+  secretInformer<C>(labelSelector: string, namespace: string | undefined, keep: (s: k8s.V1Secret) => C, hooks?: InformerHooks<k8s.V1Secret>): KubeInformer<C>;
+  secretInformer(labelSelector: string, namespace?: string, keep?: (s: k8s.V1Secret) => unknown, hooks?: InformerHooks<k8s.V1Secret>): KubeInformer<unknown> {
+    return secretInformer(this.kc, this.#informerClients(), labelSelector, namespace, keep ?? withoutManagedFields, hooks);
   }
 
   #informerClients(): InformerClients {

@@ -16,8 +16,8 @@ export function isKubeStatus(err: unknown, status: number): boolean {
   return err instanceof KubeError && err.status === status;
 }
 
-/** The `message` of a Kubernetes Status body (JSON text or parsed), or ''. */
-function statusMessage(body: unknown): string {
+/** Returns the `message` of a Kubernetes Status body (JSON text or parsed), or ''. */
+export function statusMessage(body: unknown): string {
   if (typeof body === 'string') {
     try {
       const parsed = JSON.parse(body) as { message?: unknown };

@@ -1,17 +1,29 @@
 /**
- * Informers (list + watch + cache) of sealed resources and Secrets, trimmed
- * to what the controller reads so the caches stay small.
+ * Informers (list + watch + cache, src/kube/list-watch.ts) of sealed
+ * resources and Secrets. Each caches what its `keep` function returns: by
+ * default the object without what sealbox never reads.
  */
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { kubeErrorOf } from './errors.js';
+import type { ListWatchOptions } from './list-watch.js';
+import { ListWatch } from './list-watch.js';
+import type { ListPage } from './pager.js';
 import { SEALED_GROUP, SEALED_PLURAL, SEALED_VERSION } from './names.js';
 import type { KubeInformer, SealedSecretObject } from './types.js';
 
 /**
- * Secrets per page of the initial list. A Secret holds up to 1 MiB, so a
- * page may be ~14 MB of JSON at worst: well inside deploy/'s heap, which a
- * whole list of 120 such Secrets was not (issue 11, item 6b).
+ * Secrets per page when the initial list comes in pages. A Secret holds up
+ * to 1 MiB, so a page may be ~14 MB of JSON at worst: well inside deploy/'s
+ * heap, which a whole list of 120 such Secrets was not (issue 11, item 6b).
  */
 export const SECRET_PAGE = 10;
+
+/**
+ * Sealed resources per page, as client-go's pager. A sealed resource is at
+ * most a Secret's size in ciphertext, but typically a few kB: a page of 500
+ * is a few MB of JSON.
+ */
+export const SEALED_PAGE = 500;
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -19,92 +31,100 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 export interface InformerClients {
   readonly core: k8s.CoreV1Api;
   readonly custom: k8s.CustomObjectsApi;
-  /** Called once per list request, for metrics. */
+  /** Called once per request (a list page, a watch), for metrics. */
   readonly onRequest?: (verb: string, resource: string) => void;
 }
 
-/** An informer of sealed resources, cluster-wide or in one namespace. */
-export function sealedInformer(kc: k8s.KubeConfig, c: InformerClients, namespace?: string): KubeInformer<SealedSecretObject> {
-  const path = namespace === undefined
-    ? `/apis/${SEALED_GROUP}/${SEALED_VERSION}/${SEALED_PLURAL}`
-    : `/apis/${SEALED_GROUP}/${SEALED_VERSION}/namespaces/${namespace}/${SEALED_PLURAL}`;
-  const list = async (): Promise<k8s.KubernetesListObject<SealedSecretObject>> => {
-    c.onRequest?.('list', 'sealedsecrets');
-    const res: unknown = namespace === undefined
-      ? await c.custom.listClusterCustomObject({ group: SEALED_GROUP, version: SEALED_VERSION, plural: SEALED_PLURAL })
-      : await c.custom.listNamespacedCustomObject({ group: SEALED_GROUP, version: SEALED_VERSION, namespace, plural: SEALED_PLURAL });
-    return res as k8s.KubernetesListObject<SealedSecretObject>;
+/** Optional hooks of an informer; see ListWatchOptions. */
+export type InformerHooks<F> = Pick<ListWatchOptions<F, unknown>, 'onListed' | 'onExpired' | 'stream'>;
+
+function options<F, C>(c: InformerClients, keep: (obj: F) => C, hooks: InformerHooks<F>): ListWatchOptions<F, C> {
+  return { ...hooks, keep, ...(c.onRequest === undefined ? {} : { onRequest: c.onRequest }) };
+}
+
+/**
+ * An informer of sealed resources, cluster-wide or in one namespace, whose
+ * cache holds `keep(sealed)`.
+ */
+export function sealedInformer<C>(
+  kc: k8s.KubeConfig,
+  c: InformerClients,
+  namespace: string | undefined,
+  keep: (s: SealedSecretObject) => C,
+  hooks: InformerHooks<SealedSecretObject> = {},
+): KubeInformer<C> {
+  const base = `/apis/${SEALED_GROUP}/${SEALED_VERSION}`;
+  const where = namespace === undefined ? 'all namespaces' : namespace;
+  const listPage = async (limit: number, cont: string | undefined): Promise<ListPage<SealedSecretObject>> => {
+    const q = { group: SEALED_GROUP, version: SEALED_VERSION, plural: SEALED_PLURAL, limit, ...(cont === undefined ? {} : { _continue: cont }) };
+    try {
+      const res: unknown = namespace === undefined ? await c.custom.listClusterCustomObject(q) : await c.custom.listNamespacedCustomObject({ ...q, namespace });
+      return res as ListPage<SealedSecretObject>;
+    } catch (err) {
+      throw kubeErrorOf(err, `list sealedsecrets in ${where}`);
+    }
   };
-  return trimmed(k8s.makeInformer(kc, path, list), true);
+  const source = {
+    resource: SEALED_PLURAL,
+    path: namespace === undefined ? `${base}/${SEALED_PLURAL}` : `${base}/namespaces/${namespace}/${SEALED_PLURAL}`,
+    pageSize: SEALED_PAGE,
+    listPage,
+    ...(namespace === undefined ? {} : { namespace }),
+  };
+  return new ListWatch(kc, source, options(c, keep, hooks));
 }
 
 /**
  * An informer of Secrets with a label selector, cluster-wide or in one
- * namespace, whose cache holds `keep(secret)` instead of each Secret. The
- * initial list comes in pages of SECRET_PAGE, each turned into cache
- * entries before the next is fetched, so a namespace full of large
- * Secrets costs one page of memory at a time, not the whole list. By
- * default the cache keeps whole Secrets without their managedFields.
+ * namespace, whose cache holds `keep(secret)`. A paged initial list comes
+ * SECRET_PAGE at a time.
  */
-export function secretInformer(
+export function secretInformer<C>(
   kc: k8s.KubeConfig,
   c: InformerClients,
   labelSelector: string,
-  namespace?: string,
-  keep: (s: k8s.V1Secret) => k8s.V1Secret = withoutManagedFields,
-): KubeInformer<k8s.V1Secret> {
-  const path = namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${namespace}/secrets`;
-  const page = (cont: string | undefined): Promise<k8s.V1SecretList> => {
-    c.onRequest?.('list', 'secrets');
-    const q = { labelSelector, limit: SECRET_PAGE, ...(cont === undefined ? {} : { _continue: cont }) };
-    return namespace === undefined ? c.core.listSecretForAllNamespaces(q) : c.core.listNamespacedSecret({ namespace, ...q });
+  namespace: string | undefined,
+  keep: (s: k8s.V1Secret) => C,
+  hooks: InformerHooks<k8s.V1Secret> = {},
+): KubeInformer<C> {
+  const where = namespace === undefined ? 'all namespaces' : namespace;
+  const listPage = async (limit: number, cont: string | undefined): Promise<ListPage<k8s.V1Secret>> => {
+    const q = { labelSelector, limit, ...(cont === undefined ? {} : { _continue: cont }) };
+    try {
+      return namespace === undefined ? await c.core.listSecretForAllNamespaces(q) : await c.core.listNamespacedSecret({ namespace, ...q });
+    } catch (err) {
+      throw kubeErrorOf(err, `list secrets in ${where}`);
+    }
   };
-  const list = async (): Promise<k8s.KubernetesListObject<k8s.V1Secret>> => {
-    const items: k8s.V1Secret[] = [];
-    let first: k8s.V1SecretList | undefined;
-    let cont: string | undefined;
-    do {
-      const p = await page(cont);
-      first ??= p;
-      for (const s of p.items) items.push(keep(s));
-      cont = p.metadata?._continue;
-      p.items = [];
-    } while (cont !== undefined && cont !== '');
-    return { apiVersion: 'v1', kind: 'SecretList', metadata: { resourceVersion: first.metadata?.resourceVersion }, items };
+  const source = {
+    resource: 'secrets',
+    path: namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${namespace}/secrets`,
+    labelSelector,
+    pageSize: SECRET_PAGE,
+    listPage,
+    ...(namespace === undefined ? {} : { namespace }),
   };
-  const informer = k8s.makeInformer(kc, path, list, labelSelector);
-  // Watch events carry whole Secrets: turn each into its entry as it lands
-  // in the cache, before any other callback runs.
-  informer.on('add', (s) => { keep(s); });
-  informer.on('update', (s) => { keep(s); });
-  return informer;
+  return new ListWatch(kc, source, options(c, keep, hooks));
 }
 
-/** Drops managedFields (often a third of a small object), which sealbox never reads. */
-function withoutManagedFields(s: k8s.V1Secret): k8s.V1Secret {
+/** The default entry of a Secret: the Secret without managedFields (often a third of a small object), which sealbox never reads. */
+export function withoutManagedFields(s: k8s.V1Secret): k8s.V1Secret {
   if (s.metadata !== undefined) delete s.metadata.managedFields;
   return s;
 }
 
 /**
- * Makes an informer drop from its cached objects what the controller never
- * reads: managedFields (often a third of a small object) and, for sealed
- * resources, which sealbox never writes back, kubectl's last-applied copy of
- * the whole object. The cache holds the very object its callbacks receive,
- * so the first callbacks trim it in place. A Secret's update never sends
- * managedFields, and the API server keeps them when an update leaves them out.
+ * The default entry of a sealed resource: the object without managedFields
+ * and kubectl's last-applied copy of the whole object, which sealbox never
+ * reads (it never writes a sealed resource back).
  */
-function trimmed<T extends k8s.KubernetesObject>(informer: KubeInformer<T>, dropLastApplied: boolean): KubeInformer<T> {
-  const trim = (obj: T): void => {
-    const meta = obj.metadata;
-    if (meta === undefined) return;
-    delete meta.managedFields;
-    if (dropLastApplied && meta.annotations?.[LAST_APPLIED] !== undefined) {
-      const { [LAST_APPLIED]: _dropped, ...rest } = meta.annotations;
-      meta.annotations = rest;
-    }
-  };
-  informer.on('add', trim);
-  informer.on('update', trim);
-  return informer;
+export function trimSealed(s: SealedSecretObject): SealedSecretObject {
+  const meta = s.metadata;
+  if (meta === undefined) return s;
+  delete meta.managedFields;
+  if (meta.annotations?.[LAST_APPLIED] !== undefined) {
+    const { [LAST_APPLIED]: _dropped, ...rest } = meta.annotations;
+    meta.annotations = rest;
+  }
+  return s;
 }

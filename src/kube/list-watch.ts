@@ -1,0 +1,277 @@
+/**
+ * List + watch + cache of one kind of object in one scope, as client-go's
+ * reflector does it (it replaces client-node's makeInformer, whose list was
+ * one request parsed whole: issue 17).
+ *
+ * - The initial list streams where the API server serves it (a watch with
+ *   `sendInitialEvents=true`, ended by the bookmark annotated
+ *   `k8s.io/initial-events-end`), one object per line; where it is refused
+ *   (HTTP 400/422: the WatchList feature is off), it comes in pages
+ *   (`limit`/`continue`). Either way each object becomes its cache entry
+ *   before the next is read, so the whole list is never in memory.
+ * - The cache holds only what `keep` returns, and callbacks get that form.
+ * - An initial list replaces the cache: what it did not deliver is deleted
+ *   (with 'delete').
+ * - The watch resumes from the last resourceVersion seen (events and
+ *   bookmarks); an expired one (410, as an HTTP status, an ERROR event, or
+ *   on a `continue` token) starts a clean list. Other failures go to
+ *   'error' and the loop stops: the caller restarts it with start() after
+ *   its backoff (src/controller/informers.ts).
+ */
+import type * as k8s from '@kubernetes/client-node';
+import { KubeError } from './errors.js';
+import type { ListWatchSource } from './pager.js';
+import { listInPages } from './pager.js';
+import type { KubeInformer } from './types.js';
+import type { WatchEnd, WatchEvent, WatchStream } from './watch-stream.js';
+import { openWatch } from './watch-stream.js';
+
+/** How a ListWatch treats what it receives. */
+export interface ListWatchOptions<F, C> {
+  /** The cache entry of a full object: the cache holds nothing else. */
+  readonly keep: (obj: F) => C;
+  /** Called once per request sent (a list page, a watch), for metrics. */
+  readonly onRequest?: (verb: string, resource: string) => void;
+  /**
+   * Called with each full object of an initial list (paged or streamed),
+   * before `keep` sees it and before it enters the cache; the next object
+   * is not read until the returned promise settles (back-pressure).
+   */
+  readonly onListed?: (obj: F) => void | Promise<void>;
+  /** Called when a resourceVersion or continue token expired (410) and the list starts again. */
+  readonly onExpired?: () => void;
+  /** Try the streaming initial list first (default true). */
+  readonly stream?: boolean;
+}
+
+type Verb = 'add' | 'update' | 'delete';
+interface Entry<C> { readonly obj: C; readonly rv: string | undefined; readonly namespace: string }
+
+const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
+function keyOf(obj: k8s.KubernetesObject): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+/** A list + watch + cache of one kind in one scope; see the module comment. */
+export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInformer<C> {
+  readonly #kc: k8s.KubeConfig;
+  readonly #src: ListWatchSource<F>;
+  readonly #o: ListWatchOptions<F, C>;
+  readonly #cache = new Map<string, Entry<C>>();
+  readonly #cbs = { add: [] as ((o: C) => void)[], update: [] as ((o: C) => void)[], delete: [] as ((o: C) => void)[], error: [] as ((e?: unknown) => void)[] };
+  /** Where the watch resumes; '' when a list is needed. */
+  #rv = '';
+  /** Bumped by start() and stop(): a loop of an older generation stops. */
+  #gen = 0;
+  #stopped = true;
+  #watch: WatchStream | undefined;
+  #streamRefused: boolean;
+  /** Keys delivered by the streaming initial list in progress; undefined when none is. */
+  #seen: Set<string> | undefined;
+  /** What the last watch's ERROR event said, if it had one. */
+  #watchError: { code: number; message: string } | undefined;
+  #events = 0;
+  #synced: (() => void) | undefined;
+
+  constructor(kc: k8s.KubeConfig, source: ListWatchSource<F>, options: ListWatchOptions<F, C>) {
+    this.#kc = kc;
+    this.#src = source;
+    this.#o = options;
+    this.#streamRefused = options.stream === false;
+  }
+
+  /** Registers a callback; cache callbacks get the cached form (what `keep` returned). */
+  on(verb: Verb, cb: (obj: C) => void): void;
+  on(verb: 'error', cb: (err?: unknown) => void): void;
+  on(verb: Verb | 'error', cb: ((obj: C) => void) | ((err?: unknown) => void)): void {
+    (this.#cbs[verb] as unknown[]).push(cb);
+  }
+
+  /** The cached entry, or undefined. */
+  get(name: string, namespace?: string): C | undefined {
+    return this.#cache.get(`${namespace ?? ''}/${name}`)?.obj;
+  }
+
+  /** Every cached entry, or those of one namespace. */
+  list(namespace?: string): C[] {
+    const out: C[] = [];
+    for (const e of this.#cache.values()) if (namespace === undefined || e.namespace === namespace) out.push(e.obj);
+    return out;
+  }
+
+  /** The resourceVersion the watch resumes from ('' before the first list). */
+  get resourceVersion(): string {
+    return this.#rv;
+  }
+
+  /**
+   * Lists (unless a watch can resume), then watches in the background.
+   * Resolves once the initial list is in the cache, or once it failed (the
+   * failure goes to 'error'); never rejects.
+   */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    const gen = ++this.#gen;
+    this.#watch?.abort();
+    await new Promise<void>((resolve) => {
+      this.#synced = resolve;
+      void this.#loop(gen).finally(resolve);
+    });
+  }
+
+  /** Stops watching; the cache stays as it is. */
+  stop(): Promise<void> {
+    this.#stopped = true;
+    this.#gen++;
+    this.#watch?.abort();
+    this.#watch = undefined;
+    this.#synced?.();
+    return Promise.resolve();
+  }
+
+  #live(gen: number): boolean {
+    return !this.#stopped && gen === this.#gen;
+  }
+
+  async #loop(gen: number): Promise<void> {
+    try {
+      while (this.#live(gen)) {
+        if (this.#rv === '' && this.#streamRefused) await this.#listPages(gen);
+        if (!this.#live(gen)) return;
+        const started = Date.now();
+        const end = await this.#watchOnce(gen);
+        if (!this.#live(gen)) return;
+        this.#afterWatch(end, Date.now() - started);
+      }
+    } catch (err) {
+      if (this.#live(gen)) for (const cb of this.#cbs.error) cb(err);
+    }
+  }
+
+  /** Decides what follows a watch: returns to watch or list again, or throws the failure. */
+  #afterWatch(end: WatchEnd, ms: number): void {
+    const streaming = this.#seen !== undefined;
+    this.#seen = undefined;
+    const error = this.#watchError;
+    this.#watchError = undefined;
+    if ((end.kind === 'http' && end.status === 410) || error?.code === 410) {
+      this.#expired();
+      return;
+    }
+    const what = `watch ${this.#src.resource} in ${this.#src.namespace ?? 'all namespaces'}`;
+    if (error !== undefined) throw new KubeError(error.code, `${what}: ${error.message}`);
+    if (end.kind === 'http') {
+      // a server without the WatchList feature refuses sendInitialEvents as invalid
+      if (streaming && (end.status === 400 || end.status === 422)) this.#streamRefused = true;
+      else throw new KubeError(end.status, `${what}: HTTP ${String(end.status)}${end.message === '' ? '' : `: ${end.message}`}`);
+      return;
+    }
+    if (end.kind === 'failed') throw new KubeError(0, `${what}: ${end.message}`);
+    if (streaming) throw new KubeError(0, `${what}: the stream ended before the initial list did; starting it again`);
+    if (this.#events === 0 && ms < 1000) throw new KubeError(0, `${what}: the API server closed the watch at once`);
+  }
+
+  #expired(): void {
+    this.#rv = '';
+    this.#o.onExpired?.();
+  }
+
+  async #watchOnce(gen: number): Promise<WatchEnd> {
+    const q: Record<string, string> = { allowWatchBookmarks: 'true' };
+    if (this.#src.labelSelector !== undefined) q.labelSelector = this.#src.labelSelector;
+    if (this.#rv === '') {
+      // no timeoutSeconds: the server's own (30 to 60 min) leaves a slow initial list time to finish
+      Object.assign(q, { sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan' });
+      this.#seen = new Set();
+    } else {
+      // as client-go: 5 to 10 minutes, so that watches of many replicas do not end together
+      Object.assign(q, { resourceVersion: this.#rv, timeoutSeconds: String(300 + Math.floor(Math.random() * 300)) });
+    }
+    this.#events = 0;
+    this.#o.onRequest?.('watch', this.#src.resource);
+    const w = openWatch(this.#kc, this.#src.path, q, (e) => this.#onEvent(gen, e));
+    this.#watch = w;
+    const end = await w.ended;
+    if (this.#watch === w) this.#watch = undefined;
+    return end;
+  }
+
+  async #onEvent(gen: number, e: WatchEvent): Promise<void> {
+    if (!this.#live(gen)) return;
+    this.#events++;
+    if (e.type === 'ERROR') {
+      const s = e.object as { code?: unknown; message?: unknown };
+      this.#watchError = { code: typeof s.code === 'number' ? s.code : 0, message: typeof s.message === 'string' ? s.message : 'error event' };
+      return;
+    }
+    const obj = e.object as F;
+    const seen = this.#seen;
+    if (e.type === 'BOOKMARK') {
+      if (seen !== undefined && obj.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') this.#replaced(seen, obj.metadata.resourceVersion ?? '');
+      else if (seen === undefined) this.#rv = obj.metadata?.resourceVersion ?? this.#rv;
+      return;
+    }
+    if (e.type === 'DELETED') {
+      seen?.delete(keyOf(obj));
+      this.#remove(keyOf(obj));
+    } else if (seen !== undefined) {
+      await this.#listed(obj, seen);
+    } else {
+      this.#put(obj);
+    }
+    // the objects of an initial list carry their own, older versions: the list's is its bookmark's
+    if (seen === undefined) this.#rv = obj.metadata?.resourceVersion ?? this.#rv;
+  }
+
+  /** A paged list (src/kube/pager.ts), then the cache is replaced by what it delivered. */
+  async #listPages(gen: number): Promise<void> {
+    let seen = new Set<string>();
+    const rv = await listInPages(this.#src, {
+      onRequest: () => this.#o.onRequest?.('list', this.#src.resource),
+      onRestart: () => { seen = new Set(); this.#o.onExpired?.(); },
+      onObject: (obj) => {
+        // stopped or restarted meanwhile: end this list (#loop reports nothing for a dead generation)
+        if (!this.#live(gen)) throw new KubeError(0, `list ${this.#src.resource}: stopped`);
+        return this.#listed(obj, seen);
+      },
+    });
+    if (this.#live(gen)) this.#replaced(seen, rv);
+  }
+
+  async #listed(obj: F, seen: Set<string>): Promise<void> {
+    seen.add(keyOf(obj));
+    await this.#o.onListed?.(obj);
+    this.#put(obj);
+  }
+
+  /** Ends an initial list: deletes what it did not deliver and resumes watching from `rv`. */
+  #replaced(seen: ReadonlySet<string>, rv: string): void {
+    for (const key of [...this.#cache.keys()]) if (!seen.has(key)) this.#remove(key);
+    this.#seen = undefined;
+    this.#rv = rv;
+    this.#synced?.();
+    this.#synced = undefined;
+  }
+
+  #put(obj: F): void {
+    const key = keyOf(obj);
+    const rv = obj.metadata?.resourceVersion;
+    const old = this.#cache.get(key);
+    if (old !== undefined && rv !== undefined && old.rv === rv) return;
+    const entry: Entry<C> = { obj: this.#o.keep(obj), rv, namespace: obj.metadata?.namespace ?? '' };
+    this.#cache.set(key, entry);
+    this.#emit(old === undefined ? 'add' : 'update', entry.obj);
+  }
+
+  #remove(key: string): void {
+    const old = this.#cache.get(key);
+    if (old === undefined) return;
+    this.#cache.delete(key);
+    this.#emit('delete', old.obj);
+  }
+
+  #emit(verb: Verb, obj: C): void {
+    for (const cb of this.#cbs[verb]) cb(obj);
+  }
+}

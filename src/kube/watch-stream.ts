@@ -1,0 +1,104 @@
+/**
+ * One watch request, read line by line: each line of the response is one
+ * event, parsed on its own and handed over before the next is read, so a
+ * watch that streams a whole initial list never holds more than one object
+ * of it (and waits while the handler's promise is pending).
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { StringDecoder } from 'node:string_decoder';
+import type * as k8s from '@kubernetes/client-node';
+import { clusterServer } from './config.js';
+import { statusMessage } from './errors.js';
+
+/** A watch event as the API server sends it. */
+export interface WatchEvent {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  readonly object: Record<string, unknown>;
+}
+
+/** How a watch request ended. */
+export type WatchEnd =
+  /** The server closed the stream (a timeout, or after an ERROR event), or abort() was called. */
+  | { readonly kind: 'closed' }
+  /** The server refused the request: HTTP status and its Status message. */
+  | { readonly kind: 'http'; readonly status: number; readonly message: string }
+  /** The connection failed, or a line was not JSON. */
+  | { readonly kind: 'failed'; readonly message: string };
+
+/** A running watch request. */
+export interface WatchStream {
+  /** Resolves (never rejects) once the request is over. */
+  readonly ended: Promise<WatchEnd>;
+  /** Closes the request; `ended` resolves with `closed`. */
+  abort(): void;
+}
+
+/** Longest error body read from a refused watch. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * Opens `GET path?watch=true&…query` on the kubeconfig's cluster with its
+ * credentials and calls `onEvent` for each event, awaiting it before the
+ * next line is read.
+ */
+export function openWatch(kc: k8s.KubeConfig, path: string, query: Readonly<Record<string, string>>, onEvent: (e: WatchEvent) => void | Promise<void>): WatchStream {
+  const aborter = new AbortController();
+  const ended = run(kc, path, query, onEvent, aborter.signal).catch((err: unknown): WatchEnd =>
+    aborter.signal.aborted ? { kind: 'closed' } : { kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+  return { ended, abort: () => { aborter.abort(); } };
+}
+
+async function run(kc: k8s.KubeConfig, path: string, query: Readonly<Record<string, string>>, onEvent: (e: WatchEvent) => void | Promise<void>, signal: AbortSignal): Promise<WatchEnd> {
+  const url = new URL(path, clusterServer(kc));
+  url.searchParams.set('watch', 'true');
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const opts: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' }, signal };
+  await kc.applyToHTTPSOptions(opts);
+  const res = await request(url, opts);
+  if (res.statusCode !== 200) return { kind: 'http', status: res.statusCode ?? 0, message: statusMessage(await readSome(res)) };
+  await eachLine(res, async (line) => {
+    if (signal.aborted) return;
+    await onEvent(parseEvent(line));
+  });
+  return { kind: 'closed' };
+}
+
+function request(url: URL, opts: https.RequestOptions): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'http:' ? http : https).request(url, opts, resolve);
+    // a watch may be quiet for minutes; keep-alive probes notice a dead peer
+    req.on('socket', (s) => { s.setKeepAlive(true, 30_000); });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Calls `fn` for each non-empty line of `res`, one at a time. */
+async function eachLine(res: http.IncomingMessage, fn: (line: string) => Promise<void>): Promise<void> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    const lines = (rest + decoder.write(chunk)).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') await fn(line);
+  }
+  if (rest.trim() !== '') await fn(rest);
+}
+
+async function readSome(res: http.IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    if (body.length < MAX_ERROR_BODY) body += chunk.toString('utf8');
+  }
+  return body;
+}
+
+/** Parses one line; the error names no part of it (a Secret's values may be in it). */
+function parseEvent(line: string): WatchEvent {
+  try {
+    return JSON.parse(line) as WatchEvent;
+  } catch {
+    throw new Error('a watch event was not valid JSON');
+  }
+}
