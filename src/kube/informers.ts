@@ -25,6 +25,9 @@ export const SECRET_PAGE = 10;
  */
 export const SEALED_PAGE = 500;
 
+/** A list as JSON. */
+interface RawList { items: SealedSecretObject[]; metadata?: { resourceVersion?: string; continue?: string } }
+
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** What an informer needs besides the kubeconfig: the API clients and the request counter. */
@@ -58,8 +61,9 @@ export function sealedInformer<C>(
   const listPage = async (limit: number, cont: string | undefined): Promise<ListPage<SealedSecretObject>> => {
     const q = { group: SEALED_GROUP, version: SEALED_VERSION, plural: SEALED_PLURAL, limit, ...(cont === undefined ? {} : { _continue: cont }) };
     try {
-      const res: unknown = namespace === undefined ? await c.custom.listClusterCustomObject(q) : await c.custom.listNamespacedCustomObject({ ...q, namespace });
-      return res as ListPage<SealedSecretObject>;
+      const res = (namespace === undefined ? await c.custom.listClusterCustomObject(q) : await c.custom.listNamespacedCustomObject({ ...q, namespace })) as RawList;
+      // the custom objects client returns the JSON as is: `continue`, not the typed clients' `_continue`
+      return { items: res.items, metadata: { resourceVersion: res.metadata?.resourceVersion, _continue: res.metadata?.continue } };
     } catch (err) {
       throw kubeErrorOf(err, `list sealedsecrets in ${where}`);
     }
