@@ -100,7 +100,7 @@ export class SealboxController {
     writeFileSync(this.tokenKc, await tokenKubeconfig(kc, 'sealbox-system', 'sealbox-controller'), { mode: 0o600 });
   }
 
-  async start(tag, { qps = this.qps, burst = this.burst } = {}) {
+  async start(tag, { qps = this.qps, burst = this.burst, extraArgs = [] } = {}) {
     this.port = await freePort();
     const logFile = join(this.work, `sealbox-controller-${tag}.log`);
     const fd = openSync(logFile, 'a');
@@ -112,7 +112,7 @@ export class SealboxController {
     ];
     const child = spawn(process.execPath, [...prof, this.bin, 'controller', '--kubeconfig', this.tokenKc, '--namespace', 'sealbox-system',
       '--listen', `127.0.0.1:${this.port}`, '--kube-api-qps', String(qps), '--kube-api-burst', String(burst),
-      '--resync-period', `${this.resyncPeriod}s`], { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: deployedNodeOptions(this.root) } });
+      '--resync-period', `${this.resyncPeriod}s`, ...extraArgs], { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: deployedNodeOptions(this.root) } });
     closeSync(fd);
     this.proc = new Proc(child, logFile, 'sealbox controller');
     return this.proc;
@@ -128,8 +128,14 @@ export class SealboxController {
 
   /** Seals a multi-document Secret stream with the CLI (one process); returns the sealed objects. */
   seal(secretsYaml, certFile) {
-    const out = run(process.execPath, [this.bin, 'seal', '--cert', certFile], { input: secretsYaml });
+    const c = this.sealCommand(certFile);
+    const out = run(c.cmd, c.args, { input: secretsYaml });
     return parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
+  }
+
+  /** The command that seals a multi-document Secret stream on stdin for `certFile`. */
+  sealCommand(certFile) {
+    return { cmd: process.execPath, args: [this.bin, 'seal', '--cert', certFile], env: process.env };
   }
 
   collection(ns) {
@@ -228,8 +234,14 @@ export class BitnamiController {
 
   /** Seals a multi-document Secret stream with kubeseal (one process); returns the sealed objects. */
   seal(secretsYaml, certFile) {
-    const out = run(this.peers.kubeseal, ['--cert', certFile, '--format', 'yaml'], { input: secretsYaml, env: { ...process.env, KUBECONFIG: '/dev/null' } });
+    const c = this.sealCommand(certFile);
+    const out = run(c.cmd, c.args, { input: secretsYaml, env: c.env });
     return parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
+  }
+
+  /** The command that seals a multi-document Secret stream on stdin for `certFile`. */
+  sealCommand(certFile) {
+    return { cmd: this.peers.kubeseal, args: ['--cert', certFile, '--format', 'yaml'], env: { ...process.env, KUBECONFIG: '/dev/null' } };
   }
 
   collection(ns) {

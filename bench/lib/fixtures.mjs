@@ -27,9 +27,9 @@ export function secretYaml(namespace, name, set) {
   ].join('\n');
 }
 
-/** A multi-document stream of Secrets: count of them over `namespaces`, named `${prefix}-<i>`. */
-export function secretStream(namespaces, count, prefix, set) {
+/** A multi-document stream of Secrets: count of them over `namespaces`, named `${prefix}-<i>` from i = `from`. */
+export function secretStream(namespaces, count, prefix, set, from = 0) {
   const docs = [];
-  for (let i = 0; i < count; i++) docs.push(secretYaml(namespaces[i % namespaces.length], `${prefix}-${i}`, set));
+  for (let i = from; i < from + count; i++) docs.push(secretYaml(namespaces[i % namespaces.length], `${prefix}-${i}`, set));
   return docs.map((d) => `---\n${d}`).join('');
 }

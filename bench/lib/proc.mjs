@@ -105,3 +105,20 @@ export function run(cmd, args, o = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} … failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').slice(-2000)}`);
   return r.stdout;
 }
+
+/** Runs a command without blocking; resolves with its stdout; rejects with stderr on failure. */
+export function runAsync(cmd, args, o = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: o.env ?? process.env });
+    const out = [];
+    let err = '';
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => { err = (err + String(c)).slice(-4000); });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
+      else reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')} … failed (exit ${code}): ${err.slice(-2000)}`));
+    });
+    child.stdin.end(o.input ?? '');
+  });
+}

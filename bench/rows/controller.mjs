@@ -24,7 +24,7 @@ const RESOURCES = ['secrets', 'sealedsecrets', 'events', 'leases', 'configmaps']
 const METRICS_POLL_MS = 1000;
 
 /** Records when each Secret of one label set is first seen (watch). */
-async function secretTracker(kube, set) {
+export async function secretTracker(kube, set) {
   const seen = new Map();
   const waiters = new Set();
   const w = await kube.watch(`/api/v1/secrets?labelSelector=${encodeURIComponent(`${SET_LABEL}=${set}`)}`, (type, obj, at) => {
@@ -192,7 +192,7 @@ async function coldStart(kube, ctl, n, tag, o, log) {
 }
 
 /** CPU seconds so far of the control plane's etcd and kube-apiserver. */
-function controlPlaneCpu(cp) {
+export function controlPlaneCpu(cp) {
   const out = {};
   for (const name of ['etcd', 'kube-apiserver']) {
     const pid = cp?.pids?.[name];
@@ -202,9 +202,9 @@ function controlPlaneCpu(cp) {
   return out;
 }
 
-/** Waits until `value(metrics)` is defined and has not changed for `quietMs` (at most 2 min). */
-async function waitQuiet(ctl, value, quietMs) {
-  const end = Date.now() + 120_000;
+/** Waits until `value(metrics)` is defined and has not changed for `quietMs` (at most `maxMs`, 2 min). */
+export async function waitQuiet(ctl, value, quietMs, maxMs = 120_000) {
+  const end = Date.now() + maxMs;
   let last;
   let since = Date.now();
   while (Date.now() < end) {
