@@ -88,7 +88,8 @@ export class SealboxController {
 
   constructor({ root, cp, kube, work, qps, burst, resyncPeriod, log }) {
     Object.assign(this, { root, cp, kube, work, qps, burst, resyncPeriod, log });
-    this.bin = join(root, 'dist/bundle/sealbox.js');
+    // BENCH_SEALBOX_BIN: another build of the CLI (e.g. a copy of main's, for an A/B run)
+    this.bin = process.env.BENCH_SEALBOX_BIN || join(root, 'dist/bundle/sealbox.js');
     this.crdFiles = [join(root, 'crds/sealedsecrets.sealbox.dev.yaml')];
   }
 

@@ -25,6 +25,19 @@ import { controlPlaneCpu, secretTracker, waitQuiet } from './controller.mjs';
 const RESOURCES = ['secrets', 'sealedsecrets', 'events'];
 const CHUNK = 2000;
 
+/** Retries `fn` on a dropped connection (a keep-alive socket the server closed) or a 429/5xx, up to 5 times. */
+async function retrying(fn) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const transient = /socket hang up|ECONNRESET|EPIPE|timed out|HTTP (429|5\d\d)/.test(String(err?.message));
+      if (!transient || attempt >= 5) throw err;
+      await sleep(200 * attempt);
+    }
+  }
+}
+
 /**
  * Seals `n` Secrets with the controller's CLI in chunks (two processes at a
  * time) and creates them as each chunk is sealed.
@@ -38,7 +51,7 @@ async function createFixtures(kube, ctl, namespaces, n, certFile) {
     const out = await runAsync(c.cmd, c.args, { input: secretStream(namespaces, count, 's', 'cold', from), env: c.env });
     const docs = parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
     if (docs.length !== count) throw new Error(`${ctl.name}: sealed ${docs.length} documents, expected ${count}`);
-    await kube.createAll(docs, (obj) => ctl.collection(obj.metadata.namespace), 16);
+    await Kube.pool(docs, 16, (obj) => retrying(() => kube.req('POST', ctl.collection(obj.metadata.namespace), obj, { ok: [201, 409] })));
     created += count;
   });
   return created;

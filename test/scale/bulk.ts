@@ -7,6 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { createHmac } from 'node:crypto';
 import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type * as k8s from '@kubernetes/client-node';
 import { sealSecret } from '../../src/format/seal.js';
 import { sealedManifest } from '../../src/format/sealed.js';
@@ -64,10 +65,24 @@ export class BulkApi {
   }
 
   /**
-   * Sends one request; resolves with the status and parsed body.
+   * Sends one request, again (up to 5 times) after a dropped connection or a
+   * 429/5xx; resolves with the status and parsed body. Only for requests
+   * that may be repeated: reads, and creates that accept 409.
    * @throws {Error} on a status outside `ok`, naming the method and path
    */
-  request(method: string, path: string, body?: unknown, ok: readonly number[] = [200, 201]): Promise<{ status: number; body: unknown }> {
+  async request(method: string, path: string, body?: unknown, ok: readonly number[] = [200, 201]): Promise<{ status: number; body: unknown }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#once(method, path, body, ok);
+      } catch (err) {
+        const transient = /socket hang up|ECONNRESET|EPIPE|timed out|HTTP (429|5\d\d)/.test(err instanceof Error ? err.message : '');
+        if (!transient || attempt >= 5) throw err;
+        await sleep(200 * attempt);
+      }
+    }
+  }
+
+  #once(method: string, path: string, body: unknown, ok: readonly number[]): Promise<{ status: number; body: unknown }> {
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { accept: 'application/json' };
@@ -89,7 +104,11 @@ export class BulkApi {
     });
   }
 
-  /** Creates every object in its collection (`collection(obj)`), `concurrency` at a time; 409 counts as done. */
+  /**
+   * Creates every object in its collection (`collection(obj)`), `concurrency`
+   * at a time; 409 counts as done, so a create repeated after a dropped
+   * connection (a keep-alive socket the server had closed) is harmless.
+   */
   async createAll(objects: readonly Record<string, unknown>[], collection: (obj: Record<string, unknown>) => string, concurrency = 32): Promise<void> {
     await pool(objects, concurrency, async (obj) => {
       await this.request('POST', collection(obj), obj, [201, 409]);
