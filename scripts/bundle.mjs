@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Bundles the CLI into dist/bundle/sealbox.js (+ chunks for lazily loaded
-// commands). One file instead of ~150 ES modules halves the CLI's start-up;
-// client-node, the Azure SDK, node-forge, pino and prom-client stay external;
-// the AWS SDK is bundled (into lazily loaded chunks: ~30 ms less per
-// `unseal` of a KMS file than resolving its ~100 CommonJS files). Everything
-// heavy loads only when a command needs it.
+// commands). One file instead of ~150 ES modules halves the CLI's start-up.
+// Every dependency is bundled (package.json lists them all as devDependencies):
+// the npm package and the container image need no node_modules, so
+// `npm install -g ./sealbox-*.tgz` installs nothing from a registry. The heavy
+// ones (client-node, the AWS and Azure SDKs, node-forge, pino, prom-client)
+// land in lazily loaded chunks: a command loads only what it needs (the AWS
+// SDK alone: ~30 ms less per KMS `unseal` than resolving its ~100 CommonJS
+// files).
 import { chmodSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -23,7 +26,6 @@ await build({
   minify: true,
   keepNames: true,
   logLevel: 'warning',
-  external: ['@kubernetes/client-node', '@azure/*', 'node-forge', 'pino', 'prom-client'],
   // CommonJS dependencies bundled into ESM still call require() for built-ins.
   banner: { js: "import { createRequire as __sealboxRequire } from 'node:module'; const require = __sealboxRequire(import.meta.url);" },
 });

@@ -115,14 +115,17 @@ describe('sealbox seal --kms', () => {
 
   it('never loads a cloud SDK when sealing with --cert only, and does when --kms is given', async () => {
     const arn = await newAwsKey();
+    const azure = await newAzureKeyVersion();
     const deny = ['--import', join(import.meta.dirname, '..', 'peers', 'deny-cloud-sdks.mjs')];
 
     const certOnly = sealbox(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert], { nodeArgs: deny, env: kmsEnv() });
     const withKms = sealbox(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert, '--kms', `aws:${arn}`], { nodeArgs: deny, env: kmsEnv() });
+    const withAzure = sealbox(['seal', '-f', join(dir, 'secret.yaml'), '--cert', cert.cert, '--kms', `azure:${azure.versionless}`], { nodeArgs: deny, env: kmsEnv() });
 
     expect(certOnly.stderr).toBe('');
     expect(certOnly.status).toBe(0);
     expect(withKms.stderr).toContain('cloud SDK import denied: @aws-sdk/client-kms');
+    expect(withAzure.stderr).toContain('cloud SDK import denied: @azure/');
   });
 
   it('asks for a key when unsealing a file that has no KMS recipients without --key', () => {
