@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds pinned kube-apiserver, kube-controller-manager and etcd from the Go
-# module proxy into a cache keyed by version. A second run reuses the binaries.
+# Builds pinned kube-apiserver, kube-controller-manager, kubectl and etcd from
+# the Go module proxy into a cache keyed by version. A second run reuses the
+# binaries; a cache from before kubectl was added gets just kubectl.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.sh
@@ -10,11 +11,17 @@ bin="$SEALBOX_CACHE/k8s-v$K8S_VERSION/bin"
 etcd_bin="$SEALBOX_CACHE/etcd-v$ETCD_VERSION/bin"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
-build_k8s() {
-  [[ -x "$bin/kube-apiserver" && -x "$bin/kube-controller-manager" ]] && return 0
-  local work="$SEALBOX_CACHE/k8s-v$K8S_VERSION/src"
+work="$SEALBOX_CACHE/k8s-v$K8S_VERSION/src"
+minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
+ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION \
+  -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+
+# A scratch module that requires k8s.io/kubernetes and replaces every staging
+# module with its matching release.
+write_k8s_module() {
   mkdir -p "$work" "$bin"
   cd "$work"
+  [[ -f go.mod ]] && return 0
   {
     echo "module local/k8sbins"
     echo "go 1.24.0"
@@ -29,13 +36,27 @@ build_k8s() {
     done
     echo ")"
   } > go.mod
+}
+
+build_k8s() {
+  [[ -x "$bin/kube-apiserver" && -x "$bin/kube-controller-manager" ]] && return 0
+  write_k8s_module
   echo "sealbox: building kubernetes v$K8S_VERSION (first time only; ~7 min on 2 cores)" >&2
   go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION"
-  local minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
-  go build -trimpath -o "$bin/" -ldflags "-s -w \
-    -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION \
-    -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
+  go build -trimpath -o "$bin/" -ldflags "$ldflags" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+}
+
+# The real kubectl, same source and version as the API server: the plugin test
+# (kubectl sealbox) and the chart's server-side dry runs use it. Shares most
+# packages with the two above, so it adds ~2 min to a cold build.
+build_kubectl() {
+  [[ -x "$bin/kubectl" ]] && return 0
+  write_k8s_module
+  echo "sealbox: building kubectl v$K8S_VERSION (first time only)" >&2
+  go get "k8s.io/kubernetes/cmd/kubectl@v$K8S_VERSION"
+  go build -trimpath -o "$bin/kubectl.tmp" -ldflags "$ldflags" k8s.io/kubernetes/cmd/kubectl
+  mv "$bin/kubectl.tmp" "$bin/kubectl"
 }
 
 build_etcd() {
@@ -51,4 +72,5 @@ build_etcd() {
 
 build_etcd
 build_k8s
+build_kubectl
 echo "$bin"
