@@ -12,6 +12,8 @@ export interface ClusterPaths {
   etcd: string;
   apiserver: string;
   controllerManager: string;
+  /** kubectl of the same version, built beside the servers */
+  kubectl: string;
 }
 
 export interface StartOptions {

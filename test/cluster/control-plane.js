@@ -36,6 +36,7 @@ export function clusterPaths() {
     etcd: join(cache, `etcd-v${etcdVersion}`, 'bin', 'etcd'),
     apiserver: join(k8sBin, 'kube-apiserver'),
     controllerManager: join(k8sBin, 'kube-controller-manager'),
+    kubectl: join(k8sBin, 'kubectl'),
   };
 }
 
