@@ -95,6 +95,8 @@ export interface StartControllerOptions {
   readonly name: string;
   readonly logDir: string;
   readonly args: readonly string[];
+  /** Environment variables on top of the test's (spawnSealbox), e.g. a Deployment's env. */
+  readonly env?: NodeJS.ProcessEnv;
   /** How long to wait for the HTTP server to listen. */
   readonly timeoutMs?: number;
 }
@@ -121,7 +123,7 @@ export async function startController(o: StartControllerOptions): Promise<Contro
   mkdirSync(o.logDir, { recursive: true });
   const logFile = join(o.logDir, `${o.name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawnSealbox(['controller', ...o.args], { stdio: ['ignore', fd, fd] });
+  const child = spawnSealbox(['controller', ...o.args], { stdio: ['ignore', fd, fd], ...(o.env === undefined ? {} : { env: o.env }) });
   closeSync(fd);
   const state = { exited: false };
   const exit = new Promise<void>((resolve) => child.once('exit', () => { state.exited = true; resolve(); }));

@@ -1,0 +1,171 @@
+// charts/sealbox (issue 14 §3) rendered by the real Helm: `helm lint
+// --strict`, the objects equal deploy/'s (RBAC rule for rule, and with
+// watchNamespaces deploy/namespaced/'s), the values reach the controller's
+// flags, and every rendered object passes a server-side dry run on the local
+// control plane (what `helm template | kubectl apply --dry-run=server` does).
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kubeConfig, useNamespace } from '../cluster/helpers.js';
+import { CHART, helm, helmBinary, renderChart, valuesFile } from '../cluster/helm.js';
+import type { Manifest } from '../controller/manifests.js';
+import { applyObject, readManifests } from '../controller/manifests.js';
+import { namespacedControllerRbac } from '../controller/rbac.js';
+import { ROOT, sealboxAsync } from '../helpers/cli.js';
+
+const NS = 'sealbox-system';
+const CLUSTER_KINDS = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+const RBAC_KINDS = new Set(['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
+/** Every value the chart has, set, so that every template renders. */
+const ALL_VALUES = {
+  namespace: { create: true }, watchNamespaces: ['apps'], kms: { providers: ['aws', 'azure'], allow: ['default', 'aws:123456789012:eu-west-1'], timeout: '20s' },
+  extraArgs: ['--workers=8'], extraEnv: [{ name: 'AWS_REGION', value: 'eu-west-1' }], serviceMonitor: { enabled: true, labels: { release: 'prom' } },
+  serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/sealbox' } }, podLabels: { team: 'platform' },
+  priorityClassName: 'sealbox-critical', image: { digest: `sha256:${'ab'.repeat(32)}` },
+};
+
+const labelsOf = (o: Manifest | undefined): Record<string, string> => (o?.metadata.labels ?? {}) as Record<string, string>;
+const key = (o: Manifest): string => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+const byKey = (objs: readonly Manifest[]): Map<string, Manifest> => new Map(objs.map((o) => [key(o), o]));
+
+/** deploy/'s objects as `kubectl apply -k deploy/` sends them: namespaced ones in sealbox-system. */
+function deployObjects(dir = 'deploy'): Manifest[] {
+  return readManifests(dir).map(({ object: o }) => (CLUSTER_KINDS.has(o.kind) || o.metadata.namespace !== undefined
+    ? o : { ...o, metadata: { ...o.metadata, namespace: NS } }));
+}
+
+/**
+ * `o` without labels (metadata and pod template; the chart adds Helm's own)
+ * and without Helm's resource policy (the chart keeps the namespace).
+ */
+function withoutLabels(o: Manifest): Manifest {
+  const copy = structuredClone(o);
+  delete copy.metadata.labels;
+  const annotations = copy.metadata.annotations as Record<string, string> | undefined;
+  if (annotations !== undefined) {
+    delete annotations['helm.sh/resource-policy'];
+    if (Object.keys(annotations).length === 0) delete copy.metadata.annotations;
+  }
+  const template = (copy.spec as { template?: { metadata?: { labels?: unknown } } } | undefined)?.template;
+  if (template?.metadata !== undefined) delete template.metadata.labels;
+  return copy;
+}
+
+/** The RBAC objects without labels, sorted by kind/namespace/name. */
+function rbacOf(objs: readonly Manifest[]): Manifest[] {
+  return objs.filter((o) => RBAC_KINDS.has(o.kind)).map(withoutLabels).sort((a, b) => key(a).localeCompare(key(b)));
+}
+
+function deployment(objs: readonly Manifest[]): { args: string[]; env: { name: string; value?: string }[]; image: string } {
+  const d = objs.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { args: string[]; env: { name: string; value?: string }[]; image: string }[] } } } } | undefined;
+  const c = d?.spec.template.spec.containers[0];
+  if (c === undefined) throw new Error('no Deployment with a container was rendered');
+  return c;
+}
+
+const ns = useNamespace('chart-render');
+
+beforeAll(() => { helmBinary(); }, 20 * 60_000);
+
+describe('helm lint --strict', () => {
+  it('passes with the default values and with every value set', async () => {
+    for (const values of [{}, ALL_VALUES]) {
+      const r = await helm(['lint', '--strict', CHART, '-f', valuesFile(values)]);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain('0 chart(s) failed');
+    }
+  });
+
+  it('fails on a misspelt value, which the values schema refuses', async () => {
+    const r = await helm(['lint', '--strict', CHART, '-f', valuesFile({ watchNamespace: ['apps'] })]);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain('watchNamespace');
+  });
+});
+
+describe('the chart against deploy/', () => {
+  it('ships crds/ unchanged', () => {
+    const chartCrd = readFileSync(join(CHART, 'crds', 'sealedsecrets.sealbox.dev.yaml'), 'utf8');
+    expect(chartCrd).toBe(readFileSync(join(ROOT, 'crds', 'sealedsecrets.sealbox.dev.yaml'), 'utf8'));
+  });
+
+  it('renders every object of deploy/, field for field apart from labels, and nothing more', async () => {
+    const rendered = await renderChart({ release: 'sealbox', namespace: NS, values: { namespace: { create: true } } });
+    const chart = byKey(rendered);
+    const deploy = deployObjects();
+    expect([...chart.keys()].sort()).toEqual(deploy.map(key).sort());
+    // the keys live in the namespace: helm uninstall must not delete it
+    expect(chart.get(`Namespace /${NS}`)?.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+    for (const want of deploy) {
+      const got = chart.get(key(want));
+      expect(got && withoutLabels(got), key(want)).toEqual(withoutLabels(want));
+      // deploy/'s labels are all there (kustomize adds part-of to each object)
+      expect(labelsOf(got), key(want)).toMatchObject({ ...labelsOf(want), 'app.kubernetes.io/part-of': 'sealbox' });
+    }
+  });
+
+  it('grants the controller and users exactly deploy/\'s RBAC, rule for rule', async () => {
+    const rendered = await renderChart({ release: 'sealbox', namespace: NS });
+    expect(rbacOf(rendered)).toEqual(rbacOf(deployObjects()));
+  });
+
+  it('with watchNamespaces grants exactly deploy/namespaced/\'s RBAC, one RoleBinding per namespace', async () => {
+    const watched = ['apps', 'team-b'];
+    const rendered = await renderChart({ release: 'sealbox', namespace: NS, values: { watchNamespaces: watched } });
+    // namespacedControllerRbac suffixes cluster-scoped names (for tests sharing a cluster): take it off
+    const unsuffix = (o: Manifest): Manifest => JSON.parse(JSON.stringify(o).replaceAll('-zz', '')) as Manifest;
+    const controller = namespacedControllerRbac(NS, watched, 'zz').map(unsuffix);
+    const users = deployObjects().filter((o) => labelsOf(o)['app.kubernetes.io/component'] === undefined);
+    expect(rbacOf(rendered)).toEqual(rbacOf([...controller, ...users]));
+    expect(rendered.filter((o) => o.kind === 'ClusterRoleBinding')).toEqual([]);
+    expect(deployment(rendered).env).toContainEqual({ name: 'SEALBOX_WATCH_NAMESPACES', value: 'apps,team-b' });
+  });
+});
+
+describe('the chart\'s values', () => {
+  it('reach the controller as flags and environment variables it reads', async () => {
+    const c = deployment(await renderChart({ release: 'sealbox', namespace: NS, values: ALL_VALUES }));
+    expect(c.args).toEqual(['controller', '--workers=8']);
+    expect(c.image).toBe(`ghcr.io/sealbox/sealbox@sha256:${'ab'.repeat(32)}`);
+    expect(c.env).toEqual(expect.arrayContaining([
+      { name: 'SEALBOX_WATCH_NAMESPACES', value: 'apps' },
+      { name: 'SEALBOX_KMS_PROVIDERS', value: 'aws,azure' },
+      { name: 'SEALBOX_KMS_ALLOW', value: 'default,aws:123456789012:eu-west-1' },
+      { name: 'SEALBOX_KMS_TIMEOUT', value: '20s' },
+      { name: 'AWS_REGION', value: 'eu-west-1' },
+    ]));
+    // each SEALBOX_* variable is one `sealbox controller` reads (its --help names them)
+    const help = (await sealboxAsync(['controller', '--help'])).stdout.replace(/\s+/g, ' ');
+    for (const { name } of c.env.filter((e) => e.name.startsWith('SEALBOX_'))) expect(help, name).toContain(`env: ${name}`);
+  });
+
+  it('renders a ServiceMonitor that selects the controller Service by its port name', async () => {
+    const rendered = await renderChart({ release: 'sealbox', namespace: NS, values: ALL_VALUES });
+    const sm = rendered.find((o) => o.kind === 'ServiceMonitor') as { metadata: { labels: Record<string, string> }; spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } } | undefined;
+    const svc = rendered.find((o) => o.kind === 'Service') as { metadata: { labels: Record<string, string> }; spec: { ports: { name: string }[] } } | undefined;
+    expect(sm?.metadata.labels.release).toBe('prom');
+    expect(svc?.metadata.labels).toMatchObject(sm?.spec.selector.matchLabels ?? { missing: 'ServiceMonitor' });
+    expect(svc?.spec.ports.map((p) => p.name)).toContain(sm?.spec.endpoints[0]?.port);
+    expect(sm?.spec.endpoints[0]?.path).toBe('/metrics');
+    expect((await renderChart({ release: 'sealbox', namespace: NS })).some((o) => o.kind === 'ServiceMonitor')).toBe(false);
+  });
+});
+
+describe('helm template | apply --dry-run=server', () => {
+  it('is accepted by the API server, object by object, in both RBAC modes (watching its own namespace too)', async () => {
+    const admin = kubeConfig();
+    const release = `chart-${randomBytes(3).toString('hex')}`;
+    for (const values of [{ namespace: { create: true } }, { ...ALL_VALUES, serviceMonitor: { enabled: false }, watchNamespaces: [ns.name] }]) {
+      // no ServiceMonitor: the local control plane has no Prometheus Operator CRDs
+      const objects = await renderChart({ release, namespace: ns.name, values, includeCrds: true });
+      expect(objects.length).toBeGreaterThan(15);
+      // a dry run checks each object alone: two objects with one name would pass it, but not helm install
+      expect(new Set(objects.map(key)).size).toBe(objects.length);
+      for (const o of objects) {
+        const res = await applyObject(admin, o, { dryRun: true });
+        expect(res.status, `${key(o)}: ${JSON.stringify(res.body).slice(0, 400)}`).toBeLessThan(300);
+      }
+    }
+  });
+});
