@@ -16,6 +16,7 @@ import type { Manifest } from '../controller/manifests.js';
 import { waitForLeader } from '../controller/harness.js';
 import type { ControllerProcess } from '../controller/process.js';
 import { startController, sweepLeftoverControllers } from '../controller/process.js';
+import { ensureBuilt } from '../helpers/cli.js';
 import { createSealed, fetchCert, seal, secretText, waitForReady, waitForSecret } from '../controller/sealed.js';
 
 const KEY_LABEL = 'sealbox.dev/sealing-key=true';
@@ -57,7 +58,7 @@ async function startChartController(name: string): Promise<ControllerProcess> {
   const args = [...c.args.slice(1), '--kubeconfig', kc, '--listen', '127.0.0.1:0', '--key-bits', '2048', '--key-check-interval', '1s',
     '--lease-duration', '4s', '--renew-deadline', '3s', '--retry-period', '1s'];
   const controller = await startController({ name, logDir: s.dir, args, env: podEnv(c) });
-  await waitForLeader([controller]);
+  await waitForLeader([controller], 60_000);
   return controller;
 }
 
@@ -97,7 +98,9 @@ async function gone(read: () => Promise<unknown>): Promise<boolean> {
 }
 
 beforeAll(async () => {
+  // helm and dist/ built (or found) before any test's clock starts
   helmBinary();
+  ensureBuilt();
   if (inject('sealboxCluster').error !== '') return; // each test then fails with the reason
   // created bare, as `kubectl create namespace` would: the chart takes it over and labels it
   s.ns = await createNamespace('chart-ctrl');

@@ -12,7 +12,7 @@ import { CHART, helm, helmBinary, renderChart, valuesFile } from '../cluster/hel
 import type { Manifest } from '../controller/manifests.js';
 import { applyObject, readManifests } from '../controller/manifests.js';
 import { namespacedControllerRbac } from '../controller/rbac.js';
-import { ROOT, sealboxAsync } from '../helpers/cli.js';
+import { ROOT, ensureBuilt, sealboxAsync } from '../helpers/cli.js';
 
 const NS = 'sealbox-system';
 const CLUSTER_KINDS = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
@@ -66,7 +66,8 @@ function deployment(objs: readonly Manifest[]): { args: string[]; env: { name: s
 
 const ns = useNamespace('chart-render');
 
-beforeAll(() => { helmBinary(); }, 20 * 60_000);
+// helm and dist/ built (or found) before any test's clock starts
+beforeAll(() => { helmBinary(); ensureBuilt(); }, 20 * 60_000);
 
 describe('helm lint --strict', () => {
   it('passes with the default values and with every value set', async () => {
