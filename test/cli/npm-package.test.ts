@@ -36,8 +36,9 @@ describe('the npm package', () => {
     keygen = installed('sealbox', ['keygen', '--bits', '2048', '--key-out', 'key.pem', '--cert-out', 'cert.pem']);
   }, 180_000);
   afterAll(() => {
-    pkg.cleanup();
-    work.cleanup();
+    // undefined when beforeAll failed: its error is the one to read
+    (pkg as InstalledPackage | undefined)?.cleanup();
+    (work as typeof work | undefined)?.cleanup();
   });
 
 

@@ -24,7 +24,8 @@ describe('kubectl sealbox', () => {
     pkg = packAndInstall();
   }, 180_000);
   afterAll(() => {
-    pkg.cleanup();
+    // undefined when beforeAll failed: its error is the one to read
+    (pkg as InstalledPackage | undefined)?.cleanup();
   });
 
   /** The real kubectl, with only the package's bin, node and /usr/bin:/bin on PATH, and the admin kubeconfig. */
