@@ -1,13 +1,16 @@
 // charts/sealbox (issue 14 §3) rendered by the real Helm: `helm lint
 // --strict`, the objects equal deploy/'s (RBAC rule for rule, and with
 // watchNamespaces deploy/namespaced/'s), the values reach the controller's
-// flags, and every rendered object passes a server-side dry run on the local
-// control plane (what `helm template | kubectl apply --dry-run=server` does).
+// flags, and `helm template | kubectl apply --dry-run=server` (the real
+// kubectl, test/cluster/build.sh) passes on the local control plane.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubeConfig, useNamespace } from '../cluster/helpers.js';
+import { clusterPaths } from '../cluster/control-plane.js';
+import { kubeConfig, kubeconfigPath, useNamespace } from '../cluster/helpers.js';
 import { CHART, helm, helmBinary, renderChart, valuesFile } from '../cluster/helm.js';
 import type { Manifest } from '../controller/manifests.js';
 import { applyObject, readManifests } from '../controller/manifests.js';
@@ -153,8 +156,22 @@ describe('the chart\'s values', () => {
   });
 });
 
-describe('helm template | apply --dry-run=server', () => {
-  it('is accepted by the API server, object by object, in both RBAC modes (watching its own namespace too)', async () => {
+describe('helm template | kubectl apply --dry-run=server', () => {
+  it('is accepted by the real kubectl and the API server, with the default values and with every value set', () => {
+    const { kubectl, k8sVersion } = clusterPaths();
+    expect(existsSync(kubectl), `${kubectl} is missing: run bash test/cluster/build.sh`).toBe(true);
+    const release = `chart-${randomBytes(3).toString('hex')}`;
+    for (const values of [{}, { ...ALL_VALUES, serviceMonitor: { enabled: false }, watchNamespaces: [ns.name] }]) {
+      const script = 'set -o pipefail; "$1" template "$2" "$3" -n "$4" --kube-version "$5" -f "$6" --include-crds | "$7" apply --dry-run=server -f -';
+      const r = spawnSync('bash', ['-c', script, '_', helmBinary(), release, CHART, ns.name, k8sVersion, valuesFile(values), kubectl],
+        { encoding: 'utf8', env: { PATH: process.env.PATH, KUBECONFIG: kubeconfigPath(), HOME: tmpdir() }, timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/deployment\.apps\/sealbox-controller (created|configured) \(server dry run\)/);
+      expect(r.stdout).toMatch(new RegExp(`clusterrole\\.rbac\\.authorization\\.k8s\\.io/${release}-sealbox-controller (created|configured) \\(server dry run\\)`));
+    }
+  });
+
+  it('is accepted object by object with strict field validation, in both RBAC modes (watching its own namespace too)', async () => {
     const admin = kubeConfig();
     const release = `chart-${randomBytes(3).toString('hex')}`;
     for (const values of [{ namespace: { create: true } }, { ...ALL_VALUES, serviceMonitor: { enabled: false }, watchNamespaces: [ns.name] }]) {
