@@ -14,7 +14,7 @@ export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
 if [[ ! -x "$dir/bin/helm" ]]; then
   command -v go >/dev/null || { echo "sealbox: go is needed to install helm" >&2; exit 1; }
-  echo "sealbox: go install helm.sh/helm/v3/cmd/helm@v$HELM_VERSION (first time only; ~4 min on 2 cores)" >&2
+  echo "sealbox: go install helm.sh/helm/v3/cmd/helm@v$HELM_VERSION (first time only; 3.5 min of CPU on 2 cores)" >&2
   mkdir -p "$dir/bin"
   # build into a temporary GOBIN, then move: an interrupted build never leaves a half binary
   tmp="$(mktemp -d "$dir/.gobin.XXXXXX")"
