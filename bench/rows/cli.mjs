@@ -1,12 +1,14 @@
 // Rows 1–2: sealing offline with a certificate file.
 //   1. one Secret with 5 values: `sealbox seal` vs `kubeseal --cert`, whole
 //      process: wall time and peak RSS; plus `node -e 0` (the runtime's own
-//      start-up, which no sealbox change can remove) as a reference line
+//      start-up, which no sealbox change can remove) as a reference line, and
+//      the same seal by the single executable (dist/binary/sealbox, `npm run
+//      build:binary`: no Node installed, V8 startup snapshot)
 //   2. 1,000 Secret files: `sealbox seal -f DIR -o OUTDIR` (one process) vs
 //      kubeseal once per file (what users script), plus both tools over the
 //      same files as one multi-document stream in one process (kubeseal
 //      reads multi-document input too) for an apples-to-apples line
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { secretYaml } from '../lib/fixtures.mjs';
 import { measure, run } from '../lib/proc.mjs';
@@ -39,13 +41,18 @@ export async function benchCli(o) {
     const input = secretYaml('team-a', 'db-credentials', 'cli');
     writeFileSync(join(dir, 'one.yaml'), input);
     log(`row 1: one Secret, ${o.cliWarmup} warm-up + ${o.cliRuns} runs each`);
-    const [sb, ks] = await interleaved([
+    const binary = join(root, 'dist/binary/sealbox');
+    const withBinary = existsSync(binary);
+    if (!withBinary) log('row 1: no dist/binary/sealbox (npm run build:binary), so no line for the single executable');
+    const [sb, ks, bin] = await interleaved([
       () => measure(process.execPath, [sealbox, 'seal', '--cert', cert], { input, env, stdoutFile: join(dir, 'one.sealbox.yaml') }),
       () => measure(peers.kubeseal, ['--cert', cert, '--format', 'yaml'], { input, env, stdoutFile: join(dir, 'one.kubeseal.yaml') }),
+      ...(withBinary ? [() => measure(binary, ['seal', '--cert', cert], { input, env, stdoutFile: join(dir, 'one.binary.yaml') })] : []),
     ], o.cliWarmup, o.cliRuns);
-    results.one = { sealbox: sb, kubeseal: ks };
+    results.one = { sealbox: sb, kubeseal: ks, binary: bin };
     const [nodeOnly] = await interleaved([() => measure(process.execPath, ['-e', '0'], { env })], o.cliWarmup, o.cliRuns);
     results.one.nodeStartup = nodeOnly;
+    if (withBinary) [results.one.binaryStartup] = await interleaved([() => measure(binary, ['--version'], { env })], o.cliWarmup, o.cliRuns);
   }
 
   if (o.rows.has(2)) {
