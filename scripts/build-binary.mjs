@@ -5,8 +5,9 @@
 //   1. esbuild bundles cli/binary.ts and every dependency into one CommonJS
 //      file (a SEA runs one script and can require only Node's built-ins);
 //   2. `node --experimental-sea-config sea-config.json` runs it once to take a
-//      V8 startup snapshot (modules loaded, commander program built) and
-//      writes the preparation blob;
+//      V8 startup snapshot (modules loaded, commander program built, a sample
+//      Secret sealed and verified so that their bytecode is in it) and writes
+//      the preparation blob;
 //   3. a copy of that same node binary (symbols stripped when `strip` is
 //      there) gets the blob injected with postject.
 //
@@ -18,10 +19,12 @@
 //
 // Prints the size of the result and the time of each step.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import forge from 'node-forge';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist/binary');
@@ -51,24 +54,51 @@ const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
-await build({
-  entryPoints: ['cli/binary.ts'],
-  outfile: join(root, config.main),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  mainFields: ['module', 'main'],
-  minify: true,
-  keepNames: true,
-  logLevel: 'warning',
-  absWorkingDir: root,
-});
-step(`bundled ${config.main} (${MiB(statSync(join(root, config.main)).size)})`);
+// Heavy packages are bundled apart, into the asset deps.cjs (sea-config.json),
+// which the binary evaluates only when a command imports one of them
+// (cli/binary-deps.ts): a startup snapshot that holds them starts ~30 ms slower.
+const HEAVY = ['@kubernetes/client-node', '@aws-sdk/client-kms', '@azure/identity', '@azure/keyvault-keys', '@azure/keyvault-secrets', 'node-forge', 'pino', 'prom-client'];
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], minify: true, keepNames: true, logLevel: 'warning', absWorkingDir: root };
+const loader = join(root, 'cli/binary-deps.ts');
+const heavyToAsset = {
+  name: 'heavy-to-asset',
+  setup(b) {
+    const filter = new RegExp(`^(${HEAVY.map((h) => h.replace(/[/.-]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (a) => ({ path: a.path, namespace: 'sea-dependency' }));
+    b.onLoad({ filter: /.*/, namespace: 'sea-dependency' }, (a) => ({
+      contents: `module.exports = require(${JSON.stringify(loader)}).loadDependency(${JSON.stringify(a.path)});`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+await build({ ...common, entryPoints: ['cli/binary.ts'], outfile: join(root, config.main), plugins: [heavyToAsset] });
+const depsFile = join(root, config.assets['deps.cjs']);
+const depsEntry = `module.exports = {\n${HEAVY.map((h) => `  ${JSON.stringify(h)}: () => require(${JSON.stringify(h)}),`).join('\n')}\n};\n`;
+await build({ ...common, stdin: { contents: depsEntry, resolveDir: root, sourcefile: 'deps.cjs' }, outfile: depsFile });
+step(`bundled ${config.main} (${MiB(statSync(join(root, config.main)).size)}) and ${config.assets['deps.cjs']} (${MiB(statSync(depsFile).size)})`);
 
-// the snapshot builder warns that some built-ins (child_process) are "not yet
-// fully verified" in snapshots; the test of the binary runs what uses them
-const blob = spawnSync(node, ['--experimental-sea-config', 'sea-config.json'], { cwd: root, encoding: 'utf8' });
+/** Writes a throwaway self-signed certificate (RSA-2048) for the snapshot's warm-up seal; returns its path. */
+function warmUpCertificate() {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }));
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  cert.setSubject([{ name: 'commonName', value: 'sealbox-snapshot-warm-up' }]);
+  cert.setIssuer(cert.subject.attributes);
+  cert.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' })), forge.md.sha256.create());
+  const file = join(out, 'warm-up.cert.pem');
+  writeFileSync(file, forge.pki.certificateToPem(cert));
+  return file;
+}
+
+// cli/binary.ts seals a sample for this certificate while the snapshot is
+// built. The snapshot builder warns that some built-ins (child_process) are
+// "not yet fully verified" in snapshots; the test of the binary runs what uses them.
+const env = { ...process.env, SEALBOX_SNAPSHOT_WARM_UP_CERT: warmUpCertificate() };
+const blob = spawnSync(node, ['--experimental-sea-config', 'sea-config.json'], { cwd: root, env, encoding: 'utf8' });
 if (blob.status !== 0) {
   process.stderr.write(`${blob.stdout}${blob.stderr}`);
   throw new Error(`${node} --experimental-sea-config sea-config.json failed (exit ${blob.status})`);

@@ -93,6 +93,22 @@ describe('the single executable', () => {
     expect(readFileSync(join(dir, 'c2.pem'), 'utf8')).not.toBe(readFileSync(join(dir, 'cert.pem'), 'utf8'));
   });
 
+  it('loads the Kubernetes client from the dependencies kept out of the snapshot, and reports an unreachable cluster', () => {
+    writeFileSync(join(dir, 'kubeconfig'), [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]',
+      'users: [{name: u, user: {token: not-a-real-token}}]',
+      'contexts: [{name: x, context: {cluster: c, user: u}}]',
+      'current-context: x',
+      '',
+    ].join('\n'));
+    const r = sealbox(['seal', '--kubeconfig', 'kubeconfig', '-f', 'secret.yaml']);
+    expect(r.stderr).toContain('API server unreachable');
+    expect(r.status).toBe(EXIT_CODES.KUBE);
+    expect(r.stdout).toBe('');
+  });
+
   it('finds the plaintext Secret that verify exists for, and exits with its documented code', () => {
     const r = sealbox(['verify', 'secret.yaml']);
     expect(r.status).toBe(EXIT_CODES.FINDINGS);
