@@ -5,7 +5,7 @@
  * status kept in `status`.
  */
 import * as k8s from '@kubernetes/client-node';
-import { clientConfiguration } from './config.js';
+import { clientConfiguration, clusterServer } from './config.js';
 import { isKubeStatus, kubeErrorOf } from './errors.js';
 import type { InformerClients, InformerHooks } from './informers.js';
 import { sealedInformer, secretInformer, trimSealed, withoutManagedFields } from './informers.js';
@@ -13,6 +13,7 @@ import { SEALED_GROUP, SEALED_PLURAL, SEALED_VERSION } from './names.js';
 import type { ProxyResponse } from './proxy.js';
 import { sendThroughServiceProxy } from './proxy.js';
 import { TokenBucket } from './token-bucket.js';
+import { AgentPool, JsonTransport } from './transport.js';
 import type { KubeInformer, SealedSecretObject } from './types.js';
 
 /** Options of KubeApi. */
@@ -33,9 +34,9 @@ export interface KubeApiOptions {
 export interface SecretApi {
   /** Returns the Secret, or undefined when it does not exist. */
   getSecret(namespace: string, name: string): Promise<k8s.V1Secret | undefined>;
-  /** Creates a Secret; KubeError 409 when one of that name exists. */
+  /** Creates a Secret and returns it as created; KubeError 409 when one of that name exists. */
   createSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret>;
-  /** Replaces a Secret; KubeError 409 when its resourceVersion is not the current one. */
+  /** Replaces a Secret and returns it as stored; KubeError 409 when its resourceVersion is not the current one. */
   replaceSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret>;
   /** Deletes a Secret; KubeError 409 when it no longer has `uid`, 404 when it is gone. */
   deleteSecret(namespace: string, name: string, uid: string): Promise<void>;
@@ -51,11 +52,15 @@ export class KubeApi implements SecretApi {
   readonly #coordination: k8s.CoordinationV1Api;
   readonly #limiter: TokenBucket;
   readonly #opts: KubeApiOptions;
+  /** The hot writes, without client-node's serializer (transport.ts). */
+  readonly #json: JsonTransport;
 
   /** Throws KubeError when the kubeconfig has no current cluster. */
   constructor(kc: k8s.KubeConfig, opts: KubeApiOptions) {
     this.kc = kc;
-    const config = clientConfiguration(kc);
+    const agents = new AgentPool();
+    const config = clientConfiguration(kc, agents);
+    this.#json = new JsonTransport(kc, clusterServer(kc), agents);
     this.#core = new k8s.CoreV1Api(config);
     this.#custom = new k8s.CustomObjectsApi(config);
     this.#coordination = new k8s.CoordinationV1Api(config);
@@ -101,21 +106,34 @@ export class KubeApi implements SecretApi {
     return list.items;
   }
 
-  /** Creates a Secret; KubeError 409 when one of that name exists. */
-  async createSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret> {
-    const ns = secret.metadata?.namespace ?? '';
-    return this.#call('create', 'secrets', `create secret ${ns}/${secret.metadata?.name ?? ''}`, () =>
-      this.#core.createNamespacedSecret({ namespace: ns, body: secret, fieldManager: this.#fieldManager }),
-    );
+  /** The query that names sealbox as the field manager of a write. */
+  get #managerQuery(): string {
+    return `fieldManager=${encodeURIComponent(this.#fieldManager)}`;
   }
 
-  /** Replaces a Secret; its resourceVersion makes the write conditional (409 on conflict). */
+  /**
+   * Creates a Secret and returns it as the API server stored it, JSON-decoded
+   * (timestamps stay RFC 3339 strings); KubeError 409 when one of that name exists.
+   */
+  async createSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret> {
+    const ns = secret.metadata?.namespace ?? '';
+    const text = await this.#call('create', 'secrets', `create secret ${ns}/${secret.metadata?.name ?? ''}`, () =>
+      this.#json.send('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets?${this.#managerQuery}`, secret),
+    );
+    return JSON.parse(text) as k8s.V1Secret;
+  }
+
+  /**
+   * Replaces a Secret and returns it as stored (JSON-decoded, as createSecret);
+   * its resourceVersion makes the write conditional (409 on conflict).
+   */
   async replaceSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret> {
     const ns = secret.metadata?.namespace ?? '';
     const name = secret.metadata?.name ?? '';
-    return this.#call('update', 'secrets', `update secret ${ns}/${name}`, () =>
-      this.#core.replaceNamespacedSecret({ name, namespace: ns, body: secret, fieldManager: this.#fieldManager }),
+    const text = await this.#call('update', 'secrets', `update secret ${ns}/${name}`, () =>
+      this.#json.send('PUT', `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(name)}?${this.#managerQuery}`, secret),
     );
+    return JSON.parse(text) as k8s.V1Secret;
   }
 
   /** Deletes a Secret only if it still has `uid` (precondition). */
@@ -127,18 +145,16 @@ export class KubeApi implements SecretApi {
 
   /** Merge-patches the status subresource of a sealed resource. */
   async patchSealedStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
+    const path = `/apis/${SEALED_GROUP}/${SEALED_VERSION}/namespaces/${encodeURIComponent(namespace)}/${SEALED_PLURAL}/${encodeURIComponent(name)}/status?${this.#managerQuery}`;
     await this.#call('patch', 'sealedsecrets/status', `update status of sealed secret ${namespace}/${name}`, () =>
-      this.#custom.patchNamespacedCustomObjectStatus(
-        { group: SEALED_GROUP, version: SEALED_VERSION, namespace, plural: SEALED_PLURAL, name, body: { status }, fieldManager: this.#fieldManager },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      ),
+      this.#json.send('PATCH', path, { status }, 'application/merge-patch+json'),
     );
   }
 
   /** Records a core/v1 Event. */
   async createEvent(event: k8s.CoreV1Event): Promise<void> {
     const ns = event.metadata.namespace ?? 'default';
-    await this.#call('create', 'events', `record event in ${ns}`, () => this.#core.createNamespacedEvent({ namespace: ns, body: event }));
+    await this.#call('create', 'events', `record event in ${ns}`, () => this.#json.send('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, event));
   }
 
   /** Returns the Lease, or undefined when it does not exist. */

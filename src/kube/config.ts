@@ -2,6 +2,7 @@
 import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { KubeError } from './errors.js';
+import { AgentPool } from './transport.js';
 
 /**
  * Loads a kubeconfig: the given file, else the in-cluster service account
@@ -29,19 +30,11 @@ export function clusterServer(kc: k8s.KubeConfig): string {
 
 /**
  * The client-node configuration for the kubeconfig's current cluster, with
- * one keep-alive connection pool. Throws KubeError when there is no current
- * cluster.
+ * keep-alive connections from `agents` (shared with a JsonTransport when
+ * given). Throws KubeError when there is no current cluster.
  */
-export function clientConfiguration(kc: k8s.KubeConfig): k8s.Configuration {
-  return k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(clusterServer(kc), {}), authMethods: { default: keepAliveAuth(kc) } });
-}
-
-/** A string that identifies one TLS option (CA, certificate, key, ...) of an agent. */
-function tlsOptionId(v: unknown): string {
-  if (Buffer.isBuffer(v)) return v.toString('latin1');
-  if (Array.isArray(v)) return v.map(tlsOptionId).join('\u0001');
-  if (typeof v === 'string' || typeof v === 'boolean') return String(v);
-  return v === undefined ? '' : JSON.stringify(v);
+export function clientConfiguration(kc: k8s.KubeConfig, agents = new AgentPool()): k8s.Configuration {
+  return k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(clusterServer(kc), {}), authMethods: { default: keepAliveAuth(kc, agents) } });
 }
 
 /**
@@ -49,25 +42,17 @@ function tlsOptionId(v: unknown): string {
  * opened a new TLS connection: a handshake and CA parsing on both ends (at
  * 1,000 reconciles, most of the controller's CPU and much of the API
  * server's). This auth method applies the kubeconfig's credentials as before
- * and then swaps in one keep-alive agent per distinct TLS identity (normally
- * just one). Proxy agents are left alone.
+ * and then swaps in the pool's keep-alive agent for that TLS identity
+ * (normally just one). Proxy agents are left alone.
  */
-function keepAliveAuth(kc: k8s.KubeConfig): k8s.SecurityAuthentication {
-  const agents = new Map<string, https.Agent>();
+function keepAliveAuth(kc: k8s.KubeConfig, agents: AgentPool): k8s.SecurityAuthentication {
   return {
     getName: () => 'sealbox-keep-alive',
     async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
       await kc.applySecurityAuthentication(context);
       const agent = context.getAgent();
-      if (agent?.constructor !== https.Agent) return;
-      const o = agent.options;
-      const id = [o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername].map(tlsOptionId).join('\0');
-      let shared = agents.get(id);
-      if (shared === undefined) {
-        shared = new https.Agent({ ...o, keepAlive: true });
-        agents.set(id, shared);
-      }
-      context.setAgent(shared);
+      const shared = agents.shared(agent);
+      if (shared !== agent) context.setAgent(shared as https.Agent);
     },
   };
 }

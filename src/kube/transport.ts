@@ -1,0 +1,106 @@
+/**
+ * Plain JSON requests to the API server for the controller's hot writes
+ * (Secret create/replace, status patch, Event create), and the pool of
+ * keep-alive agents they share with client-node's calls (config.ts).
+ *
+ * client-node sends every request through its ObjectSerializer (a walk of the
+ * type map for the body, and again for the reply) and node-fetch; at a cold
+ * start of thousands of resources that was a third of the controller's CPU
+ * beyond the RSA operations (docs/BENCHMARKS.md, "CPU floor"). These writes
+ * need neither: their bodies are plain JSON already, and the reconciler uses
+ * nothing of the reply.
+ */
+import * as https from 'node:https';
+import * as k8s from '@kubernetes/client-node';
+
+/** A string that identifies one TLS option (CA, certificate, key, ...) of an agent. */
+function tlsOptionId(v: unknown): string {
+  if (Buffer.isBuffer(v)) return v.toString('latin1');
+  if (Array.isArray(v)) return v.map(tlsOptionId).join('\u0001');
+  if (typeof v === 'string' || typeof v === 'boolean') return String(v);
+  return v === undefined ? '' : JSON.stringify(v);
+}
+
+/**
+ * One keep-alive https.Agent per distinct TLS identity (CA, client
+ * certificate and key, verification, server name): normally just one, so
+ * every request of the process reuses the same few connections.
+ */
+export class AgentPool {
+  readonly #agents = new Map<string, https.Agent>();
+
+  /**
+   * The pooled keep-alive agent with the TLS options of `agent`, or `agent`
+   * itself when it is not a plain https.Agent (a proxy agent is left alone).
+   */
+  shared(agent: unknown): unknown {
+    if (!(agent instanceof https.Agent) || agent.constructor !== https.Agent) return agent;
+    const o = agent.options;
+    const id = [o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername].map(tlsOptionId).join('\0');
+    let shared = this.#agents.get(id);
+    if (shared === undefined) {
+      shared = new https.Agent({ ...o, keepAlive: true });
+      this.#agents.set(id, shared);
+    }
+    return shared;
+  }
+}
+
+/** Longest wait for an answer to one request. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * Sends JSON requests with the kubeconfig's credentials (re-applied on every
+ * request, so a rotated token or exec credential is picked up as with
+ * client-node) over the pool's keep-alive agents.
+ */
+export class JsonTransport {
+  readonly #kc: k8s.KubeConfig;
+  readonly #server: string;
+  readonly #agents: AgentPool;
+
+  constructor(kc: k8s.KubeConfig, server: string, agents: AgentPool) {
+    this.#kc = kc;
+    this.#server = server;
+    this.#agents = agents;
+  }
+
+  /**
+   * Sends `body` (JSON-encoded here) to `path` and resolves with the reply's
+   * text when the status is 2xx. Rejects with k8s.ApiException (the status
+   * and the API server's Status body) otherwise, and with an Error when the
+   * server cannot be reached or does not answer within a minute.
+   */
+  async send(method: 'POST' | 'PUT' | 'PATCH', path: string, body: unknown, contentType = 'application/json'): Promise<string> {
+    const opts: https.RequestOptions = { method, headers: { 'content-type': contentType, accept: 'application/json' } };
+    await this.#kc.applyToHTTPSOptions(opts);
+    opts.agent = this.#agents.shared(opts.agent) as https.Agent;
+    const reply = await request(new URL(path, this.#server), opts, JSON.stringify(body));
+    if (reply.status >= 200 && reply.status < 300) return reply.body;
+    throw new k8s.ApiException(reply.status, `HTTP-Code: ${String(reply.status)}`, reply.body, reply.headers);
+  }
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+}
+
+function request(url: URL, opts: https.RequestOptions, body: string): Promise<Reply> {
+  return new Promise<Reply>((resolve, reject) => {
+    const req = https.request(url, opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers });
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error('no answer within a minute')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}

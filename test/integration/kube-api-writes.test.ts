@@ -1,0 +1,64 @@
+// KubeApi's hot writes (Secret create/replace, status patch, Event create)
+// go as plain JSON over the keep-alive agent, not through client-node
+// (src/kube/transport.ts). Against the real API server: what they store, the
+// field manager they name, and the HTTP status their failures keep.
+import * as k8s from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { KubeApi } from '../../src/kube/api.js';
+import { KubeError } from '../../src/kube/errors.js';
+import { kubeConfig, useNamespace } from '../cluster/helpers.js';
+
+const ns = useNamespace('kube-writes');
+
+/** The rejection of `p`, which must be a KubeError. */
+async function kubeErrorFrom(p: Promise<unknown>): Promise<KubeError> {
+  const err: unknown = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(KubeError);
+  return err as KubeError;
+}
+
+describe('KubeApi writes', () => {
+  it('creates and replaces a Secret as sealbox-controller, counts each request, and keeps 409 on a second create and on a stale replace', async () => {
+    const sent: string[] = [];
+    const api = new KubeApi(kubeConfig(), { qps: 100, burst: 100, onRequest: (verb, resource) => { sent.push(`${verb} ${resource}`); } });
+    const body: k8s.V1Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'plain', namespace: ns.name, labels: { a: 'b' } }, type: 'Opaque', data: { k: Buffer.from('v1').toString('base64') } };
+    const created = await api.createSecret(body);
+    expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created.metadata?.managedFields?.map((f) => f.manager)).toEqual(['sealbox-controller']);
+
+    const again = await kubeErrorFrom(api.createSecret(body));
+    expect(again.status).toBe(409);
+    expect(again.message).toMatch(new RegExp(`^create secret ${ns.name}/plain: HTTP 409: .*already exists`));
+
+    const replaced = await api.replaceSecret({ ...body, metadata: { ...body.metadata, resourceVersion: created.metadata?.resourceVersion ?? '' }, data: { k: Buffer.from('v2').toString('base64') } });
+    expect(replaced.metadata?.resourceVersion).not.toBe(created.metadata?.resourceVersion);
+    const stored = await kubeConfig().makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ namespace: ns.name, name: 'plain' });
+    expect(Buffer.from(stored.data?.k ?? '', 'base64').toString()).toBe('v2');
+
+    const stale = await kubeErrorFrom(api.replaceSecret({ ...body, metadata: { ...body.metadata, resourceVersion: created.metadata?.resourceVersion ?? '' } }));
+    expect(stale.status).toBe(409);
+    expect(sent).toEqual(['create secrets', 'create secrets', 'update secrets', 'update secrets']);
+  });
+
+  it('keeps 404 for the status of a sealed resource that does not exist', async () => {
+    const api = new KubeApi(kubeConfig(), { qps: 100, burst: 100 });
+    const err = await kubeErrorFrom(api.patchSealedStatus(ns.name, 'missing', { observedGeneration: 1 }));
+    expect(err.status).toBe(404);
+    expect(err.message).toMatch(new RegExp(`^update status of sealed secret ${ns.name}/missing: HTTP 404`));
+  });
+
+  it('records an Event with its timestamps as the API server reads them', async () => {
+    const api = new KubeApi(kubeConfig(), { qps: 100, burst: 100 });
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    await api.createEvent({
+      metadata: { name: 'obj.1', namespace: ns.name },
+      involvedObject: { apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', name: 'obj', namespace: ns.name, uid: '00000000-0000-0000-0000-000000000001' },
+      reason: 'Created', message: 'created secret obj', type: 'Normal', source: { component: 'sealbox-controller' },
+      reportingComponent: 'sealbox.dev/controller', reportingInstance: 'test', firstTimestamp: at, lastTimestamp: at, count: 1,
+    });
+    const list = await kubeConfig().makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: ns.name });
+    const ev = list.items.find((e) => e.metadata.name === 'obj.1');
+    expect(ev?.reason).toBe('Created');
+    expect(ev?.firstTimestamp?.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+  });
+});
