@@ -23,6 +23,7 @@ interface ControllerFlags {
   renewDeadline: number;
   retryPeriod: number;
   logLevel: string;
+  events: 'all' | 'warnings';
   dataKeyCacheSize: number;
   kmsProviders: string;
   kmsTimeout: number;
@@ -52,6 +53,7 @@ function controllerOptions(): Option[] {
     opt('--renew-deadline <duration>', 'leader gives up after failing to renew this long', 'SEALBOX_RENEW_DEADLINE').default(parseDuration('10s'), '10s').argParser(parseDuration),
     opt('--retry-period <duration>', 'leader election retry period', 'SEALBOX_RETRY_PERIOD').default(parseDuration('2s'), '2s').argParser(parseDuration),
     opt('--log-level <level>', 'trace | debug | info | warn | error', 'SEALBOX_LOG_LEVEL').default('info'),
+    opt('--events <types>', 'Events to record on sealed resources: all, or warnings (no Normal Created/Updated/Recreated events: one API write less per synced Secret)', 'SEALBOX_EVENTS').choices(['all', 'warnings']).default('all'),
     opt('--data-key-cache-size <n>', 'unwrapped data keys kept in memory', 'SEALBOX_DATA_KEY_CACHE_SIZE').default(100_000).argParser(parseIntOption),
     opt('--kms-providers <list>', 'cloud key services to unwrap with the pod identity: aws, azure or aws,azure (docs/KMS.md); empty for none', 'SEALBOX_KMS_PROVIDERS').default(''),
     opt('--kms-timeout <duration>', 'time limit of one KMS call, SDK retries included', 'SEALBOX_KMS_TIMEOUT').default(parseDuration('15s'), '15s').argParser(parseDuration),
@@ -83,6 +85,7 @@ async function optionsFrom(f: ControllerFlags): Promise<ControllerOptions> {
     renewDeadlineMs: f.renewDeadline,
     retryPeriodMs: f.retryPeriod,
     logLevel: f.logLevel,
+    events: f.events,
     dataKeyCacheSize: f.dataKeyCacheSize,
     kmsProviders: parseKmsProviders(f.kmsProviders),
     kmsTimeoutMs: f.kmsTimeout,

@@ -19,7 +19,7 @@ import { KubeApi } from '../kube/api.js';
 import { loadKubeConfig } from '../kube/config.js';
 import type { SealedSecretObject, V1Secret } from '../kube/types.js';
 import { LeaderElector } from './leader.js';
-import { LogLimiter, createLogger } from './log.js';
+import { LogLimiter, SYNC_TALLY_MS, SyncTally, createLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { MANAGED_LABEL, MANAGED_VALUE } from './plan.js';
@@ -37,6 +37,9 @@ function ownerKey(s: V1Secret): string | undefined {
   const ref = (s.metadata?.ownerReferences ?? []).find((r) => r.controller === true && r.kind === 'SealedSecret');
   return ref === undefined ? undefined : `${s.metadata?.namespace ?? ''}/${ref.name}`;
 }
+
+/** The reconcile results that wrote a Secret, as the `secrets synced` line counts them. */
+const WRITTEN: ReadonlySet<string> = new Set(['created', 'updated', 'recreated']);
 
 function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string {
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
@@ -69,6 +72,7 @@ export class Controller implements RunningController {
   /** Each reconcile and each re-wrap request spends at most this long on KMS calls. */
   readonly #kmsBudget: number;
   readonly #logLimit = new LogLimiter();
+  readonly #tally: SyncTally;
   readonly #keys: KeyManager;
   readonly #queue: WorkQueue;
   readonly #sealed: Informers<SealedSecretObject>;
@@ -82,6 +86,7 @@ export class Controller implements RunningController {
   constructor(o: ControllerOptions) {
     this.#o = o;
     this.log = createLogger(o.logLevel);
+    this.#tally = new SyncTally(this.log);
     const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
     this.#api = new KubeApi(loadKubeConfig(o.kubeconfig), { qps: o.qps, burst: o.burst, onRequest: (verb, resource) => this.#metrics.apiRequests.inc({ verb, resource }) });
     this.#extraUnwrappers = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, this.#metrics, this.log)];
@@ -109,7 +114,7 @@ export class Controller implements RunningController {
     const keys = (): readonly SealingKey[] => this.#keys.keys;
     return new Reconciler({
       api: this.#api, metrics: this.#metrics, log: this.log, logLimit: this.#logLimit,
-      events: new EventRecorder(this.#api, this.log, identity, { onDedupeBytes: (bytes) => this.#metrics.eventDedupeBytes.set(bytes) }),
+      events: new EventRecorder(this.#api, this.log, identity, { types: o.events ?? 'all', onDedupeBytes: (bytes) => this.#metrics.eventDedupeBytes.set(bytes) }),
       cache: new DataKeyCache(o.dataKeyCacheSize),
       getSealed: (ns, name) => this.#sealed.get(ns, name),
       getCachedSecret: (ns, name) => this.#secrets.get(ns, name),
@@ -195,6 +200,13 @@ export class Controller implements RunningController {
     this.log.info({ namespaces: this.#o.watchNamespaces.length === 0 ? 'all' : this.#o.watchNamespaces }, 'informers synced; reconciling');
     this.#enqueueAll(true);
     this.#every(this.#o.resyncPeriodMs, () => { this.#enqueueAll(); });
+    this.#every(SYNC_TALLY_MS, () => void this.#reportSynced());
+  }
+
+  /** Logs the Secrets written since the last report (SyncTally), from the reconcile counters. */
+  async #reportSynced(): Promise<void> {
+    const written = (await this.#metrics.reconciles.get()).values.filter((v) => WRITTEN.has(String(v.labels.result)));
+    this.#tally.report(new Map(written.map((v) => [String(v.labels.result), v.value])));
   }
 
   async #maintainKeys(): Promise<void> {
@@ -229,6 +241,7 @@ export class Controller implements RunningController {
     this.#stopped = true;
     this.#queue.stop();
     for (const t of this.#timers) clearInterval(t);
+    await this.#reportSynced();
     await this.#elector.stop();
     await Promise.all([this.#sealed.stop(), this.#secrets.stop()]);
     await this.#keys.stop();

@@ -62,8 +62,13 @@ export class RecentEvents {
 /** Where an EventRecorder sends its Events: the API client, or a test's recorder. */
 export type EventSink = Pick<KubeApi, 'createEvent'>;
 
+/** Which Events the controller records: every one, or Warning Events only (`--events`). */
+export type EventTypes = 'all' | 'warnings';
+
 /** Options of EventRecorder. */
 export interface EventRecorderOptions {
+  /** 'warnings' records no Normal Events (Created, Updated, Recreated); default 'all'. */
+  readonly types?: EventTypes;
   /** Memory the de-duplication may use (default 1 MiB). */
   readonly dedupeBytes?: number;
   /** Called with the bytes in use after each event, for a gauge. */
@@ -74,7 +79,8 @@ export interface EventRecorderOptions {
  * Records core/v1 Events on sealed resources. The same reason and message
  * for the same object is recorded once per ten minutes, so retries with
  * backoff do not flood the API server; that memory is bounded in bytes.
- * Failures to record are logged only.
+ * Normal Events can be turned off (one API write per synced Secret fewer);
+ * Warning Events are always recorded. Failures to record are logged only.
  */
 export class EventRecorder {
   readonly #api: EventSink;
@@ -82,6 +88,10 @@ export class EventRecorder {
   readonly #instance: string;
   readonly #recent: RecentEvents;
   readonly #onBytes: ((bytes: number) => void) | undefined;
+  readonly #normal: boolean;
+  /** Event names are `<object>.<this prefix><counter>`: unique without a random draw per event. */
+  readonly #namePrefix = randomBytes(4).toString('hex');
+  #count = 0;
 
   constructor(api: EventSink, log: Logger, instance: string, opts: EventRecorderOptions = {}) {
     this.#api = api;
@@ -89,14 +99,17 @@ export class EventRecorder {
     this.#instance = instance;
     this.#recent = new RecentEvents(opts.dedupeBytes ?? 1024 * 1024);
     this.#onBytes = opts.onDedupeBytes;
+    this.#normal = (opts.types ?? 'all') === 'all';
   }
 
+  /** Records a Warning Event (always). */
   async warning(obj: SealedSecretObject, reason: string, message: string): Promise<void> {
     await this.#record(obj, 'Warning', reason, message);
   }
 
+  /** Records a Normal Event, unless the recorder records Warning Events only. */
   async normal(obj: SealedSecretObject, reason: string, message: string): Promise<void> {
-    await this.#record(obj, 'Normal', reason, message);
+    if (this.#normal) await this.#record(obj, 'Normal', reason, message);
   }
 
   async #record(obj: SealedSecretObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
@@ -109,7 +122,7 @@ export class EventRecorder {
     const ts = new Date(now);
     try {
       await this.#api.createEvent({
-        metadata: { name: `${meta.name ?? 'sealedsecret'}.${randomBytes(8).toString('hex')}`, namespace: meta.namespace ?? 'default' },
+        metadata: { name: `${meta.name ?? 'sealedsecret'}.${this.#namePrefix}${(this.#count++).toString(16)}`, namespace: meta.namespace ?? 'default' },
         involvedObject: { apiVersion: obj.apiVersion ?? '', kind: obj.kind ?? '', name: meta.name ?? '', namespace: meta.namespace ?? '', uid: meta.uid ?? '', resourceVersion: meta.resourceVersion ?? '' },
         reason,
         message: text,

@@ -55,3 +55,39 @@ export class LogLimiter {
     return dropped;
   }
 }
+
+/** How often the controller logs the Secrets synced meanwhile (SyncTally). */
+export const SYNC_TALLY_MS = 10_000;
+
+/**
+ * One info line, `secrets synced`, with how many Secrets were created,
+ * updated and re-created since the last line: at a cold start of thousands
+ * of resources one line per Secret was a measurable share of the
+ * controller's CPU (docs/BENCHMARKS.md, "CPU floor"), so the per-Secret line
+ * is at debug level and the controller reports this tally every
+ * SYNC_TALLY_MS from its reconcile counters.
+ */
+export class SyncTally {
+  readonly #log: Logger;
+  #last = new Map<string, number>();
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /**
+   * Logs the growth of each running total since the previous call, by
+   * result, with their sum; logs nothing when none grew.
+   */
+  report(totals: ReadonlyMap<string, number>): void {
+    const grown: Record<string, number> = {};
+    let total = 0;
+    for (const [result, n] of totals) {
+      const d = n - (this.#last.get(result) ?? 0);
+      if (d > 0) grown[result] = d;
+      total += Math.max(0, d);
+    }
+    this.#last = new Map(totals);
+    if (total > 0) this.#log.info({ ...grown, total }, 'secrets synced');
+  }
+}

@@ -11,6 +11,7 @@ import type { KmsAllowlist } from '../keys/kms-allow.js';
 import { parseKmsAllow } from '../keys/kms-allow.js';
 import type { KmsSpecOptions } from '../keys/kms-spec.js';
 import { kmsOptionsFromEnv } from '../keys/kms-spec.js';
+import type { EventTypes } from './events.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
@@ -38,6 +39,8 @@ export interface ControllerOptions {
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;
   readonly logLevel: string;
+  /** Which Events to record: 'all' (default) or 'warnings' (no Normal Events). */
+  readonly events?: EventTypes;
   readonly dataKeyCacheSize: number;
   readonly identity?: string;
   readonly extraUnwrappers?: readonly KeyUnwrapper[];

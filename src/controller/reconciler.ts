@@ -163,7 +163,7 @@ export class Reconciler {
       const result = await this.#apply(targetOf(obj, desired));
       this.#d.metrics.reconciles.inc({ result });
       await this.#setStatus(key, obj, { ok: true, reason: 'Unsealed', message: 'the secret matches the sealed resource' }, usedKeys(sealed, this.#d.fingerprints()));
-      if (result !== 'unchanged') this.#logLimited(key, (suppressed) => { this.#d.log.info({ namespace, name, generation, result, suppressed }, 'secret synced'); });
+      if (result !== 'unchanged') this.#logLimited(key, (suppressed) => { this.#d.log.debug({ namespace, name, generation, result, suppressed }, 'secret synced'); });
     } catch (err) {
       await this.#failed(key, obj, err, sealed === undefined ? [] : usedKeys(sealed, this.#d.fingerprints()));
       throw err;

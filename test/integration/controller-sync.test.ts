@@ -66,6 +66,8 @@ describe('a sealed resource and its Secret', () => {
     expect(secret.metadata?.annotations).toMatchObject({ team: 'data' });
     expect(secret.metadata?.ownerReferences).toEqual([expect.objectContaining({ apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', name: 'db', uid: created.metadata.uid, controller: true })]);
     const ready = await waitForReady(ns, 'db', 'True');
+    // --events defaults to all: a Normal Created Event, recorded before the status
+    expect((await eventsFor(ns, 'db')).map((e) => `${e.type ?? ''} ${e.reason ?? ''}`)).toContain('Normal Created');
     expect(ready.status?.keyIds).toEqual([`cert:${ready.spec.dataKeys[0]?.recipients[0]?.id.slice(0, 12) ?? ''}`]);
 
     // an update of the sealed resource updates the Secret

@@ -81,9 +81,18 @@ describe('EventRecorder', () => {
       reason: 'ScopeMismatch', message: 'value "password" is bound to namespace "staging"', type: 'Warning',
       source: { component: 'sealbox-controller' }, reportingComponent: 'sealbox.dev/controller', reportingInstance: 'pod-7', count: 1,
     });
-    expect(warning?.metadata.name).toMatch(/^db\.[0-9a-f]{16}$/);
+    expect(warning?.metadata.name).toMatch(/^db\.[0-9a-f]{9,}$/);
     expect(normal).toMatchObject({ type: 'Normal', reason: 'Created', message: 'created secret db' });
     expect(normal?.metadata.name).not.toBe(warning?.metadata.name);
+  });
+
+  it('records Warning Events but no Normal ones when told to record warnings only', async () => {
+    const api = sink();
+    const r = new EventRecorder(api, logger().log, 'pod-7', { types: 'warnings' });
+    await r.normal(sealedObject(), 'Created', 'created secret db');
+    await r.warning(sealedObject(), 'NoKey', 'no key opens it');
+    await r.normal(sealedObject('uid-1', 2), 'Updated', 'updated secret db to match the sealed resource');
+    expect(api.sent.map((e) => [e.type, e.reason])).toEqual([['Warning', 'NoKey']]);
   });
 
   it('copies nothing of the resource but its identity: no spec, status, annotation or label text', async () => {

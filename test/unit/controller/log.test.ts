@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { LogLimiter } from '../../../src/controller/log.js';
+import { LogLimiter, SyncTally } from '../../../src/controller/log.js';
 
 describe('LogLimiter', () => {
   it('lets through a few lines per resource and window, and counts the rest', () => {
@@ -17,5 +19,20 @@ describe('LogLimiter', () => {
     // r0 was dropped long ago, so it starts afresh; the newest is still limited
     expect(l.allow('ns/r0', 10_000)).toBe(0);
     expect(l.allow('ns/r9999', 10_000)).toBeUndefined();
+  });
+});
+
+describe('SyncTally', () => {
+  it('logs one line with what each running total grew by since the last report, and none when nothing grew', () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>); done(); } });
+    const tally = new SyncTally(pino({ level: 'info' }, stream));
+    tally.report(new Map([['created', 1500], ['updated', 0]]));
+    tally.report(new Map([['created', 1500], ['updated', 0]]));
+    tally.report(new Map([['created', 1502], ['updated', 3], ['recreated', 1]]));
+    expect(lines.map(({ msg, created, updated, recreated, total }) => ({ msg, created, updated, recreated, total }))).toEqual([
+      { msg: 'secrets synced', created: 1500, updated: undefined, recreated: undefined, total: 1500 },
+      { msg: 'secrets synced', created: 2, updated: 3, recreated: 1, total: 6 },
+    ]);
   });
 });
