@@ -19,6 +19,8 @@ interface ControllerFlags {
   fightLimit: number;
   leaderElect: boolean;
   leaseName: string;
+  shards: number;
+  shard?: number;
   leaseDuration: number;
   renewDeadline: number;
   retryPeriod: number;
@@ -49,6 +51,8 @@ function controllerOptions(): Option[] {
     opt('--fight-limit <n>', 'changes of a Secret back by another writer within a minute after which the controller pauses writing it (Conflict); 0 never pauses', 'SEALBOX_FIGHT_LIMIT').default(5).argParser(parseIntOption),
     new Option('--no-leader-elect', 'run without leader election (one replica only)'),
     opt('--lease-name <name>', 'Lease used for leader election', 'SEALBOX_LEASE_NAME').default('sealbox-controller'),
+    opt('--shards <n>', 'spread sealed resources over this many shards by namespace, one Lease each; every replica reconciles the shards it holds (docs/DEPLOY.md "Sharding")', 'SEALBOX_SHARDS').default(1).argParser(parseIntOption),
+    opt('--shard <k>', 'the shard this replica prefers; default: the ordinal suffix of its pod name (StatefulSet), none for other names', 'SEALBOX_SHARD').argParser(parseIntOption),
     opt('--lease-duration <duration>', 'leader lease duration', 'SEALBOX_LEASE_DURATION').default(parseDuration('15s'), '15s').argParser(parseDuration),
     opt('--renew-deadline <duration>', 'leader gives up after failing to renew this long', 'SEALBOX_RENEW_DEADLINE').default(parseDuration('10s'), '10s').argParser(parseDuration),
     opt('--retry-period <duration>', 'leader election retry period', 'SEALBOX_RETRY_PERIOD').default(parseDuration('2s'), '2s').argParser(parseDuration),
@@ -81,6 +85,8 @@ async function optionsFrom(f: ControllerFlags): Promise<ControllerOptions> {
     fightLimit: f.fightLimit,
     leaderElect: f.leaderElect,
     leaseName: f.leaseName,
+    shards: f.shards,
+    ...(f.shard === undefined ? {} : { shard: f.shard }),
     leaseDurationMs: f.leaseDuration,
     renewDeadlineMs: f.renewDeadline,
     retryPeriodMs: f.retryPeriod,

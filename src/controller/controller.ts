@@ -19,6 +19,8 @@ import { KubeApi } from '../kube/api.js';
 import { loadKubeConfig } from '../kube/config.js';
 import type { SealedSecretObject, V1Secret } from '../kube/types.js';
 import { LeaderElector } from './leader.js';
+import { Sharding } from './sharding.js';
+import { ShardGate, shardOf } from './shards.js';
 import { LogLimiter, SYNC_TALLY_MS, SyncTally, createLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -29,7 +31,7 @@ import { summarizeSecret } from './secret-cache.js';
 import { startServer } from './server.js';
 
 import type { ControllerOptions, RunningController } from './options.js';
-import { kmsUnwrappers } from './options.js';
+import { checkShards, kmsUnwrappers } from './options.js';
 
 export type { ControllerOptions, RunningController } from './options.js';
 
@@ -60,7 +62,10 @@ function message(err: unknown): string {
 /**
  * The controller: key manager and HTTP server on every replica; informers,
  * work queue and reconciler only on the leader (or at once, without leader
- * election). Every part is built by the constructor, which does no IO;
+ * election), or, with shards, on every replica that holds a shard, for the
+ * namespaces of its shards; the holder of shard 0 leads key management.
+ * Throws SealboxError('INPUT') for a shard count or shard that cannot be
+ * used. Every part is built by the constructor, which does no IO;
  * start() starts them, stop() stops them and every timer they own.
  */
 export class Controller implements RunningController {
@@ -77,7 +82,9 @@ export class Controller implements RunningController {
   readonly #queue: WorkQueue;
   readonly #sealed: Informers<SealedSecretObject>;
   readonly #secrets: Informers<V1Secret>;
-  readonly #elector: LeaderElector;
+  readonly #elector: LeaderElector | Sharding;
+  /** Lets through the work of the shards this replica holds (every key without --shards). */
+  readonly #gate: ShardGate;
   readonly #timers: NodeJS.Timeout[] = [];
   #server: Server | undefined;
   #synced = false;
@@ -92,7 +99,10 @@ export class Controller implements RunningController {
     this.#extraUnwrappers = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, this.#metrics, this.log)];
     this.#kmsBudget = 2 * (o.kmsTimeoutMs ?? DEFAULT_KMS_TIMEOUT_MS);
     this.#keys = new KeyManager({ api: this.#api, namespace: o.namespace, rotationPeriodMs: o.keyRotationPeriodMs, keyBits: o.keyBits, log: this.log, metrics: this.#metrics, onChange: () => { this.#enqueueAll(true); } });
-    this.#queue = this.#newQueue(this.#newReconciler(identity));
+    const shards = checkShards(o);
+    const elector = shards > 1 ? this.#newSharding(identity, shards) : this.#newElector(identity);
+    this.#gate = elector instanceof Sharding ? elector.gate : new ShardGate(1, () => true);
+    this.#queue = this.#newQueue(this.#newReconciler(identity, shards));
     const scopes = o.watchNamespaces.length === 0 ? [undefined] : o.watchNamespaces;
     const queue = this.#queue;
     this.#sealed = new Informers({
@@ -106,10 +116,10 @@ export class Controller implements RunningController {
       onUpdate: secretHandler(queue),
       onDelete: secretHandler(queue),
     });
-    this.#elector = this.#newElector(identity);
+    this.#elector = elector;
   }
 
-  #newReconciler(identity: string): Reconciler {
+  #newReconciler(identity: string, shards: number): Reconciler {
     const o = this.#o;
     const keys = (): readonly SealingKey[] => this.#keys.keys;
     return new Reconciler({
@@ -122,11 +132,12 @@ export class Controller implements RunningController {
       fingerprints: () => new Set(keys().map((k) => k.fingerprint)),
       afterUnseal: () => { this.#keys.countRsaOps(); },
       fights: new FightDetector({ ...FIGHT_DEFAULTS, maxReverts: o.fightLimit ?? FIGHT_DEFAULTS.maxReverts }),
+      ...(shards > 1 ? { shardNote: (ns: string) => ` (shard ${String(shardOf(ns, shards))} of ${String(shards)})` } : {}),
     });
   }
 
   #newQueue(reconciler: Reconciler): WorkQueue {
-    return new WorkQueue((key) => reconciler.reconcile(key), {
+    return new WorkQueue((key) => this.#gate.run(key, () => reconciler.reconcile(key)), {
       workers: this.#o.workers,
       baseDelayMs: 1000,
       maxDelayMs: this.#o.maxBackoffMs,
@@ -152,6 +163,19 @@ export class Controller implements RunningController {
     });
   }
 
+  #newSharding(identity: string, shards: number): Sharding {
+    return new Sharding(this.#o, { api: this.#api, log: this.log, metrics: this.#metrics, identity, shards }, {
+      maintainKeys: () => this.#maintainKeys(),
+      startReconciling: () => { this.#lead(this.#startReconciling()); },
+      enqueueShard: (s) => { this.#enqueueAll(true, s); },
+    });
+  }
+
+  /** Whether this replica reconciles (or is starting to): it leads, or holds a shard. */
+  #leading(): boolean {
+    return this.#elector instanceof Sharding ? this.#elector.holdsAny : this.#elector.isLeader;
+  }
+
   /** The HTTP server; throws before start() has resolved. */
   get server(): Server {
     if (this.#server === undefined) throw new SealboxError('INTERNAL', 'the controller has not started: its http server is not listening yet');
@@ -171,7 +195,7 @@ export class Controller implements RunningController {
       this.#server = await startServer({
         listen: this.#o.listen, keys: this.#keys, metrics: this.#metrics, log: this.log,
         extraUnwrappers: () => withKmsDeadline(this.#extraUnwrappers, this.#kmsBudget),
-        ready: () => this.#keys.keys.length > 0 && (!this.#elector.isLeader || this.#synced),
+        ready: () => this.#keys.keys.length > 0 && (!this.#leading() || this.#synced),
       });
     } catch (err) {
       await this.stop();
@@ -181,9 +205,9 @@ export class Controller implements RunningController {
     else this.#lead();
   }
 
-  /** Starts reconciling; never rejects: a failure goes to the log and onFatal. */
-  #lead(): void {
-    this.#startLeading().catch((err: unknown) => {
+  /** Starts reconciling (by default as the leader); never rejects: a failure goes to the log and onFatal. */
+  #lead(starting: Promise<void> = this.#startLeading()): void {
+    starting.catch((err: unknown) => {
       this.log.error({ err: message(err) }, 'could not start reconciling');
       this.#o.onFatal?.();
     });
@@ -193,6 +217,11 @@ export class Controller implements RunningController {
     this.#metrics.leader.set(1);
     await this.#maintainKeys();
     this.#every(this.#o.keyCheckIntervalMs, () => void this.#maintainKeys());
+    await this.#startReconciling();
+  }
+
+  /** Starts the informers; once they are synced, enqueues every resource this replica reconciles. */
+  async #startReconciling(): Promise<void> {
     if (this.#isStopped()) return;
     await Promise.all([this.#secrets.start(), this.#sealed.start()]);
     if (this.#isStopped()) return;
@@ -227,10 +256,17 @@ export class Controller implements RunningController {
     if (!this.#stopped) this.#timers.push(setInterval(fn, ms));
   }
 
-  /** Enqueues every sealed resource; `now` also cuts short the backoff of failing ones (a new key may fix them). */
-  #enqueueAll(now = false): void {
+  /**
+   * Enqueues every sealed resource this replica reconciles (of `shard` only,
+   * when given); `now` also cuts short the backoff of failing ones (a new
+   * key may fix them).
+   */
+  #enqueueAll(now = false, shard?: number): void {
     if (!this.#synced) return;
+    const shards = this.#o.shards ?? 1;
     for (const obj of this.#sealed.list()) {
+      const ns = obj.metadata?.namespace ?? '';
+      if (shard === undefined ? !this.#gate.owns(ns) : shardOf(ns, shards) !== shard) continue;
       if (now) this.#queue.add(keyOf(obj));
       else this.#queue.resync(keyOf(obj));
     }

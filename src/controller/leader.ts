@@ -9,6 +9,19 @@ import { microTime } from '../kube/api.js';
 import { isKubeStatus } from '../kube/errors.js';
 import type { V1Lease } from '../kube/types.js';
 import type { Logger } from './log.js';
+import { SHARDS_ANNOTATION, WANTED_BY_ANNOTATION } from './shards.js';
+
+/**
+ * The Lease's metadata without the annotations of sharded replicas: a leader
+ * without shards says so (no sealbox.dev/shards means 1), so that sharded
+ * replicas of a rollout that changes --shards wait for it (shards.ts).
+ */
+function unsharded(meta: V1Lease['metadata']): V1Lease['metadata'] {
+  const annotations = meta?.annotations;
+  if (annotations === undefined || (!(SHARDS_ANNOTATION in annotations) && !(WANTED_BY_ANNOTATION in annotations))) return meta;
+  const rest = Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== SHARDS_ANNOTATION && k !== WANTED_BY_ANNOTATION));
+  return { ...meta, annotations: rest };
+}
 
 /** The Lease calls LeaderElector makes (KubeApi's). */
 export type LeaseApi = Pick<KubeApi, 'getLease' | 'createLease' | 'replaceLease'>;
@@ -115,6 +128,7 @@ export class LeaderElector {
     if (!heldByMe && !expired) return false;
     const next: V1Lease = {
       ...lease,
+      metadata: unsharded(lease.metadata),
       spec: {
         holderIdentity: this.#o.identity,
         leaseDurationSeconds: durationSec,

@@ -12,7 +12,9 @@ export class Metrics {
   readonly kmsCalls = new Counter({ name: 'sealbox_kms_calls_total', help: 'Calls to cloud key services by provider and result', labelNames: ['provider', 'result'] as const, registers: [this.registry] });
   readonly keyAge = new Gauge({ name: 'sealbox_sealing_key_age_seconds', help: 'Age of the newest sealing key', registers: [this.registry] });
   readonly keys = new Gauge({ name: 'sealbox_sealing_keys', help: 'Sealing keys loaded', registers: [this.registry] });
-  readonly leader = new Gauge({ name: 'sealbox_leader', help: '1 while this replica is the leader', registers: [this.registry] });
+  readonly leader = new Gauge({ name: 'sealbox_leader', help: '1 while this replica is the leader (with --shards: holds shard 0 and leads key management)', registers: [this.registry] });
+  readonly shards = new Gauge({ name: 'sealbox_shards', help: 'Shards the sealed resources are spread over (--shards)', registers: [this.registry] });
+  readonly shardHeld = new Gauge({ name: 'sealbox_shard_held', help: '1 while this replica holds the shard (and reconciles its namespaces), with --shards above 1', labelNames: ['shard'] as const, registers: [this.registry] });
   readonly eventDedupeBytes = new Gauge({ name: 'sealbox_event_dedupe_bytes', help: 'Memory the event de-duplication uses (bounded)', registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'sealbox_workqueue_depth', help: 'Keys queued, running or waiting to retry', registers: [this.registry] });
 

@@ -14,6 +14,8 @@ import { kmsOptionsFromEnv } from '../keys/kms-spec.js';
 import type { EventTypes } from './events.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import { SealboxError } from '../errors.js';
+import { MAX_SHARDS } from './shards.js';
 
 /** Everything `sealbox controller` can be told; see README "Controller flags". */
 export interface ControllerOptions {
@@ -34,7 +36,15 @@ export interface ControllerOptions {
   /** Reverts of a Secret within a minute before the controller pauses writing it (Conflict); 0: never (default 5). */
   readonly fightLimit?: number;
   readonly leaderElect: boolean;
+  /** Shard 0's Lease (the leader Lease); shard s > 0 uses `<leaseName>-shard-<s>`. */
   readonly leaseName: string;
+  /**
+   * Shards the sealed resources are spread over, by namespace (default 1: one
+   * leader reconciles everything); more than 1 needs leader election.
+   */
+  readonly shards?: number;
+  /** The shard this replica prefers (`--shard`); default: its pod name's ordinal suffix (docs/DEPLOY.md "Sharding"). */
+  readonly shard?: number;
   readonly leaseDurationMs: number;
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;
@@ -89,3 +99,15 @@ export function kmsUnwrappers(o: ControllerOptions, metrics: Metrics, log: Logge
   })];
 }
 
+
+/**
+ * The shard count; throws SealboxError('INPUT') when it or the preferred
+ * shard is out of range, or shards are asked for without leader election.
+ */
+export function checkShards(o: ControllerOptions): number {
+  const shards = o.shards ?? 1;
+  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new SealboxError('INPUT', `--shards ${String(shards)} is out of range; use a whole number from 1 to ${String(MAX_SHARDS)}`);
+  if (shards > 1 && !o.leaderElect) throw new SealboxError('INPUT', `--shards ${String(shards)} needs leader election (each shard has its own lease); drop --no-leader-elect or use --shards 1`);
+  if (o.shard !== undefined && (!Number.isInteger(o.shard) || o.shard < 0 || o.shard >= shards)) throw new SealboxError('INPUT', `--shard ${String(o.shard)} is not a shard of --shards ${String(shards)}; use a number from 0 to ${String(shards - 1)}`);
+  return shards;
+}

@@ -8,8 +8,7 @@ import type { ErrorCode } from '../errors.js';
 import { SealboxError, isSealboxError, truncate } from '../errors.js';
 import { MAX_REWRAP_GROUPS } from './rewrap.js';
 import { unsealSealedSecret } from '../format/seal.js';
-import type { SealedSecret } from '../format/sealed.js';
-import { SEALED_API_VERSION, SEALED_KIND, parseSealedSecret } from '../format/sealed.js';
+import { type SealedSecret, SEALED_API_VERSION, SEALED_KIND, parseSealedSecret } from '../format/sealed.js';
 import type { SecretData } from '../format/secret.js';
 import type { EventRecorder } from './events.js';
 import { FightDetector } from './fights.js';
@@ -90,6 +89,7 @@ export interface ReconcilerDeps {
   readonly logLimit?: LogLimiter;
   /** Write-fight detection (default: FIGHT_DEFAULTS). */
   readonly fights?: FightDetector;
+  readonly shardNote?: (namespace: string) => string; // " (shard 1 of 3)" after the Ready message, with --shards
 }
 
 /**
@@ -162,7 +162,7 @@ export class Reconciler {
       const desired = await this.#unseal(sealed, what);
       const result = await this.#apply(targetOf(obj, desired));
       this.#d.metrics.reconciles.inc({ result });
-      await this.#setStatus(key, obj, { ok: true, reason: 'Unsealed', message: 'the secret matches the sealed resource' }, usedKeys(sealed, this.#d.fingerprints()));
+      await this.#setStatus(key, obj, { ok: true, reason: 'Unsealed', message: `the secret matches the sealed resource${this.#d.shardNote?.(namespace) ?? ''}` }, usedKeys(sealed, this.#d.fingerprints()));
       if (result !== 'unchanged') this.#logLimited(key, (suppressed) => { this.#d.log.debug({ namespace, name, generation, result, suppressed }, 'secret synced'); });
     } catch (err) {
       await this.#failed(key, obj, err, sealed === undefined ? [] : usedKeys(sealed, this.#d.fingerprints()));

@@ -1,67 +1,9 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { V1Lease } from '../../../src/kube/types.js';
-import { KubeError } from '../../../src/kube/errors.js';
 import type { LeaseApi, LeaderOptions } from '../../../src/controller/leader.js';
 import { LeaderElector } from '../../../src/controller/leader.js';
-
-/**
- * Leases as the API server keeps them: a resourceVersion that each write
- * bumps, 409 on a create of an existing Lease or a replace with a stale
- * resourceVersion. `down` makes every call fail as an unreachable server does.
- */
-class LeaseStore implements LeaseApi {
-  readonly #leases = new Map<string, V1Lease>();
-  #version = 0;
-  down = false;
-  writes = 0;
-
-  #check(): void {
-    if (this.down) throw new KubeError(0, 'lease: API server unreachable (connect ECONNREFUSED)');
-  }
-
-  getLease(namespace: string, name: string): Promise<V1Lease | undefined> {
-    this.#check();
-    const lease = this.#leases.get(`${namespace}/${name}`);
-    return Promise.resolve(lease === undefined ? undefined : { ...lease, metadata: { ...lease.metadata }, spec: { ...lease.spec } });
-  }
-
-  createLease(lease: V1Lease): Promise<V1Lease> {
-    this.#check();
-    const key = `${lease.metadata?.namespace ?? ''}/${lease.metadata?.name ?? ''}`;
-    if (this.#leases.has(key)) return Promise.reject(new KubeError(409, 'create lease: HTTP 409: already exists'));
-    return Promise.resolve(this.#save(key, lease));
-  }
-
-  replaceLease(lease: V1Lease): Promise<V1Lease> {
-    this.#check();
-    const key = `${lease.metadata?.namespace ?? ''}/${lease.metadata?.name ?? ''}`;
-    if (this.#leases.get(key)?.metadata?.resourceVersion !== lease.metadata?.resourceVersion) {
-      return Promise.reject(new KubeError(409, 'update lease: HTTP 409: the object has been modified'));
-    }
-    return Promise.resolve(this.#save(key, lease));
-  }
-
-  #save(key: string, lease: V1Lease): V1Lease {
-    this.writes++;
-    const saved = { ...lease, metadata: { ...lease.metadata, resourceVersion: String(++this.#version) }, spec: { ...lease.spec } };
-    this.#leases.set(key, saved);
-    return { ...saved, spec: { ...saved.spec } };
-  }
-
-  /** The stored spec, for assertions. */
-  spec(): NonNullable<V1Lease['spec']> | undefined {
-    return this.#leases.get('ctl/lease')?.spec;
-  }
-
-  /** Writes the lease as another replica would. */
-  set(spec: NonNullable<V1Lease['spec']>): void {
-    const key = 'ctl/lease';
-    const old = this.#leases.get(key);
-    this.#save(key, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { ...(old?.metadata ?? { name: 'lease', namespace: 'ctl' }) }, spec });
-  }
-}
+import { LeaseStore } from './lease-store.js';
 
 interface Replica {
   elector: LeaderElector;
@@ -179,6 +121,14 @@ describe('LeaderElector', () => {
     expect(a.stopped).toBe(1);
     expect(a.lines.filter((l) => l.msg === 'leader election round failed')[0]).toMatchObject({ err: 'lease: API server unreachable (connect ECONNREFUSED)' });
     expect(a.lines.some((l) => l.msg === 'lost leadership')).toBe(true);
+  });
+
+  it('removes the annotations of sharded replicas when it takes the Lease, so that they see a leader without shards', async () => {
+    store.set({ holderIdentity: 'sharded', leaseDurationSeconds: 4, renewTime: new Date() }, 'lease', { 'sealbox.dev/shards': '3', 'sealbox.dev/wanted-by': 'x', other: 'kept' });
+    const a = start(replica(store, 'a'));
+    await at(5000);
+    expect(a.elector.isLeader).toBe(true);
+    expect(store.annotations()).toEqual({ other: 'kept' });
   });
 
   it('gives the Lease up on stop so another replica takes over at once', async () => {
