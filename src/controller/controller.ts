@@ -98,7 +98,7 @@ export class Controller implements RunningController {
     this.#api = new KubeApi(loadKubeConfig(o.kubeconfig), { qps: o.qps, burst: o.burst, onRequest: (verb, resource) => this.#metrics.apiRequests.inc({ verb, resource }) });
     this.#extraUnwrappers = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, this.#metrics, this.log)];
     this.#kmsBudget = 2 * (o.kmsTimeoutMs ?? DEFAULT_KMS_TIMEOUT_MS);
-    this.#keys = new KeyManager({ api: this.#api, namespace: o.namespace, rotationPeriodMs: o.keyRotationPeriodMs, keyBits: o.keyBits, log: this.log, metrics: this.#metrics, onChange: () => { this.#enqueueAll(true); } });
+    this.#keys = new KeyManager({ api: this.#api, namespace: o.namespace, rotationPeriodMs: o.keyRotationPeriodMs, keyBits: o.keyBits, log: this.log, metrics: this.#metrics, onChange: () => { this.#enqueueAll(true); }, mayWrite: () => !(this.#elector instanceof Sharding) || this.#elector.leadsKeys });
     const shards = checkShards(o);
     const elector = shards > 1 ? this.#newSharding(identity, shards) : this.#newElector(identity);
     this.#gate = elector instanceof Sharding ? elector.gate : new ShardGate(1, () => true);

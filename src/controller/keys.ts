@@ -39,6 +39,12 @@ export interface KeyManagerOptions {
   readonly metrics: Metrics;
   /** Called after the set of keys changed. */
   readonly onChange: () => void;
+  /**
+   * Whether this replica still leads key management, asked right before each
+   * write (default: always): a replica whose Lease lapsed while it generated
+   * a key must not write it (--shards).
+   */
+  readonly mayWrite?: () => boolean;
 }
 
 /**
@@ -188,13 +194,17 @@ export class KeyManager {
       type: 'kubernetes.io/tls',
       data: { 'tls.crt': Buffer.from(key.certificatePem).toString('base64'), 'tls.key': Buffer.from(key.privateKeyPem).toString('base64') },
     };
+    if (this.#o.mayWrite?.() === false) {
+      this.#o.log.info({ why }, 'no longer leads key management: not writing the key just generated');
+      return;
+    }
     const created = await this.#o.api.createSecret(secret);
     this.#o.log.info({ secret: created.metadata?.name, fingerprint: key.fingerprint.slice(0, 12), why }, 'generated a new sealing key');
     this.#reload([...(this.#informers.list()).filter((s) => s.metadata?.uid !== created.metadata?.uid), created]);
   }
 
   async #publish(cm: V1ConfigMap | undefined, rotatedFor: string | undefined): Promise<void> {
-    if (this.#keys.length === 0) return;
+    if (this.#keys.length === 0 || this.#o.mayWrite?.() === false) return;
     const data = {
       'cert.pem': this.#keys[0]?.certificatePem ?? '',
       'certs.pem': this.#keys.map((k) => k.certificatePem).join(''),

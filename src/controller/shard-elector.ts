@@ -70,6 +70,15 @@ export class ShardElector {
     return this.#held;
   }
 
+  /**
+   * Whether this replica may write for `shard` now: it holds it and renewed
+   * its Lease within the renew deadline, measured now (after a stalled event
+   * loop the round that notices the lapse may not have run yet).
+   */
+  holds(shard: number): boolean {
+    return this.#held.has(shard) && Date.now() - (this.#lastRenew[shard] ?? 0) <= this.#o.renewDeadlineMs;
+  }
+
   start(): void {
     void this.#tick();
   }

@@ -38,6 +38,8 @@ export class Sharding {
   readonly #d: ShardingDeps;
   readonly #hooks: ShardingHooks;
   #keyTimer: NodeJS.Timeout | undefined;
+  /** The key maintenance running, if any. */
+  #maintaining: Promise<void> | undefined;
   #reconciling = false;
   #stopped = false;
 
@@ -53,9 +55,14 @@ export class Sharding {
       leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
       onGained: (s) => { this.#gain(s); },
       onLost: (s) => { this.#lose(s); },
-      drain: (s, timeoutMs) => this.gate.drain(s, timeoutMs),
+      drain: (s, timeoutMs) => this.#drain(s, timeoutMs),
     });
-    this.gate = new ShardGate(d.shards, (s) => this.elector.held.has(s));
+    this.gate = new ShardGate(d.shards, (s) => this.elector.holds(s));
+  }
+
+  /** Whether this replica leads key management: it holds shard 0 and renewed its Lease within the renew deadline. */
+  get leadsKeys(): boolean {
+    return this.elector.holds(KEY_SHARD);
   }
 
   /** Whether this replica holds any shard. */
@@ -88,9 +95,28 @@ export class Sharding {
   /** Key maintenance now and every --key-check-interval, until shard 0 is lost. */
   #leadKeys(): void {
     this.#d.metrics.leader.set(1);
-    void this.#hooks.maintainKeys();
+    this.#maintainKeys();
     clearInterval(this.#keyTimer);
-    if (!this.#stopped) this.#keyTimer = setInterval(() => void this.#hooks.maintainKeys(), this.#o.keyCheckIntervalMs);
+    if (!this.#stopped) this.#keyTimer = setInterval(() => { this.#maintainKeys(); }, this.#o.keyCheckIntervalMs);
+  }
+
+  #maintainKeys(): void {
+    const run = this.#hooks.maintainKeys();
+    this.#maintaining = run;
+    void run.finally(() => { if (this.#maintaining === run) this.#maintaining = undefined; });
+  }
+
+  /**
+   * Resolves once no reconcile of `shard` runs and, for shard 0, no key
+   * maintenance either (a key being generated when shard 0 changes hands
+   * would race the new holder's), or after `timeoutMs`.
+   */
+  async #drain(shard: number, timeoutMs: number): Promise<void> {
+    const maintaining = shard === KEY_SHARD ? this.#maintaining : undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); });
+    await Promise.race([Promise.all([this.gate.drain(shard, timeoutMs), maintaining]), timeout]);
+    clearTimeout(timer);
   }
 
   #lose(s: number): void {

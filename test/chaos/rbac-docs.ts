@@ -43,7 +43,9 @@ export function documentedControllerRights(): { cluster: Set<Grant>; own: Set<Gr
   }
   const own = new Set<Grant>();
   for (const [group = '', resource = '', names = '', verbs = ''] of roleTable.rows) {
-    for (const verb of verbs.split(',').map((v) => v.trim())) own.add(grant(group === '""' ? '' : group, resource, names === 'any' ? '*' : names, verb));
+    for (const name of names.split(',').map((n) => n.trim())) {
+      for (const verb of verbs.split(',').map((v) => v.trim())) own.add(grant(group === '""' ? '' : group, resource, name === 'any' ? '*' : name, verb));
+    }
   }
   if (cluster.size === 0 || own.size === 0) throw new Error('docs/DEPLOY.md: a controller RBAC table is empty');
   return { cluster, own };

@@ -52,8 +52,8 @@ export interface ControllerEnv {
   readonly controllers: readonly ControllerProcess[];
   /** Where logs and the token kubeconfig are written. */
   readonly dir: string;
-  /** Starts one more replica with the same flags. */
-  startReplica(name: string): Promise<ControllerProcess>;
+  /** Starts one more replica with the same flags, and `extraArgs` (e.g. its --shard) after them. */
+  startReplica(name: string, extraArgs?: readonly string[]): Promise<ControllerProcess>;
 }
 
 interface State {
@@ -160,9 +160,9 @@ export function useController(o: ControllerEnvOptions): ControllerEnv {
     get rbac() { return get().rbac; },
     get controllers() { return get().controllers; },
     get dir() { return get().dir; },
-    async startReplica(name: string): Promise<ControllerProcess> {
+    async startReplica(name: string, extraArgs: readonly string[] = []): Promise<ControllerProcess> {
       const s = get();
-      const c = await startController({ name, logDir: s.dir, args: s.args });
+      const c = await startController({ name, logDir: s.dir, args: [...s.args, ...extraArgs] });
       s.controllers.push(c);
       return c;
     },
