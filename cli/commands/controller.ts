@@ -50,7 +50,7 @@ function controllerOptions(): Option[] {
     opt('--max-backoff <duration>', 'longest wait between retries of a failing resource', 'SEALBOX_MAX_BACKOFF').default(parseDuration('5m'), '5m').argParser(parseDuration),
     opt('--fight-limit <n>', 'changes of a Secret back by another writer within a minute after which the controller pauses writing it (Conflict); 0 never pauses', 'SEALBOX_FIGHT_LIMIT').default(5).argParser(parseIntOption),
     new Option('--no-leader-elect', 'run without leader election (one replica only)'),
-    opt('--lease-name <name>', 'Lease used for leader election', 'SEALBOX_LEASE_NAME').default('sealbox-controller'),
+    opt('--lease-name <name>', 'Lease used for leader election (shard 0\'s with --shards; shard s uses <name>-shard-<s>)', 'SEALBOX_LEASE_NAME').default('sealbox-controller'),
     opt('--shards <n>', 'spread sealed resources over this many shards by namespace, one Lease each; every replica reconciles the shards it holds (docs/DEPLOY.md "Sharding")', 'SEALBOX_SHARDS').default(1).argParser(parseIntOption),
     opt('--shard <k>', 'the shard this replica prefers; default: the ordinal suffix of its pod name (StatefulSet), none for other names', 'SEALBOX_SHARD').argParser(parseIntOption),
     opt('--lease-duration <duration>', 'leader lease duration', 'SEALBOX_LEASE_DURATION').default(parseDuration('15s'), '15s').argParser(parseDuration),

@@ -113,6 +113,16 @@ describe('ShardElector', () => {
     expect(a.events).toEqual(['+0', '+1', '-0', '-1']);
   });
 
+  it('may not write for a shard once the renew deadline has passed since its last renewal, even before a round notices', async () => {
+    const a = start(replica(store, 'a', 2));
+    await at(0);
+    expect([a.elector.holds(0), a.elector.holds(1)]).toEqual([true, true]);
+    // the event loop stalls: the clock moves on, no timer runs
+    vi.setSystemTime(Date.now() + 3001);
+    expect(a.elector.held.size).toBe(2);
+    expect([a.elector.holds(0), a.elector.holds(1)]).toEqual([false, false]);
+  });
+
   it('stops for a shard at once when it sees another replica holding it', async () => {
     const a = start(replica(store, 'a', 2));
     await at(0);
