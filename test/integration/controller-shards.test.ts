@@ -58,8 +58,11 @@ describe('two sharded replicas', () => {
     replicas.push(...await Promise.all([0, 1].map((k) => env.startReplica(`shard-${String(k)}`, ['--shard', String(k)]))));
     const [r0, r1] = replicas as [ControllerProcess, ControllerProcess];
     await waitForShards(new Map([[r0, [0]], [r1, [1]]]));
-    const cert = await fetchCert(r0.url);
-    expect(await fetchCert(r1.url)).toBe(cert);
+    // shard 0's holder generates the first key; both replicas load it and serve it
+    const cert = await eventually('both replicas to serve the first certificate', async () => {
+      const [a, b] = await Promise.all([r0, r1].map(async (c) => (await fetch(`${c.url}/v1/cert.pem`)).status === 200 ? fetchCert(c.url) : undefined));
+      return a !== undefined && a === b ? a : undefined;
+    }, 60_000);
     for (const ns of env.namespaces) {
       for (let i = 0; i < PER_NAMESPACE; i++) await createSealed(ns, await seal(cert, { name: `s${String(i)}`, namespace: ns, data: { v: `${ns}-${String(i)}` } }));
     }
