@@ -50,8 +50,16 @@ function summarizeData(entries: readonly (readonly [string, string])[]): [string
   return [[DATA_DIGEST_KEY, dataMapDigest(entries)]];
 }
 
+const DIGEST_PREFIX = 'sha256:';
+
+/**
+ * Long values become `sha256:` digests; so does any value that already
+ * starts with `sha256:`, or an editor of the Secret could write the digest's
+ * text as a short value and the summary would match Git while the Secret
+ * does not (drift left in place; found by attack17).
+ */
 function annotationDigests(annotations: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(annotations).map(([k, v]) => [k, v.length > LONG_ANNOTATION ? `sha256:${digestBytes(v).toString('base64')}` : v]));
+  return Object.fromEntries(Object.entries(annotations).map(([k, v]) => [k, v.length > LONG_ANNOTATION || v.startsWith(DIGEST_PREFIX) ? `${DIGEST_PREFIX}${digestBytes(v).toString('base64')}` : v]));
 }
 
 /** True when a sealed resource controls `s` by its ownerReferences (a claim only: anyone may write one). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { V1Secret } from '../../../src/kube/types.js';
 import type { Owner } from '../../../src/controller/plan.js';
@@ -9,6 +10,8 @@ const owner: Owner = { apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', name:
 const ref = { apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', name: 'db', uid: 'uid-1', controller: true };
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const LONG = 'l'.repeat(500);
+/** The text the summary once kept for LONG: an editor of the Secret can write it as the annotation's value. */
+const LONG_AS_DIGEST = `sha256:${createHash('sha256').update(LONG).digest('base64')}`;
 
 function desired(over: Partial<SecretData> = {}): SecretData {
   return { name: 'db', namespace: 'prod', type: 'Opaque', labels: { app: 'db' }, annotations: { note: 'hi', long: LONG }, data: new Map([['pw', new Uint8Array(Buffer.from('s3cret'))]]), ...over };
@@ -71,6 +74,8 @@ describe('the cache check (plan on summaries)', () => {
     ['a changed value in patch mode', existing({ data: { pw: b64('changed'), other: b64('kept') } }), desired(), true, 'update'],
     ['an extra key', existing({ data: { pw: b64('s3cret'), other: b64('x') } }), desired(), false, 'update'],
     ['a changed long annotation', existing({}, { annotations: { note: 'hi', long: `${LONG}!` } }), desired(), false, 'update'],
+    ['a long annotation replaced by the text of its digest (attack17)', existing({}, { annotations: { note: 'hi', long: LONG_AS_DIGEST } }), desired(), false, 'update'],
+    ['a short annotation Git wants, replaced by a value whose digest it spells (attack17)', existing({}, { annotations: { note: 'hi', long: LONG } }), desired({ annotations: { note: 'hi', long: LONG_AS_DIGEST } }), false, 'update'],
     ['another type', existing({ type: 'kubernetes.io/tls' }), desired(), false, 'recreate'],
     ['a Secret of many keys that matches Git', existing({ data: MANY_B64 }), desired({ data: MANY }), false, 'none'],
     ['a Secret of many keys with one value changed', existing({ data: { ...MANY_B64, k7: b64('changed') } }), desired({ data: MANY }), false, 'update'],
