@@ -1,0 +1,169 @@
+// ListWatch (src/kube/list-watch.ts) against a tiny local HTTP server that
+// answers as an API server without the WatchList feature does: it refuses
+// sendInitialEvents (422), so the initial list comes in pages, and it lets
+// a continue token expire (410). Our kube-apiserver 1.34 serves the stream
+// (test/integration/kube-informers.test.ts), so the fallback is shown here.
+import type { AddressInfo } from 'node:net';
+import * as http from 'node:http';
+import * as k8s from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KubeError } from '../../../src/kube/errors.js';
+import { ListWatch } from '../../../src/kube/list-watch.js';
+import type { ListPage } from '../../../src/kube/pager.js';
+import type { KubeObject } from '../../../src/kube/types.js';
+
+const PATH = '/apis/test.sealbox.dev/v1/namespaces/n/things';
+const thing = (name: string, rv: string): KubeObject => ({ apiVersion: 'test.sealbox.dev/v1', kind: 'Thing', metadata: { namespace: 'n', name, resourceVersion: rv } });
+const status = (code: number, reason: string, message: string): string => JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message });
+
+/** The server's script: what it answered, in order, and the watch responses it keeps open. */
+interface Fake { url: string; seen: string[]; open: http.ServerResponse[]; close(): Promise<void> }
+
+/**
+ * Refuses streams; lists [a, b] then [c] at version "20" (the continue token
+ * expires once); a watch from "20" gets d (version "21") the first time,
+ * and a watch from any other version an ERROR event with code 410.
+ */
+async function fakeApiServer(): Promise<Fake> {
+  const seen: string[] = [];
+  const open: http.ServerResponse[] = [];
+  let expireToken = true;
+  let dSent = false;
+  const server = http.createServer((req, res) => {
+    const q = new URL(req.url ?? '/', 'http://x').searchParams;
+    const send = (code: number, body: string): void => { res.writeHead(code, { 'content-type': 'application/json' }).end(body); };
+    if (q.get('watch') === 'true' && q.get('sendInitialEvents') === 'true') {
+      seen.push('stream');
+      send(422, status(422, 'Invalid', 'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled'));
+    } else if (q.get('watch') === 'true') {
+      seen.push(`watch from ${q.get('resourceVersion') ?? ''}`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (q.get('resourceVersion') === '20') {
+        // d is created once, after the list
+        if (!dSent) res.write(`${JSON.stringify({ type: 'ADDED', object: thing('d', '21') })}\n`);
+        dSent = true;
+        open.push(res);
+      } else {
+        res.end(`${JSON.stringify({ type: 'ERROR', object: JSON.parse(status(410, 'Expired', 'too old resource version: 21 (30)')) as unknown })}\n`);
+      }
+    } else if (q.get('continue') === 't1') {
+      seen.push('list page 2');
+      if (expireToken) send(410, status(410, 'Expired', 'The provided continue parameter is too old'));
+      else send(200, JSON.stringify({ items: [thing('c', '12')], metadata: { resourceVersion: '20' } }));
+      expireToken = false;
+    } else {
+      seen.push('list page 1');
+      send(200, JSON.stringify({ items: [thing('a', '10'), thing('b', '11')], metadata: { resourceVersion: '20', continue: 't1' } }));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+  return {
+    url, seen, open,
+    close: () => new Promise<void>((r) => {
+      for (const res of open) res.destroy();
+      server.close(() => { r(); });
+    }),
+  };
+}
+
+function kubeConfigFor(server: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'fake', server, skipTLSVerify: true }], users: [{ name: 'u' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'u' }], currentContext: 'fake',
+  });
+  return kc;
+}
+
+let fake: Fake | undefined;
+afterEach(async () => { await fake?.close(); fake = undefined; });
+
+describe('ListWatch against a server that refuses the streaming list', () => {
+  it('falls back to pages, starts the list again when a continue token expired, and watches from the list\'s version', async () => {
+    const f = await fakeApiServer();
+    fake = f;
+    const listPage = async (limit: number, cont: string | undefined): Promise<ListPage<KubeObject>> => {
+      const res = await fetch(`${f.url}${PATH}?limit=${String(limit)}${cont === undefined ? '' : `&continue=${cont}`}`);
+      const body = await res.json() as { items: KubeObject[]; metadata: { resourceVersion: string; continue?: string } };
+      if (res.status !== 200) throw new KubeError(res.status, `list things: HTTP ${String(res.status)}`);
+      return { items: body.items, metadata: { resourceVersion: body.metadata.resourceVersion, _continue: body.metadata.continue } };
+    };
+    let expired = 0;
+    const added: string[] = [];
+    const inf = new ListWatch(kubeConfigFor(f.url), { resource: 'things', namespace: 'n', path: PATH, pageSize: 2, listPage }, {
+      keep: (o) => o.metadata?.name ?? '', onExpired: () => { expired++; },
+    });
+    inf.on('add', (name) => { added.push(name); });
+    await inf.start();
+    expect(f.seen).toEqual(['stream', 'list page 1', 'list page 2', 'list page 1', 'list page 2']);
+    expect(expired).toBe(1);
+    expect(inf.list().sort()).toEqual(['a', 'b', 'c']);
+    expect(inf.resourceVersion).toBe('20');
+    await waitUntil(() => inf.get('d', 'n') !== undefined);
+    expect(f.seen[5]).toBe('watch from 20');
+    expect(added).toEqual(['a', 'b', 'c', 'd']);
+    await inf.stop();
+  });
+
+  it('after a 410 on the watch, lists in pages again without asking for a stream the server refused', async () => {
+    const f = await fakeApiServer();
+    fake = f;
+    const listPage = async (limit: number, cont: string | undefined): Promise<ListPage<KubeObject>> => {
+      const res = await fetch(`${f.url}${PATH}?limit=${String(limit)}${cont === undefined ? '' : `&continue=${cont}`}`);
+      if (res.status !== 200) throw new KubeError(res.status, `list things: HTTP ${String(res.status)}`);
+      const body = await res.json() as { items: KubeObject[]; metadata: { resourceVersion: string; continue?: string } };
+      return { items: body.items, metadata: { resourceVersion: body.metadata.resourceVersion, _continue: body.metadata.continue } };
+    };
+    let expired = 0;
+    const inf = new ListWatch(kubeConfigFor(f.url), { resource: 'things', namespace: 'n', path: PATH, pageSize: 2, listPage }, {
+      keep: (o) => o.metadata?.name ?? '', onExpired: () => { expired++; },
+    });
+    const deleted: string[] = [];
+    inf.on('delete', (name) => { deleted.push(name); });
+    await inf.start();
+    await waitUntil(() => inf.get('d', 'n') !== undefined);
+    // the watch from "21" (d's version) gets an ERROR event with code 410: the list starts over, in pages at once
+    f.open.splice(0).forEach((res) => { res.end(); });
+    await waitUntil(() => f.seen.length === 10);
+    expect(expired).toBe(2);
+    expect(f.seen.slice(5)).toEqual(['watch from 20', 'watch from 21', 'list page 1', 'list page 2', 'watch from 20']);
+    // the relist replaced the cache: d, which it did not deliver, is gone with a 'delete'
+    expect(inf.list().sort()).toEqual(['a', 'b', 'c']);
+    expect(deleted).toEqual(['d']);
+    await inf.stop();
+  });
+});
+
+/** Polls `ok` until it holds, for up to 5 s. */
+async function waitUntil(ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('ListWatch failures', () => {
+  it('reports a watch line that is not JSON through \'error\' without any of its text (a Secret\'s values may be in it)', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"type":"ADDED","object":{"kind":"Secret","data":{"password":"aHVudGVyMg=="\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+      const errors: unknown[] = [];
+      const inf = new ListWatch(kubeConfigFor(url), { resource: 'secrets', namespace: 'n', path: '/api/v1/namespaces/n/secrets', pageSize: 10, listPage: () => Promise.reject(new Error('not listed')) }, { keep: (o: KubeObject) => o });
+      inf.on('error', (e) => { errors.push(e); });
+      await inf.start();
+      await inf.stop();
+      expect(errors).toHaveLength(1);
+      const err = errors[0];
+      expect(err).toBeInstanceOf(KubeError);
+      expect((err as KubeError).message).toBe('watch secrets in n: a watch event was not valid JSON');
+      expect(JSON.stringify(err) + String((err as Error).stack)).not.toContain('aHVudGVyMg');
+    } finally {
+      await new Promise<void>((r) => server.close(() => { r(); }));
+    }
+  });
+});
