@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KubeError } from '../../../src/kube/errors.js';
 import { ListWatch } from '../../../src/kube/list-watch.js';
 import type { ListPage } from '../../../src/kube/pager.js';
+import { openWatch } from '../../../src/kube/watch-stream.js';
 import type { KubeObject } from '../../../src/kube/types.js';
 
 const PATH = '/apis/test.sealbox.dev/v1/namespaces/n/things';
@@ -162,6 +163,33 @@ describe('ListWatch failures', () => {
       expect(err).toBeInstanceOf(KubeError);
       expect((err as KubeError).message).toBe('watch secrets in n: a watch event was not valid JSON');
       expect(JSON.stringify(err) + String((err as Error).stack)).not.toContain('aHVudGVyMg');
+    } finally {
+      await new Promise<void>((r) => server.close(() => { r(); }));
+    }
+  });
+});
+
+describe('openWatch', () => {
+  it('reads an event that arrives in pieces, a multi-byte character cut between two of them, and the events around it', async () => {
+    const big = `é${'x'.repeat(200_000)}€`;
+    const line = Buffer.from(`${JSON.stringify({ type: 'ADDED', object: thing(big, '2') })}\n`);
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`${JSON.stringify({ type: 'ADDED', object: thing('a', '1') })}\n`);
+      // 'é' is two bytes: the first piece ends inside it
+      const cut = line.indexOf(Buffer.from('é')) + 1;
+      res.write(line.subarray(0, cut));
+      setTimeout(() => { res.write(line.subarray(cut, 100_000)); }, 20);
+      setTimeout(() => { res.end(Buffer.concat([line.subarray(100_000), Buffer.from(`${JSON.stringify({ type: 'DELETED', object: thing('a', '3') })}\n`)])); }, 40);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const names: string[] = [];
+      const w = openWatch(kubeConfigFor(`http://127.0.0.1:${String((server.address() as AddressInfo).port)}`), PATH, {}, (e) => {
+        names.push(`${e.type} ${String((e.object as KubeObject).metadata?.name)}`);
+      });
+      expect(await w.ended).toEqual({ kind: 'closed' });
+      expect(names).toEqual(['ADDED a', `ADDED ${big}`, 'DELETED a']);
     } finally {
       await new Promise<void>((r) => server.close(() => { r(); }));
     }
