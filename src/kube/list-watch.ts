@@ -19,6 +19,7 @@
  *   its backoff (src/controller/informers.ts).
  */
 import type * as k8s from '@kubernetes/client-node';
+import { truncate } from '../errors.js';
 import { KubeError } from './errors.js';
 import type { ListWatchSource } from './pager.js';
 import { listInPages } from './pager.js';
@@ -48,6 +49,9 @@ type Verb = 'add' | 'update' | 'delete';
 interface Entry<C> { readonly obj: C; readonly rv: string | undefined; readonly namespace: string }
 
 const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
+/** The kubeconfig's credentials could not be had (e.g. its exec plugin failed). */
+class CredentialsError extends KubeError {}
 
 function keyOf(obj: k8s.KubernetesObject): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
@@ -108,16 +112,20 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
   /**
    * Lists (unless a watch can resume), then watches in the background.
    * Resolves once the initial list is in the cache, or once it failed (the
-   * failure goes to 'error'); never rejects.
+   * failure goes to 'error'). Rejects only when the kubeconfig's credentials
+   * cannot be had before the list is in (as client-node's informer did); a
+   * later failure goes to 'error'.
    */
   async start(): Promise<void> {
     this.#stopped = false;
     const gen = ++this.#gen;
     this.#watch?.abort();
+    let failure: Error | undefined;
     await new Promise<void>((resolve) => {
       this.#synced = resolve;
-      void this.#loop(gen).finally(resolve);
+      void this.#loop(gen, (err) => { failure = err; }).finally(resolve);
     });
+    if (failure !== undefined) throw failure;
   }
 
   /** Stops watching; the cache stays as it is. */
@@ -134,7 +142,7 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
     return !this.#stopped && gen === this.#gen;
   }
 
-  async #loop(gen: number): Promise<void> {
+  async #loop(gen: number, reject: (err: Error) => void): Promise<void> {
     try {
       while (this.#live(gen)) {
         if (this.#rv === '' && this.#streamRefused) await this.#listPages(gen);
@@ -145,7 +153,9 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
         this.#afterWatch(end, Date.now() - started);
       }
     } catch (err) {
-      if (this.#live(gen)) for (const cb of this.#cbs.error) cb(err);
+      if (!this.#live(gen)) return;
+      if (err instanceof CredentialsError && this.#synced !== undefined) reject(err);
+      else for (const cb of this.#cbs.error) cb(err);
     }
   }
 
@@ -167,6 +177,7 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
       else throw new KubeError(end.status, `${what}: HTTP ${String(end.status)}${end.message === '' ? '' : `: ${end.message}`}`);
       return;
     }
+    if (end.kind === 'credentials') throw new CredentialsError(0, `${what}: the kubeconfig's credentials could not be had: ${truncate(end.message, 300)}`);
     if (end.kind === 'failed') throw new KubeError(0, `${what}: ${end.message}`);
     if (streaming) throw new KubeError(0, `${what}: the stream ended before the initial list did; starting it again`);
     if (this.#events === 0 && ms < 1000) throw new KubeError(0, `${what}: the API server closed the watch at once`);

@@ -24,7 +24,9 @@ export type WatchEnd =
   /** The server refused the request: HTTP status and its Status message. */
   | { readonly kind: 'http'; readonly status: number; readonly message: string }
   /** The connection failed, or a line was not JSON. */
-  | { readonly kind: 'failed'; readonly message: string };
+  | { readonly kind: 'failed'; readonly message: string }
+  /** The kubeconfig's credentials could not be had (e.g. its exec plugin failed): nothing was sent. */
+  | { readonly kind: 'credentials'; readonly message: string };
 
 /** A running watch request. */
 export interface WatchStream {
@@ -54,7 +56,11 @@ async function run(kc: k8s.KubeConfig, path: string, query: Readonly<Record<stri
   url.searchParams.set('watch', 'true');
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
   const opts: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' }, signal };
-  await kc.applyToHTTPSOptions(opts);
+  try {
+    await kc.applyToHTTPSOptions(opts);
+  } catch (err) {
+    return { kind: 'credentials', message: err instanceof Error ? err.message : String(err) };
+  }
   const res = await request(url, opts);
   if (res.statusCode !== 200) return { kind: 'http', status: res.statusCode ?? 0, message: statusMessage(await readSome(res)) };
   await eachLine(res, async (line) => {

@@ -6,16 +6,17 @@
 //
 // The failure is a real one: the kubeconfig's exec credential plugin
 // (test/controller/exec-credential.mjs) stops handing out tokens, as a cloud
-// login that expired does, right after the informers' initial lists, so that
-// opening their watches throws. It succeeds for exactly the requests the
-// controller makes until then, one at a time (a retry period longer than the
-// test keeps the elector from renewing in between):
+// login that expired does, right before the informers of Secrets and sealed
+// resources open their watches (which stream the initial lists), so that
+// opening them throws. It succeeds for exactly the requests the controller
+// makes until then, one at a time (a retry period longer than the test keeps
+// the elector from renewing in between):
 // - with leader election, on a fresh controller namespace: the key Secrets'
-//   list and watch, the Lease's read and create, the certificate ConfigMap's
-//   read, the first key's create, the ConfigMap's create, and the lists of
-//   Secrets and sealed resources: 9;
-// - without, once that key exists: the key Secrets' list and watch, the
-//   ConfigMap's read, the two lists: 5.
+//   watch (its initial list streams), the Lease's read and create, the
+//   certificate ConfigMap's read, the first key's create and the ConfigMap's
+//   create: 6;
+// - without, once that key exists: the key Secrets' watch and the
+//   ConfigMap's read: 2.
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -87,8 +88,8 @@ async function failingController(name: string, succeed: number, extra: readonly 
 
 describe('a controller that cannot start', () => {
   it('fails the same way with and without leader election: "could not start reconciling" with the reason, exit 1, no unhandled rejection', async () => {
-    const elected = await failingController('elected', 9, []);
-    const alone = await failingController('alone', 5, ['--no-leader-elect']);
+    const elected = await failingController('elected', 6, []);
+    const alone = await failingController('alone', 2, ['--no-leader-elect']);
     for (const r of [elected, alone]) {
       expect(r.stray).toEqual([]);
       expect(r.code).toBe(1);
