@@ -222,10 +222,19 @@ export async function waitQuiet(ctl, value, quietMs, maxMs = 120_000) {
  * cleared, the given extra sealed resources deleted.
  */
 async function reset(kube, ctl, namespaces, cold, extraToDelete) {
+  await Kube.pool(extraToDelete, 16, (obj) => kube.req('DELETE', `${ctl.collection(obj.metadata.namespace)}/${obj.metadata.name}`, undefined, { ok: [200, 202, 404] }));
+  await clearColdSet(kube, ctl, namespaces, cold.map((obj) => [obj.metadata.namespace, obj.metadata.name]), 16);
+}
+
+/**
+ * Deletes the cold set's Secrets in `namespaces`, clears the status of the
+ * sealed resources named by `names` ([namespace, name] pairs), and waits
+ * until the Secrets are gone.
+ */
+export async function clearColdSet(kube, ctl, namespaces, names, concurrency) {
   const sel = encodeURIComponent(`${SET_LABEL}=cold`);
   await Kube.pool(namespaces, 8, (ns) => kube.req('DELETE', `/api/v1/namespaces/${ns}/secrets?labelSelector=${sel}`, undefined, { ok: [200] }));
-  await Kube.pool(extraToDelete, 16, (obj) => kube.req('DELETE', `${ctl.collection(obj.metadata.namespace)}/${obj.metadata.name}`, undefined, { ok: [200, 202, 404] }));
-  await Kube.pool(cold, 16, (obj) => kube.req('PATCH', `${ctl.collection(obj.metadata.namespace)}/${obj.metadata.name}/status`, { status: null },
+  await Kube.pool(names, concurrency, ([ns, name]) => kube.req('PATCH', `${ctl.collection(ns)}/${name}/status`, { status: null },
     { contentType: 'application/merge-patch+json', ok: [200] }));
   for (let i = 0; i < 600; i++) {
     const list = await kube.req('GET', `/api/v1/secrets?labelSelector=${sel}&limit=1`, undefined, { ok: [200] });

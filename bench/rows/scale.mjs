@@ -17,10 +17,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { startControlPlane } from '../../test/cluster/control-plane.js';
 import { BitnamiController, SealboxController } from '../lib/controllers.mjs';
-import { SET_LABEL, secretStream } from '../lib/fixtures.mjs';
+import { secretStream } from '../lib/fixtures.mjs';
 import { Kube, diffCounts, summarizeRequests } from '../lib/kube.mjs';
 import { cpuSeconds, procStatus, runAsync } from '../lib/proc.mjs';
-import { controlPlaneCpu, secretTracker, waitQuiet } from './controller.mjs';
+import { clearColdSet, controlPlaneCpu, secretTracker, waitQuiet } from './controller.mjs';
 
 const RESOURCES = ['secrets', 'sealedsecrets', 'events'];
 const CHUNK = 2000;
@@ -147,8 +147,6 @@ async function steady(kube, ctl, proc, n, o) {
 
 /** Deletes the cold set's Secrets and clears every sealed resource's status (controllers stopped). */
 async function reset(kube, ctl, namespaces) {
-  const sel = encodeURIComponent(`${SET_LABEL}=cold`);
-  await Kube.pool(namespaces, 8, (ns) => kube.req('DELETE', `/api/v1/namespaces/${ns}/secrets?labelSelector=${sel}`, undefined, { ok: [200] }));
   const names = [];
   let cont = '';
   do {
@@ -156,14 +154,7 @@ async function reset(kube, ctl, namespaces) {
     for (const s of page.items) names.push([s.metadata.namespace, s.metadata.name]);
     cont = page.metadata.continue ?? '';
   } while (cont);
-  await Kube.pool(names, 32, ([ns, name]) => kube.req('PATCH', `${ctl.collection(ns)}/${name}/status`, { status: null },
-    { contentType: 'application/merge-patch+json', ok: [200] }));
-  for (let i = 0; i < 600; i++) {
-    const list = await kube.req('GET', `/api/v1/secrets?labelSelector=${sel}&limit=1`, undefined, { ok: [200] });
-    if (list.body.items.length === 0) return;
-    await sleep(100);
-  }
-  throw new Error('Secrets of the cold set are still there 60 s after deletion');
+  await clearColdSet(kube, ctl, namespaces, names, 32);
 }
 
 /**

@@ -9,18 +9,11 @@
  * resourceVersion expires); when and how often a failed one is tried again
  * is this module's.
  */
+import type { KubeInformer } from '../kube/types.js';
 import type { Logger } from './log.js';
 
-/** What Informers needs of one scope's informer; KubeApi's informers (src/kube/list-watch.ts) are ones. */
-export interface ScopeInformer<T> {
-  on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;
-  on(verb: 'error', cb: (err?: unknown) => void): void;
-  /** Lists, then watches; the client reports a failed list or watch through 'error', not by rejecting. */
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  get(name: string, namespace?: string): T | undefined;
-  list(namespace?: string): readonly T[];
-}
+/** What Informers needs of one scope's informer: KubeApi's informers (src/kube/list-watch.ts). */
+export type ScopeInformer<T> = KubeInformer<T>;
 
 /** Delays between restarts of a failed list/watch. */
 export interface BackoffOptions {

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { LeaseApi, LeaderOptions } from '../../../src/controller/leader.js';
 import { LeaderElector } from '../../../src/controller/leader.js';
-import { LeaseStore } from './lease-store.js';
+import { LeaseStore, useElectors } from './lease-store.js';
 
 interface Replica {
   elector: LeaderElector;
@@ -30,18 +30,8 @@ function replica(api: LeaseApi, identity: string, o: Partial<LeaderOptions> = {}
 const at = async (ms: number): Promise<void> => { await vi.advanceTimersByTimeAsync(ms); };
 
 describe('LeaderElector', () => {
-  let store: LeaseStore;
-  const running: LeaderElector[] = [];
-  const start = (r: Replica): Replica => { running.push(r.elector); r.elector.start(); return r; };
-
-  beforeEach(() => {
-    vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
-    store = new LeaseStore();
-  });
-  afterEach(async () => {
-    for (const e of running.splice(0)) await e.stop();
-    vi.useRealTimers();
-  });
+  let store = new LeaseStore();
+  const start = useElectors((s) => { store = s; });
 
   it('creates a missing Lease, holds it and calls onStartedLeading once', async () => {
     const a = start(replica(store, 'a'));

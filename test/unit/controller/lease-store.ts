@@ -1,5 +1,6 @@
 // An in-memory Lease store for the election unit tests (LeaderElector,
 // ShardElector); the integration tests use the real API server.
+import { afterEach, beforeEach, vi } from 'vitest';
 import type { V1Lease } from '../../../src/kube/types.js';
 import { KubeError } from '../../../src/kube/errors.js';
 import type { LeaseApi } from '../../../src/controller/leader.js';
@@ -65,4 +66,32 @@ export class LeaseStore implements LeaseApi {
     const metadata = { ...(old?.metadata ?? { name, namespace: 'ctl' }), ...(annotations === undefined ? {} : { annotations }) };
     this.#save(key, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec });
   }
+}
+
+/** What useElectors needs of an elector. */
+interface Elector {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Fake timers from a fixed date and a fresh LeaseStore (handed to `onStore`)
+ * before each test; after it, every elector started through the returned
+ * `start` is stopped and real timers come back.
+ */
+export function useElectors(onStore: (store: LeaseStore) => void): <R extends { readonly elector: Elector }>(r: R) => R {
+  const running: Elector[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
+    onStore(new LeaseStore());
+  });
+  afterEach(async () => {
+    for (const e of running.splice(0)) await e.stop();
+    vi.useRealTimers();
+  });
+  return (r) => {
+    running.push(r.elector);
+    r.elector.start();
+    return r;
+  };
 }

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ShardElectorOptions } from '../../../src/controller/shard-elector.js';
 import { ShardElector } from '../../../src/controller/shard-elector.js';
 import { SHARDS_ANNOTATION, WANTED_BY_ANNOTATION } from '../../../src/controller/shards.js';
-import { LeaseStore } from './lease-store.js';
+import { LeaseStore, useElectors } from './lease-store.js';
 
 interface Replica {
   elector: ShardElector;
@@ -32,18 +32,8 @@ function replica(store: LeaseStore, identity: string, shards: number, o: Partial
 const at = async (ms: number): Promise<void> => { await vi.advanceTimersByTimeAsync(ms); };
 
 describe('ShardElector', () => {
-  let store: LeaseStore;
-  const running: ShardElector[] = [];
-  const start = (r: Replica): Replica => { running.push(r.elector); r.elector.start(); return r; };
-
-  beforeEach(() => {
-    vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
-    store = new LeaseStore();
-  });
-  afterEach(async () => {
-    for (const e of running.splice(0)) await e.stop();
-    vi.useRealTimers();
-  });
+  let store = new LeaseStore();
+  const start = useElectors((s) => { store = s; });
 
   it('creates one Lease per shard, shard 0 under the leader Lease name, each marked with the shard count', async () => {
     const a = start(replica(store, 'a', 3));
@@ -93,7 +83,6 @@ describe('ShardElector', () => {
     expect([...c0.elector.held]).toEqual([0]);
     expect([...c1.elector.held]).toEqual([1]);
     // c-1 freezes: its timers stop, its Lease is no longer renewed
-    running.splice(running.indexOf(c1.elector), 1);
     await c1.elector.stop(); // releases at once ...
     store.set({ ...store.spec('lease-shard-1'), holderIdentity: 'c-1', leaseDurationSeconds: 4, renewTime: new Date() }, 'lease-shard-1'); // ... so make it look crashed instead
     await at(4000);
