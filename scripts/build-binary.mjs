@@ -80,15 +80,17 @@ step(`bundled ${config.main} (${MiB(statSync(join(root, config.main)).size)}) an
 
 /** Writes a throwaway self-signed certificate (RSA-2048) for the snapshot's warm-up seal; returns its path. */
 function warmUpCertificate() {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // PEM straight out of the generator: on Node 20, exporting a key object that
+  // generateKeyPairSync made can deadlock when a GC runs during the export.
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }));
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
   cert.serialNumber = '01';
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + 86_400_000);
   cert.setSubject([{ name: 'commonName', value: 'sealbox-snapshot-warm-up' }]);
   cert.setIssuer(cert.subject.attributes);
-  cert.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' })), forge.md.sha256.create());
+  cert.sign(forge.pki.privateKeyFromPem(privateKey), forge.md.sha256.create());
   const file = join(out, 'warm-up.cert.pem');
   writeFileSync(file, forge.pki.certificateToPem(cert));
   return file;

@@ -4,7 +4,7 @@
 // operationId of Microsoft's spec (keys.json, secrets.json) that the server
 // matched the request to; errors are HttpErrors, which the server answers
 // with the spec's KeyVaultError body ({ error: { code, message } }).
-import { constants, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 
 /** Key Vault's limit on a secret's value. */
@@ -120,9 +120,15 @@ export class KeyVaultStore {
     if (kty !== 'RSA' && kty !== 'RSA-HSM') throw badParameter(`Key type ${String(kty)} is not supported by this test server (RSA only).`);
     const size = body === undefined ? last?.size ?? 2048 : body.key_size ?? 2048;
     if (!KEY_SIZES.includes(size)) throw badParameter('key_size must be 2048, 3072 or 4096.');
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: size });
+    // PEM out of the generator, then a key object of its own: Node 20 can
+    // deadlock when a GC finalizes generateKeyPairSync's job while the key it
+    // made is being exported (the job's destructor waits on the mutex the
+    // export holds: seen as a hung stand-in in CI). n and e are read once.
+    const pem = generateKeyPairSync('rsa', { modulusLength: size, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const privateKey = createPrivateKey(pem.privateKey);
+    const { n, e } = createPublicKey(pem.publicKey).export({ format: 'jwk' });
     const k = {
-      version: newVersion(), privateKey, size, ops: body === undefined ? last?.ops ?? [] : body.key_ops ?? DEFAULT_OPS,
+      version: newVersion(), privateKey, n, e, size, ops: body === undefined ? last?.ops ?? [] : body.key_ops ?? DEFAULT_OPS,
       enabled: body?.attributes?.enabled ?? true, created: now(), updated: now(), tags: body?.tags ?? last?.tags ?? {},
     };
     this.#keys.set(c.name.toLowerCase(), [...(this.#keys.get(c.name.toLowerCase()) ?? []), k]);
@@ -182,8 +188,7 @@ function attributes(k) {
 
 /** The spec's KeyBundle: the public half (n, e) only. @param {Call} c @param {KeyVersion} k */
 function keyBundle(c, k) {
-  const jwk = createPublicKey(k.privateKey).export({ format: 'jwk' });
-  return { key: { kid: kidOf(c, k), kty: 'RSA', key_ops: k.ops, n: jwk.n, e: jwk.e }, attributes: attributes(k), tags: k.tags };
+  return { key: { kid: kidOf(c, k), kty: 'RSA', key_ops: k.ops, n: k.n, e: k.e }, attributes: attributes(k), tags: k.tags };
 }
 
 /** The spec's SecretBundle. @param {Call} c @param {SecretVersion} s */
