@@ -11,7 +11,7 @@ export type KubeObject = k8s.KubernetesObject;
 export interface KubeInformer<T> {
   on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;
   on(verb: 'error', cb: (err?: unknown) => void): void;
-  /** Lists, then watches; resolves once the list is cached or failed (reported through 'error'), never rejects. */
+  /** Lists, then watches; resolves once the list is cached or failed (reported through 'error'); rejects only when credentials cannot be had. */
   start(): Promise<void>;
   stop(): Promise<void>;
   get(name: string, namespace?: string): T | undefined;
