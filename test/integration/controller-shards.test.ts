@@ -108,7 +108,12 @@ describe('two sharded replicas', () => {
     expect(secretText(created)).toEqual({ v: 'written by the survivor' });
     expect(elapsed, `secret appeared ${String(elapsed)} ms after the kill`).toBeLessThanOrEqual(LEASE_MS + 5000);
     await waitForShards(new Map([[survivor, [0, 1]]]), 10_000);
-    expect(writesOf(survivor).filter((w) => w.name === 'after-kill')).toEqual([{ namespace: ns, name: 'after-kill', result: 'created' }]);
+    // its 'secret synced' line follows the status write, so it may trail the Secret itself
+    const wrote = await eventually('the survivor to log its write', () => {
+      const w = writesOf(survivor).filter((r) => r.name === 'after-kill');
+      return Promise.resolve(w.length > 0 ? w : undefined);
+    }, 10_000);
+    expect(wrote).toEqual([{ namespace: ns, name: 'after-kill', result: 'created' }]);
     // the survivor re-checks the shard it gained and rewrites none of its Secrets
     const gained = env.namespaces.filter((n) => shardOf(n, SHARDS) === shardOf(ns, SHARDS)).length * PER_NAMESPACE;
     await eventually('the survivor to re-check the resources of the shard it gained', async () =>
