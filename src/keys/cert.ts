@@ -141,6 +141,24 @@ export class CertIdentity implements KeyUnwrapper {
     return { recipient, wrap: (dataKey, binding) => Promise.resolve({ ...recipient, wrapped: oaepWrap(key, dataKey, binding) }) };
   }
 
+  /**
+   * Unwraps the session key of a Sealed Secrets value (src/crypto/bitnami.ts)
+   * off the event loop. Returns null when it does not decrypt with this key
+   * and `label`: such values name no key, so a miss is not an error.
+   */
+  async unwrapBitnami(wrapped: Uint8Array, label: Uint8Array): Promise<Uint8Array | null> {
+    // Go's rsa.DecryptOAEP reads a shorter ciphertext as one with leading zeros.
+    if (wrapped.length > this.#wrappedBytes) return null;
+    const full = new Uint8Array(this.#wrappedBytes);
+    full.set(wrapped, this.#wrappedBytes - wrapped.length);
+    this.privateOps++;
+    try {
+      return new Uint8Array(await subtle.decrypt({ name: 'RSA-OAEP', label }, await this.#key, full));
+    } catch {
+      return null;
+    }
+  }
+
   async unwrap(stanza: WrappedKey, binding: Binding): Promise<Uint8Array | null> {
     if (stanza.type !== 'cert' || stanza.id !== this.fingerprint) return null;
     // Every OAEP ciphertext is exactly as long as the modulus: anything else
