@@ -30,6 +30,7 @@ interface ControllerFlags {
   kmsProviders: string;
   kmsTimeout: number;
   kmsAllow: string;
+  sealedSecretsCompat: boolean;
 }
 
 /** The options of `sealbox controller`, each with its environment variable; see README "Controller flags". */
@@ -61,6 +62,7 @@ function controllerOptions(): Option[] {
     opt('--data-key-cache-size <n>', 'unwrapped data keys kept in memory', 'SEALBOX_DATA_KEY_CACHE_SIZE').default(100_000).argParser(parseIntOption),
     opt('--kms-providers <list>', 'cloud key services to unwrap with the pod identity: aws, azure or aws,azure (docs/KMS.md); empty for none', 'SEALBOX_KMS_PROVIDERS').default(''),
     opt('--kms-timeout <duration>', 'time limit of one KMS call, SDK retries included', 'SEALBOX_KMS_TIMEOUT').default(parseDuration('15s'), '15s').argParser(parseDuration),
+    opt('--sealed-secrets-compat', 'act as a drop-in for the Sealed Secrets controller: serve kubeseal\'s /v1/verify and /v1/rotate, label new keys as Sealed Secrets does (docs/MIGRATION.md)', 'SEALBOX_SEALED_SECRETS_COMPAT').default(false),
     opt('--kms-allow <list>', 'KMS keys the controller may call: default, azure:.SUFFIX, azure:HOST[:PORT], aws:ACCOUNT:REGION (* for any); comma-separated (docs/KMS.md)', 'SEALBOX_KMS_ALLOW').default('default'),
   ];
 }
@@ -96,6 +98,7 @@ async function optionsFrom(f: ControllerFlags): Promise<ControllerOptions> {
     kmsProviders: parseKmsProviders(f.kmsProviders),
     kmsTimeoutMs: f.kmsTimeout,
     kmsAllow: parseKmsAllow(f.kmsAllow, process.env),
+    sealedSecretsCompat: f.sealedSecretsCompat,
     onFatal: () => {
       process.exit(1);
     },

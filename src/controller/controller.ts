@@ -98,7 +98,7 @@ export class Controller implements RunningController {
     this.#api = new KubeApi(loadKubeConfig(o.kubeconfig), { qps: o.qps, burst: o.burst, onRequest: (verb, resource) => this.#metrics.apiRequests.inc({ verb, resource }) });
     this.#extraUnwrappers = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, this.#metrics, this.log)];
     this.#kmsBudget = 2 * (o.kmsTimeoutMs ?? DEFAULT_KMS_TIMEOUT_MS);
-    this.#keys = new KeyManager({ api: this.#api, namespace: o.namespace, rotationPeriodMs: o.keyRotationPeriodMs, keyBits: o.keyBits, log: this.log, metrics: this.#metrics, onChange: () => { this.#enqueueAll(true); }, mayWrite: () => !(this.#elector instanceof Sharding) || this.#elector.leadsKeys });
+    this.#keys = new KeyManager({ api: this.#api, namespace: o.namespace, rotationPeriodMs: o.keyRotationPeriodMs, keyBits: o.keyBits, log: this.log, metrics: this.#metrics, compatLabels: o.sealedSecretsCompat === true, onChange: () => { this.#enqueueAll(true); }, mayWrite: () => !(this.#elector instanceof Sharding) || this.#elector.leadsKeys });
     const shards = checkShards(o);
     const elector = shards > 1 ? this.#newSharding(identity, shards) : this.#newElector(identity);
     this.#gate = elector instanceof Sharding ? elector.gate : new ShardGate(1, () => true);
@@ -196,6 +196,7 @@ export class Controller implements RunningController {
         listen: this.#o.listen, keys: this.#keys, metrics: this.#metrics, log: this.log,
         extraUnwrappers: () => withKmsDeadline(this.#extraUnwrappers, this.#kmsBudget),
         ready: () => this.#keys.keys.length > 0 && (!this.#leading() || this.#synced),
+        sealedSecretsCompat: this.#o.sealedSecretsCompat === true,
       });
     } catch (err) {
       await this.stop();

@@ -23,6 +23,8 @@ export interface EndpointDeps {
 export interface EndpointAnswer {
   readonly status: number;
   readonly body: string;
+  /** Content type; default: JSON for 200, 409 and 422, text otherwise. */
+  readonly type?: string;
 }
 
 /** The work of one endpoint on a body already read and admitted; `cancelled` is true once the client went away. */

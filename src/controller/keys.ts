@@ -45,7 +45,17 @@ export interface KeyManagerOptions {
    * a key must not write it (--shards).
    */
   readonly mayWrite?: () => boolean;
+  /**
+   * Label new keys `sealedsecrets.bitnami.com/sealed-secrets-key: active` as
+   * well, as Sealed Secrets labels its own (`--sealed-secrets-compat`), so its
+   * tools and backups (`kubectl get secret -l …`, `kubeseal
+   * --recovery-unseal`) find them.
+   */
+  readonly compatLabels?: boolean;
 }
+
+/** The label Sealed Secrets puts on its key Secrets (value `active`; `compromised` keys are not used). */
+export const SEALED_SECRETS_KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
 
 /**
  * Refuses a key Secret that a sealed resource wrote: anyone who may create
@@ -190,7 +200,7 @@ export class KeyManager {
     const secret: V1Secret = {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { generateName: 'sealbox-key-', namespace: this.#o.namespace, labels: { [SEALING_KEY_LABEL]: 'true' }, annotations: { [FINGERPRINT_ANNOTATION]: key.fingerprint } },
+      metadata: { generateName: 'sealbox-key-', namespace: this.#o.namespace, labels: { [SEALING_KEY_LABEL]: 'true', ...(this.#o.compatLabels === true ? { [SEALED_SECRETS_KEY_LABEL]: 'active' } : {}) }, annotations: { [FINGERPRINT_ANNOTATION]: key.fingerprint } },
       type: 'kubernetes.io/tls',
       data: { 'tls.crt': Buffer.from(key.certificatePem).toString('base64'), 'tls.key': Buffer.from(key.privateKeyPem).toString('base64') },
     };

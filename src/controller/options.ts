@@ -67,6 +67,12 @@ export interface ControllerOptions {
   /** KMS keys the controller may call (`--kms-allow`; default: parseKmsAllow('', process.env)). */
   readonly kmsAllow?: KmsAllowlist;
   /**
+   * Compatibility with Sealed Secrets (`--sealed-secrets-compat`,
+   * docs/MIGRATION.md): kubeseal's `/v1/verify` and `/v1/rotate` are served,
+   * and new keys carry Sealed Secrets' key label too.
+   */
+  readonly sealedSecretsCompat?: boolean;
+  /**
    * Called when the controller cannot go on: leadership lost, or reconciling
    * could not start (in both modes); the CLI exits so the pod restarts cleanly.
    */

@@ -17,6 +17,7 @@ import { statusMessage } from './hints.js';
 import { compactWork } from './compact.js';
 import type { EndpointDeps, EndpointWork } from './endpoint.js';
 import type { KeyManager } from './keys.js';
+import { rotateWork, verifyWork } from './kubeseal-endpoints.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { MAX_BODY_BYTES, parseRewrapBody, rewrapRequest } from './rewrap.js';
@@ -40,6 +41,8 @@ export interface ServerOptions {
   readonly rewrapLimits?: GateLimits;
   /** Limits of reading re-wrap bodies (default DEFAULT_READ_LIMITS). */
   readonly readLimits?: ReadLimits;
+  /** Also serve kubeseal's `/v1/verify` and `/v1/rotate` (`--sealed-secrets-compat`; kubeseal-endpoints.ts). */
+  readonly sealedSecretsCompat?: boolean;
 }
 
 /** Re-wrap admission by default: 4 at once (1 per client), 20/s overall, 10/s per client. */
@@ -109,7 +112,7 @@ async function rewrapRoute(req: IncomingMessage, o: ServerOptions, gates: Gates,
   if (release === undefined) return text(429, 'error: too many re-wrap requests; retry shortly\n');
   try {
     const out = await work(body.text, o, () => req.socket.destroyed);
-    return { ...out, type: out.status === 200 || out.status === 409 || out.status === 422 ? 'application/json' : undefined };
+    return { ...out, type: out.type ?? (out.status === 200 || out.status === 409 || out.status === 422 ? 'application/json' : undefined) };
   } finally {
     release();
   }
@@ -117,6 +120,8 @@ async function rewrapRoute(req: IncomingMessage, o: ServerOptions, gates: Gates,
 
 /** The endpoints that take one sealed resource; they share the re-wrap gates (docs/SECURITY.md). */
 const SEALED_ROUTES = new Map<string, EndpointWork>([['/v1/rewrap', rewrap], ['/v1/validate', validateWork], ['/v1/compact', compactWork]]);
+/** kubeseal's endpoints, in compatibility mode only; they share the same gates. */
+const KUBESEAL_ROUTES = new Map<string, EndpointWork>([['/v1/verify', verifyWork], ['/v1/rotate', rotateWork]]);
 
 async function handle(req: IncomingMessage, o: ServerOptions, gates: Gates): Promise<Reply> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -137,7 +142,7 @@ async function handle(req: IncomingMessage, o: ServerOptions, gates: Gates): Pro
     const list = o.keys.keys.map((k, i) => ({ fingerprint: k.fingerprint, secret: k.name, createdAt: k.createdAt.toISOString(), newest: i === 0 }));
     return { status: 200, body: `${JSON.stringify(list, null, 2)}\n`, type: 'application/json' };
   }
-  const work = SEALED_ROUTES.get(path);
+  const work = SEALED_ROUTES.get(path) ?? (o.sealedSecretsCompat === true ? KUBESEAL_ROUTES.get(path) : undefined);
   if (work !== undefined) {
     if (req.method !== 'POST') return text(405, 'error: use POST\n');
     return rewrapRoute(req, o, gates, work);

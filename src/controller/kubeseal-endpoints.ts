@@ -1,0 +1,148 @@
+/**
+ * The endpoints kubeseal calls on a Sealed Secrets controller, served in
+ * compatibility mode (`--sealed-secrets-compat`) for `bitnami.com/v1alpha1`
+ * SealedSecrets, as bitnami-labs/sealed-secrets pkg/controller/server.go
+ * serves them:
+ *
+ * - `POST /v1/verify` (`kubeseal --validate`): 200 when every value unseals
+ *   with one of the controller's keys, 409 when one does not.
+ * - `POST /v1/rotate` (`kubeseal --re-encrypt`): the same SealedSecret with
+ *   every value sealed again for the newest key, as JSON; 409 when a value
+ *   does not unseal.
+ *
+ * (`GET /v1/cert.pem` is served in every mode by server.ts.) Values carry no
+ * key id, so each key is tried; the key that opened a value is tried first
+ * for the next, so a request costs about one RSA operation per value.
+ * Plaintext stays in this process and is zeroed once used; answers carry
+ * only ciphertext or the name of what failed. The body limits and admission
+ * gates of re-wrap apply (server.ts).
+ */
+import { createPublicKey } from 'node:crypto';
+import type { BitnamiScope } from '../crypto/bitnami.js';
+import { bitnamiLabel, bitnamiScopeOf, openBitnamiValue, sealBitnamiValue, splitBitnamiValue } from '../crypto/bitnami.js';
+import { SealboxError } from '../errors.js';
+import type { EndpointAnswer, EndpointDeps } from './endpoint.js';
+import type { SealingKey } from './keys.js';
+import { checkJsonText } from './rewrap.js';
+
+const TEXT = 'text/plain; charset=utf-8';
+
+/** Most values a request may hold (each costs up to one RSA operation per key). */
+export const MAX_KUBESEAL_VALUES = 1024;
+
+/** The parts of a bitnami SealedSecret the endpoints read; the rest is passed through. */
+interface BitnamiSealed {
+  readonly doc: Record<string, unknown>;
+  readonly what: string;
+  readonly label: Uint8Array;
+  readonly values: Readonly<Record<string, string>>;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function stringsOf(v: unknown): Record<string, string> | undefined {
+  if (!isRecord(v)) return undefined;
+  return Object.values(v).every((x) => typeof x === 'string') ? (v as Record<string, string>) : undefined;
+}
+
+/**
+ * Parses a request body as one `bitnami.com/v1alpha1` SealedSecret in JSON
+ * (kubeseal sends JSON). Throws SealboxError('INPUT') naming what is wrong.
+ */
+export function parseBitnamiSealed(body: string): BitnamiSealed {
+  checkJsonText(body);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    throw new SealboxError('INPUT', 'request: not JSON; send one bitnami.com/v1alpha1 SealedSecret as JSON, as kubeseal does');
+  }
+  if (!isRecord(doc) || doc.kind !== 'SealedSecret' || doc.apiVersion !== 'bitnami.com/v1alpha1') {
+    throw new SealboxError('INPUT', 'request: not a bitnami.com/v1alpha1 SealedSecret');
+  }
+  const meta = isRecord(doc.metadata) ? doc.metadata : {};
+  const name = typeof meta.name === 'string' ? meta.name : '';
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : '';
+  const what = `sealed secret "${namespace}/${name}"`.slice(0, 600);
+  const spec = isRecord(doc.spec) ? doc.spec : {};
+  // Sealed Secrets refuses the legacy spec.data by default (--accept-deprecated-v1-data off)
+  if (spec.data !== undefined && spec.data !== null) throw new SealboxError('INPUT', `${what}: the legacy spec.data is not accepted; reseal it with kubeseal into spec.encryptedData`);
+  const values = stringsOf(spec.encryptedData ?? {});
+  if (values === undefined) throw new SealboxError('INPUT', `${what}: spec.encryptedData must map key names to strings`);
+  if (Object.keys(values).length > MAX_KUBESEAL_VALUES) throw new SealboxError('INPUT', `${what}: more than ${String(MAX_KUBESEAL_VALUES)} values`);
+  const scope: BitnamiScope = bitnamiScopeOf(stringsOf(meta.annotations));
+  return { doc, what, label: bitnamiLabel(scope, namespace, name), values };
+}
+
+/**
+ * Opens one value with the first key that fits, trying `order`'s keys in
+ * turn; moves the key that opened it to the front. Returns the plaintext,
+ * or throws SealboxError('NO_KEY') naming the value (never its content).
+ */
+async function openValue(s: BitnamiSealed, key: string, order: SealingKey[], cancelled: () => boolean): Promise<Uint8Array> {
+  const parts = splitBitnamiValue(new Uint8Array(Buffer.from(s.values[key] ?? '', 'base64')));
+  if (parts !== null) {
+    for (const [i, k] of order.entries()) {
+      if (cancelled()) throw new SealboxError('INPUT', `${s.what}: the client went away`);
+      const session = await k.identity.unwrapBitnami(parts.wrapped, s.label);
+      const value = session === null ? null : openBitnamiValue(session, parts.sealed);
+      session?.fill(0);
+      if (value === null) continue;
+      order.splice(i, 1);
+      order.unshift(k);
+      return value;
+    }
+  }
+  throw new SealboxError('NO_KEY', `${s.what}: value "${key.slice(0, 253)}" does not unseal with any of this controller's ${String(order.length)} keys for its name, namespace and scope`);
+}
+
+/** Opens every value of `s` in turn and hands each to `use` before zeroing it. */
+async function eachValue(s: BitnamiSealed, keys: readonly SealingKey[], cancelled: () => boolean, use: (key: string, value: Uint8Array) => void): Promise<void> {
+  const order = [...keys];
+  for (const key of Object.keys(s.values)) {
+    const value = await openValue(s, key, order, cancelled);
+    try {
+      use(key, value);
+    } finally {
+      value.fill(0);
+    }
+  }
+}
+
+async function answer(body: string, o: EndpointDeps, work: (s: BitnamiSealed, keys: readonly SealingKey[]) => Promise<EndpointAnswer>): Promise<EndpointAnswer> {
+  const keys = o.keys.keys;
+  if (keys.length === 0) return { status: 503, body: 'error: no sealing key yet\n' };
+  try {
+    return await work(parseBitnamiSealed(body), keys);
+  } catch (err) {
+    if (!(err instanceof SealboxError)) throw err;
+    return { status: err.code === 'INPUT' ? 400 : 409, body: `error: ${err.message}\n`, type: TEXT };
+  } finally {
+    o.keys.countRsaOps();
+  }
+}
+
+/** `POST /v1/verify`: 200 when every value unseals, 409 when one does not, 400 for a body that is not a SealedSecret. */
+export function verifyWork(body: string, o: EndpointDeps, cancelled: () => boolean): Promise<EndpointAnswer> {
+  return answer(body, o, async (s, keys) => {
+    await eachValue(s, keys, cancelled, () => undefined);
+    return { status: 200, body: 'ok\n', type: TEXT };
+  });
+}
+
+/**
+ * `POST /v1/rotate`: the SealedSecret with each value sealed again for the
+ * newest key (same scope label), everything else as sent; 409 when a value
+ * does not unseal.
+ */
+export function rotateWork(body: string, o: EndpointDeps, cancelled: () => boolean): Promise<EndpointAnswer> {
+  return answer(body, o, async (s, keys) => {
+    const newest = createPublicKey(keys[0]?.certificatePem ?? '');
+    const sealed: Record<string, string> = {};
+    await eachValue(s, keys, cancelled, (key, value) => {
+      sealed[key] = Buffer.from(sealBitnamiValue(newest, value, s.label)).toString('base64');
+    });
+    const spec = isRecord(s.doc.spec) ? s.doc.spec : {};
+    return { status: 200, body: JSON.stringify({ ...s.doc, spec: { ...spec, encryptedData: sealed } }) };
+  });
+}
