@@ -6,12 +6,11 @@
  * - The initial list streams where the API server serves it (a watch with
  *   `sendInitialEvents=true`, ended by the bookmark annotated
  *   `k8s.io/initial-events-end`), one object per line; where it is refused
- *   (HTTP 400/422: the WatchList feature is off), it comes in pages
- *   (`limit`/`continue`). Either way each object becomes its cache entry
- *   before the next is read, so the whole list is never in memory.
+ *   (HTTP 400/422: the WatchList feature is off) or silent (STREAM_IDLE_MS),
+ *   it comes in pages (`limit`/`continue`). Either way each object becomes
+ *   its cache entry before the next is read: the list is never all in memory.
  * - The cache holds only what `keep` returns, and callbacks get that form.
- * - An initial list replaces the cache: what it did not deliver is deleted
- *   (with 'delete').
+ * - An initial list replaces the cache: what it did not deliver is deleted.
  * - The watch resumes from the last resourceVersion seen (events and
  *   bookmarks); an expired one (410, as an HTTP status, an ERROR event, or
  *   on a `continue` token) starts a clean list. Other failures go to
@@ -43,11 +42,19 @@ export interface ListWatchOptions<F, C> {
   readonly onExpired?: () => void;
   /** Try the streaming initial list first (default true). */
   readonly stream?: boolean;
+  /** Silence (while no event is handled) that makes a streaming initial list fall back to pages (default STREAM_IDLE_MS). */
+  readonly streamIdleMs?: number;
 }
+
+/**
+ * A streamed initial list comes as fast as it is read, its end bookmark right
+ * after the last object: a minute's silence means a server that never ends it
+ * (start() waited 30-60 min, then streamed again: never synced; attack17).
+ */
+export const STREAM_IDLE_MS = 60_000;
 
 type Verb = 'add' | 'update' | 'delete';
 interface Entry<C> { readonly obj: C; readonly rv: string | undefined; readonly namespace: string }
-
 const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 /** The kubeconfig's credentials could not be had (e.g. its exec plugin failed). */
@@ -57,7 +64,7 @@ function keyOf(obj: k8s.KubernetesObject): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
 
-/** A list + watch + cache of one kind in one scope; see the module comment. */
+/** List + watch + cache of one kind in one scope; see the module comment. */
 export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInformer<C> {
   readonly #kc: k8s.KubeConfig;
   readonly #src: ListWatchSource<F>;
@@ -165,6 +172,10 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
     this.#seen = undefined;
     const error = this.#watchError;
     this.#watchError = undefined;
+    if (streaming && end.kind === 'idle') {
+      this.#streamRefused = true;
+      return;
+    }
     if ((end.kind === 'http' && end.status === 410) || error?.code === 410) {
       this.#expired();
       return;
@@ -201,7 +212,7 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
     }
     this.#events = 0;
     this.#o.onRequest?.('watch', this.#src.resource);
-    const w = openWatch(this.#kc, this.#src.path, q, (e) => this.#onEvent(gen, e));
+    const w = openWatch(this.#kc, this.#src.path, q, (e) => this.#onEvent(gen, e), this.#seen === undefined ? undefined : this.#o.streamIdleMs ?? STREAM_IDLE_MS);
     this.#watch = w;
     const end = await w.ended;
     if (this.#watch === w) this.#watch = undefined;
@@ -260,6 +271,7 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
   #replaced(seen: ReadonlySet<string>, rv: string): void {
     for (const key of [...this.#cache.keys()]) if (!seen.has(key)) this.#remove(key);
     this.#seen = undefined;
+    this.#watch?.allowSilence();
     this.#rv = rv;
     this.#synced?.();
     this.#synced = undefined;

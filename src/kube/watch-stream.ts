@@ -26,7 +26,9 @@ export type WatchEnd =
   /** The connection failed, or a line was not JSON. */
   | { readonly kind: 'failed'; readonly message: string }
   /** The kubeconfig's credentials could not be had (e.g. its exec plugin failed): nothing was sent. */
-  | { readonly kind: 'credentials'; readonly message: string };
+  | { readonly kind: 'credentials'; readonly message: string }
+  /** Nothing arrived for `idleMs` while no event was being handled: closed here. */
+  | { readonly kind: 'idle' };
 
 /** A running watch request. */
 export interface WatchStream {
@@ -34,6 +36,8 @@ export interface WatchStream {
   readonly ended: Promise<WatchEnd>;
   /** Closes the request; `ended` resolves with `closed`. */
   abort(): void;
+  /** Lets the watch be silent for as long as the server likes from now on (ends `idleMs`). */
+  allowSilence(): void;
 }
 
 /** Longest error body read from a refused watch. */
@@ -42,13 +46,31 @@ const MAX_ERROR_BODY = 64 * 1024;
 /**
  * Opens `GET path?watch=true&…query` on the kubeconfig's cluster with its
  * credentials and calls `onEvent` for each event, awaiting it before the
- * next line is read.
+ * next line is read. With `idleMs`, a watch that stays silent that long
+ * while no event is being handled (the time onEvent takes does not count)
+ * is closed and ends `idle`, until allowSilence().
  */
-export function openWatch(kc: k8s.KubeConfig, path: string, query: Readonly<Record<string, string>>, onEvent: (e: WatchEvent) => void | Promise<void>): WatchStream {
+export function openWatch(kc: k8s.KubeConfig, path: string, query: Readonly<Record<string, string>>, onEvent: (e: WatchEvent) => void | Promise<void>, idleMs?: number): WatchStream {
   const aborter = new AbortController();
-  const ended = run(kc, path, query, onEvent, aborter.signal).catch((err: unknown): WatchEnd =>
+  let timer: NodeJS.Timeout | undefined;
+  let idle = false;
+  const arm = (): void => {
+    clearTimeout(timer);
+    if (idleMs !== undefined && !aborter.signal.aborted) timer = setTimeout(() => { idle = true; aborter.abort(); }, idleMs);
+  };
+  const handle = async (e: WatchEvent): Promise<void> => {
+    clearTimeout(timer);
+    await onEvent(e);
+    arm();
+  };
+  arm();
+  const ended = run(kc, path, query, handle, aborter.signal).catch((err: unknown): WatchEnd =>
     aborter.signal.aborted ? { kind: 'closed' } : { kind: 'failed', message: err instanceof Error ? err.message : String(err) });
-  return { ended, abort: () => { aborter.abort(); } };
+  return {
+    ended: ended.then((end) => { clearTimeout(timer); return idle ? { kind: 'idle' } : end; }),
+    abort: () => { clearTimeout(timer); aborter.abort(); },
+    allowSilence: () => { clearTimeout(timer); idleMs = undefined; },
+  };
 }
 
 async function run(kc: k8s.KubeConfig, path: string, query: Readonly<Record<string, string>>, onEvent: (e: WatchEvent) => void | Promise<void>, signal: AbortSignal): Promise<WatchEnd> {

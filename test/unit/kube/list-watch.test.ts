@@ -195,3 +195,80 @@ describe('openWatch', () => {
     }
   });
 });
+
+/**
+ * Serves a streaming initial list of a and b; the end bookmark only when
+ * `ends` (else the stream stays open and silent). Lists [a, b] at version
+ * "5" in one page; a watch from "5" stays open.
+ */
+async function streamingServer(ends: boolean): Promise<Fake> {
+  const seen: string[] = [];
+  const open: http.ServerResponse[] = [];
+  const server = http.createServer((req, res) => {
+    const q = new URL(req.url ?? '/', 'http://x').searchParams;
+    const event = (type: string, object: unknown): string => `${JSON.stringify({ type, object })}\n`;
+    if (q.get('watch') !== 'true') {
+      seen.push('list');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: [thing('a', '3'), thing('b', '4')], metadata: { resourceVersion: '5' } }));
+      return;
+    }
+    seen.push(q.get('sendInitialEvents') === 'true' ? 'stream' : `watch from ${q.get('resourceVersion') ?? ''}`);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    open.push(res);
+    if (q.get('sendInitialEvents') !== 'true') return;
+    res.write(event('ADDED', thing('a', '3')) + event('ADDED', thing('b', '4')));
+    if (ends) res.write(event('BOOKMARK', { kind: 'Thing', apiVersion: 'test.sealbox.dev/v1', metadata: { resourceVersion: '5', annotations: { 'k8s.io/initial-events-end': 'true' } } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+  return {
+    url, seen, open,
+    close: () => new Promise<void>((r) => {
+      for (const res of open) res.destroy();
+      server.close(() => { r(); });
+    }),
+  };
+}
+
+function pagesOf(f: Fake): (limit: number, cont: string | undefined) => Promise<ListPage<KubeObject>> {
+  return async () => {
+    const res = await fetch(`${f.url}${PATH}`);
+    const body = await res.json() as { items: KubeObject[]; metadata: { resourceVersion: string } };
+    return { items: body.items, metadata: { resourceVersion: body.metadata.resourceVersion } };
+  };
+}
+
+describe('ListWatch with a streaming initial list that never ends', () => {
+  it('gives a stream that goes silent before its end bookmark up for pages, and syncs', async () => {
+    const f = await streamingServer(false);
+    fake = f;
+    const inf = new ListWatch(kubeConfigFor(f.url), { resource: 'things', namespace: 'n', path: PATH, pageSize: 10, listPage: pagesOf(f) }, {
+      keep: (o) => o.metadata?.name ?? '', streamIdleMs: 300,
+    });
+    const errors: unknown[] = [];
+    inf.on('error', (e) => { errors.push(e); });
+    const started = Date.now();
+    await inf.start();
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(inf.list().sort()).toEqual(['a', 'b']);
+    await waitUntil(() => f.seen.length === 3);
+    expect(f.seen).toEqual(['stream', 'list', 'watch from 5']);
+    expect(errors).toEqual([]);
+    await inf.stop();
+  });
+
+  it('does not count the time its own handler takes (back-pressure) as silence', async () => {
+    const f = await streamingServer(true);
+    fake = f;
+    const inf = new ListWatch(kubeConfigFor(f.url), { resource: 'things', namespace: 'n', path: PATH, pageSize: 10, listPage: pagesOf(f) }, {
+      keep: (o) => o.metadata?.name ?? '', streamIdleMs: 300,
+      onListed: () => new Promise((r) => setTimeout(r, 500)),
+    });
+    await inf.start();
+    expect(inf.list().sort()).toEqual(['a', 'b']);
+    // the stream goes on as the watch: no list, no second request, even after another idle period
+    await new Promise((r) => setTimeout(r, 500));
+    expect(f.seen).toEqual(['stream']);
+    await inf.stop();
+  });
+});
