@@ -13,13 +13,14 @@ const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }
 
 /**
  * Runs `cmd args` to completion and measures it as a whole: wall time from
- * spawn to exit, and peak RSS (ru_maxrss of the command and the descendants
- * it waited for, as GNU time reports it). stdin is `input` (string/Buffer),
+ * spawn to exit, CPU time (user + system, in GNU time's 10 ms steps: average
+ * many runs) and peak RSS (ru_maxrss of the command and the descendants it
+ * waited for, as GNU time reports both; no CPU time without GNU time). stdin is `input` (string/Buffer),
  * stdout goes to `stdoutFile` (or is discarded).
  * @param {string} cmd
  * @param {string[]} args
  * @param {{ input?: string | Buffer, stdoutFile?: string, env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number }} [o]
- * @returns {Promise<{ wallMs: number, maxRssKb: number, code: number | null, stderr: string }>}
+ * @returns {Promise<{ wallMs: number, cpuMs?: number, maxRssKb: number, code: number | null, stderr: string }>}
  */
 export async function measure(cmd, args, o = {}) {
   const out = o.stdoutFile === undefined ? 'ignore' : openSync(o.stdoutFile, 'w');
@@ -29,14 +30,15 @@ export async function measure(cmd, args, o = {}) {
       const report = join(dir, 'time');
       try {
         const t0 = process.hrtime.bigint();
-        const r = spawnSync(TIME, ['-f', '%M', '-o', report, cmd, ...args], {
+        const r = spawnSync(TIME, ['-f', '%U %S %M', '-o', report, cmd, ...args], {
           input: o.input ?? '', stdio: ['pipe', out, 'pipe'], env: o.env ?? process.env, cwd: o.cwd,
           maxBuffer: 64 << 20, timeout: o.timeoutMs ?? 600_000,
         });
         const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
         const lines = existsSync(report) ? readFileSync(report, 'utf8').trim().split('\n') : [];
-        const maxRssKb = Number(lines[lines.length - 1]);
-        return { wallMs, maxRssKb, code: r.status, stderr: String(r.stderr ?? '') };
+        // the last line (GNU time puts a "Command exited with non-zero status" line before it)
+        const [user, sys, rss] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+        return { wallMs, cpuMs: (user + sys) * 1000, maxRssKb: rss, code: r.status, stderr: String(r.stderr ?? '') };
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
