@@ -25,6 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import forge from 'node-forge';
+import { bundleFixes } from './lib/bundle-fixes.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist/binary');
@@ -58,7 +59,8 @@ mkdirSync(out, { recursive: true });
 // which the binary evaluates only when a command imports one of them
 // (cli/binary-deps.ts): a startup snapshot that holds them starts ~30 ms slower.
 const HEAVY = ['@kubernetes/client-node', '@aws-sdk/client-kms', '@azure/identity', '@azure/keyvault-keys', '@azure/keyvault-secrets', 'node-forge', 'pino', 'prom-client'];
-const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], minify: true, keepNames: true, logLevel: 'warning', absWorkingDir: root };
+// bundleFixes: no Node 24 deprecation warnings from bundled dependencies (scripts/lib/bundle-fixes.mjs)
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'], minify: true, keepNames: true, logLevel: 'warning', absWorkingDir: root, ...bundleFixes };
 const loader = join(root, 'cli/binary-deps.ts');
 const heavyToAsset = {
   name: 'heavy-to-asset',
@@ -72,7 +74,7 @@ const heavyToAsset = {
     }));
   },
 };
-await build({ ...common, entryPoints: ['cli/binary.ts'], outfile: join(root, config.main), plugins: [heavyToAsset] });
+await build({ ...common, entryPoints: ['cli/binary.ts'], outfile: join(root, config.main), plugins: [heavyToAsset, ...bundleFixes.plugins] });
 const depsFile = join(root, config.assets['deps.cjs']);
 const depsEntry = `module.exports = {\n${HEAVY.map((h) => `  ${JSON.stringify(h)}: () => require(${JSON.stringify(h)}),`).join('\n')}\n};\n`;
 await build({ ...common, stdin: { contents: depsEntry, resolveDir: root, sourcefile: 'deps.cjs' }, outfile: depsFile });

@@ -10,6 +10,7 @@
 // files).
 import { chmodSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+import { bundleFixes } from './lib/bundle-fixes.mjs';
 
 // chunk names carry content hashes: start empty so old chunks do not pile up
 rmSync('dist/bundle', { recursive: true, force: true });
@@ -26,6 +27,8 @@ await build({
   minify: true,
   keepNames: true,
   logLevel: 'warning',
+  // no Node 24 deprecation warnings from bundled dependencies (see the file)
+  ...bundleFixes,
   // CommonJS dependencies bundled into ESM still call require() for built-ins.
   banner: { js: "import { createRequire as __sealboxRequire } from 'node:module'; const require = __sealboxRequire(import.meta.url);" },
 });

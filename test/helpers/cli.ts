@@ -97,6 +97,8 @@ export interface SealboxOptions {
   readonly timeoutMs?: number;
   /** options for node itself, before the script (e.g. `--import probe.mjs`) */
   readonly nodeArgs?: readonly string[];
+  /** the node that runs it (default: the one running the tests) */
+  readonly node?: string;
 }
 
 let built = false;
@@ -116,7 +118,7 @@ const commandOf = (args: readonly string[]): string => `sealbox ${args.join(' ')
  */
 export function sealbox(args: readonly string[], o: SealboxOptions = {}): Run {
   const command = commandOf(args);
-  const r = checkedSync(command, spawnSync(process.execPath, argv(args, o), {
+  const r = checkedSync(command, spawnSync(o.node ?? process.execPath, argv(args, o), {
     cwd: o.cwd ?? ROOT, input: o.input ?? '', env: envOf(o), timeout: o.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024,
   }));
   return { command, status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
@@ -129,13 +131,13 @@ export function sealbox(args: readonly string[], o: SealboxOptions = {}): Run {
  */
 export async function sealboxAsync(args: readonly string[], o: SealboxOptions = {}): Promise<Run> {
   const command = commandOf(args);
-  const r = await run(process.execPath, argv(args, o), { cwd: o.cwd ?? ROOT, input: o.input ?? '', env: envOf(o), timeoutMs: o.timeoutMs ?? 120_000 });
+  const r = await run(o.node ?? process.execPath, argv(args, o), { cwd: o.cwd ?? ROOT, input: o.input ?? '', env: envOf(o), timeoutMs: o.timeoutMs ?? 120_000 });
   return { command, status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
 }
 
 /** Starts `sealbox ARGS` and returns the child without waiting (stdin ignored, stdout and stderr piped, unless `stdio`). */
 export function spawnSealbox(args: readonly string[], o: Omit<SealboxOptions, 'input' | 'timeoutMs'> & { stdio?: StdioOptions } = {}): ChildProcess {
-  return spawn(process.execPath, argv(args, o), { cwd: o.cwd ?? ROOT, env: envOf(o), stdio: o.stdio ?? ['ignore', 'pipe', 'pipe'] });
+  return spawn(o.node ?? process.execPath, argv(args, o), { cwd: o.cwd ?? ROOT, env: envOf(o), stdio: o.stdio ?? ['ignore', 'pipe', 'pipe'] });
 }
 
 /**
