@@ -17,8 +17,8 @@ const DOCKERFILE = 'deploy/Dockerfile';
 const stages = parseDockerfile(readFileSync(join(ROOT, DOCKERFILE), 'utf8'));
 const final = stages.at(-1);
 
-/** What `npm run build` (tsc -p tsconfig.build.json && node scripts/bundle.mjs) reads. */
-const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs', 'src', 'cli'];
+/** What `npm run build` (tsc -p tsconfig.build.json && node scripts/bundle.mjs, and the two files it imports) reads. */
+const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs', 'scripts/lib/bundle-fixes.mjs', 'scripts/lib/legacy-url-parse.mjs', 'src', 'cli'];
 
 interface Container { args: string[]; securityContext: { runAsUser: number; runAsGroup: number } }
 
