@@ -25,8 +25,10 @@ const ALL_VALUES = {
   namespace: { create: true }, watchNamespaces: ['apps'], kms: { providers: ['aws', 'azure'], allow: ['default', 'aws:123456789012:eu-west-1'], timeout: '20s' },
   extraArgs: ['--workers=8'], extraEnv: [{ name: 'AWS_REGION', value: 'eu-west-1' }], serviceMonitor: { enabled: true, labels: { release: 'prom' } },
   serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/sealbox' } }, podLabels: { team: 'platform' },
-  priorityClassName: 'sealbox-critical', image: { digest: `sha256:${'ab'.repeat(32)}` },
+  priorityClassName: 'sealbox-critical', image: { digest: `sha256:${'ab'.repeat(32)}` }, events: 'warnings',
 };
+/** Sharded: a StatefulSet instead of the Deployment. */
+const SHARDED = { shards: 3, replicas: 3 };
 
 const labelsOf = (o: Manifest | undefined): Record<string, string> => (o?.metadata.labels ?? {}) as Record<string, string>;
 const key = (o: Manifest): string => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -60,9 +62,17 @@ function rbacOf(objs: readonly Manifest[]): Manifest[] {
   return objs.filter((o) => RBAC_KINDS.has(o.kind)).map(withoutLabels).sort((a, b) => key(a).localeCompare(key(b)));
 }
 
-function deployment(objs: readonly Manifest[]): { args: string[]; env: { name: string; value?: string }[]; image: string } {
-  const d = objs.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { args: string[]; env: { name: string; value?: string }[]; image: string }[] } } } } | undefined;
-  const c = d?.spec.template.spec.containers[0];
+interface Container { args: string[]; env: { name: string; value?: string; valueFrom?: unknown }[]; image: string }
+interface Workload { spec: { replicas: number; serviceName?: string; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[] } } } }
+
+function workload(objs: readonly Manifest[], kind: 'Deployment' | 'StatefulSet'): Workload {
+  const w = objs.find((o) => o.kind === kind) as Workload | undefined;
+  if (w === undefined) throw new Error(`no ${kind} was rendered`);
+  return w;
+}
+
+function deployment(objs: readonly Manifest[]): Container {
+  const c = workload(objs, 'Deployment').spec.template.spec.containers[0];
   if (c === undefined) throw new Error('no Deployment with a container was rendered');
   return c;
 }
@@ -79,6 +89,16 @@ describe('helm lint --strict', () => {
       expect(r.status, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toContain('0 chart(s) failed');
     }
+  });
+
+  it('passes sharded; more than 8 shards, or fewer replicas than shards, do not render', async () => {
+    const sharded = await helm(['lint', '--strict', CHART, '-f', valuesFile(SHARDED)]);
+    expect(sharded.status, sharded.stdout + sharded.stderr).toBe(0);
+    const many = await helm(['lint', '--strict', CHART, '-f', valuesFile({ shards: 9, replicas: 9 })]);
+    expect(many.status).not.toBe(0);
+    expect(many.stdout + many.stderr).toContain('/shards');
+    // helm lint reports a template's `fail` only as [INFO]: render it
+    await expect(renderChart({ release: 'sealbox', namespace: NS, values: { shards: 3, replicas: 2 } })).rejects.toThrow('replicas (2) must be at least shards (3)');
   });
 
   it('fails on a misspelt value, which the values schema refuses', async () => {
@@ -137,11 +157,39 @@ describe('the chart\'s values', () => {
       { name: 'SEALBOX_KMS_PROVIDERS', value: 'aws,azure' },
       { name: 'SEALBOX_KMS_ALLOW', value: 'default,aws:123456789012:eu-west-1' },
       { name: 'SEALBOX_KMS_TIMEOUT', value: '20s' },
+      { name: 'SEALBOX_EVENTS', value: 'warnings' },
       { name: 'AWS_REGION', value: 'eu-west-1' },
     ]));
     // each SEALBOX_* variable is one `sealbox controller` reads (its --help names them)
     const help = (await sealboxAsync(['controller', '--help'])).stdout.replace(/\s+/g, ' ');
     for (const { name } of c.env.filter((e) => e.name.startsWith('SEALBOX_'))) expect(help, name).toContain(`env: ${name}`);
+  });
+
+  it('with shards, runs the same pod as a StatefulSet, so that each replica\'s pod name gives its shard', async () => {
+    const plain = await renderChart({ release: 'sealbox', namespace: NS, values: { events: 'warnings' } });
+    const sharded = await renderChart({ release: 'sealbox', namespace: NS, values: { ...SHARDED, events: 'warnings' } });
+    expect(sharded.some((o) => o.kind === 'Deployment')).toBe(false);
+    const sts = workload(sharded, 'StatefulSet');
+    // pods sealbox-controller-0..2: the controller reads the ordinal from POD_NAME (docs/DEPLOY.md "Sharding")
+    expect(sharded.find((o) => o.kind === 'StatefulSet')?.metadata.name).toBe('sealbox-controller');
+    expect(sts.spec.replicas).toBe(3);
+    const c = sts.spec.template.spec.containers[0];
+    expect(c?.env).toContainEqual({ name: 'SEALBOX_SHARDS', value: '3' });
+    expect(c?.env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    const help = (await sealboxAsync(['controller', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('env: SEALBOX_SHARDS');
+    // the same pod as the Deployment's, apart from the shard count and the spread's revision label
+    const podOf = (w: Workload): unknown => JSON.parse(JSON.stringify(w.spec.template)
+      .replace('{"name":"SEALBOX_SHARDS","value":"3"},', '').replaceAll('controller-revision-hash', 'pod-template-hash'));
+    expect(podOf(sts)).toEqual(podOf(workload(plain, 'Deployment')));
+    // the Service, the PodDisruptionBudget and the NetworkPolicy select its pods
+    expect(sts.spec.template.metadata.labels).toMatchObject(sts.spec.selector.matchLabels);
+    for (const kind of ['Service', 'PodDisruptionBudget', 'NetworkPolicy']) {
+      const o = sharded.find((x) => x.kind === kind) as { spec: { selector?: Record<string, string> & { matchLabels?: Record<string, string> }; podSelector?: { matchLabels: Record<string, string> } } } | undefined;
+      const selector = o?.spec.podSelector?.matchLabels ?? o?.spec.selector?.matchLabels ?? o?.spec.selector;
+      expect(sts.spec.template.metadata.labels, kind).toMatchObject(selector ?? { missing: kind });
+    }
+    expect(sharded.find((o) => o.kind === 'Service')?.metadata.name).toBe(sts.spec.serviceName);
   });
 
   it('renders a ServiceMonitor that selects the controller Service by its port name', async () => {
@@ -174,7 +222,7 @@ describe('helm template | kubectl apply --dry-run=server', () => {
   it('is accepted object by object with strict field validation, in both RBAC modes (watching its own namespace too)', async () => {
     const admin = kubeConfig();
     const release = `chart-${randomBytes(3).toString('hex')}`;
-    for (const values of [{ namespace: { create: true } }, { ...ALL_VALUES, serviceMonitor: { enabled: false }, watchNamespaces: [ns.name] }]) {
+    for (const values of [{ namespace: { create: true } }, { ...ALL_VALUES, serviceMonitor: { enabled: false }, watchNamespaces: [ns.name] }, SHARDED]) {
       // no ServiceMonitor: the local control plane has no Prometheus Operator CRDs
       const objects = await renderChart({ release, namespace: ns.name, values, includeCrds: true });
       expect(objects.length).toBeGreaterThan(15);
