@@ -22,7 +22,7 @@ import type { Owner, Plan, PlanOptions } from './plan.js';
 import { PATCH_ANNOTATION, plan } from './plan.js';
 import { summarizeDesired } from './secret-cache.js';
 import type { Status, StatusResult } from './status.js';
-import { MESSAGE_CHARS, nextStatus, usedKeys } from './status.js';
+import { MESSAGE_CHARS, isTransientFailure, nextStatus, usedKeys } from './status.js';
 
 /** Condition reason for each error code; stable, documented in README. */
 export const REASONS: Readonly<Record<ErrorCode, string>> = {
@@ -194,7 +194,7 @@ export class Reconciler {
     const { namespace, name, generation = 0 } = obj.metadata ?? {};
     this.#logLimited(key, (suppressed) => { this.#d.log.warn({ namespace, name, generation, reason, err: message, suppressed }, 'reconcile failed'); });
     if (isKubeStatus(err, 404) || isKubeStatus(err, 409)) return;
-    await this.#setStatus(key, obj, { ok: false, reason, message }, keyIds);
+    await this.#setStatus(key, obj, { ok: false, transient: isTransientFailure(err, reason), reason, message }, keyIds);
     await this.#d.events.warning(obj, reason, message);
   }
 

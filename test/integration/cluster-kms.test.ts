@@ -82,6 +82,9 @@ describe('controller with AWS KMS recipients', () => {
         return r?.status === 'False' ? r : undefined;
       }, 60_000);
       expect(down.reason).toBe('ProviderUnavailable');
+      // transient: Reconciling=True while it retries (kstatus: InProgress), never Stalled
+      const conditions = (await getSealed(env.namespace, 'kms-outage')).status?.conditions ?? [];
+      expect(conditions.map((c) => [c.type, c.status, c.reason])).toEqual([['Ready', 'False', 'ProviderUnavailable'], ['Reconciling', 'True', 'ProviderUnavailable']]);
       // the controller's fixed form (issue 11, 4b): the key, and no network text
       expect(down.message).toMatch(new RegExp(`aws-kms:${(key.keyArn ?? '').replace(/[/]/g, '\\/')}: unwrap failed: (no answer in time|the key service could not be reached);`));
       expect(down.message).not.toContain('during-outage');
@@ -92,6 +95,7 @@ describe('controller with AWS KMS recipients', () => {
 
     expect(await eventually('the Secret after KMS is back', () => secretValue('kms-outage'), 60_000)).toBe('during-outage');
     expect(await eventually('Ready=True', async () => ((await ready('kms-outage'))?.status === 'True' ? true : undefined))).toBe(true);
+    expect((await getSealed(env.namespace, 'kms-outage')).status?.conditions?.map((c) => c.type)).toEqual(['Ready']);
   });
 
   it('makes no KMS call when resyncing KMS-sealed resources (the data-key cache serves them)', async () => {

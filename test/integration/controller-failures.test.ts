@@ -39,6 +39,10 @@ async function expectRefused(namespace: string, name: string, reason: string, pl
   const obj = await waitForReady(namespace, name, 'False');
   const cond = obj.status?.conditions?.find((c) => c.type === 'Ready');
   expect(cond?.reason).toBe(reason);
+  // a permanent failure: Stalled=True with the same reason and message (kstatus: Failed, so Flux fails fast), not Reconciling
+  expect(obj.status?.observedGeneration).toBe(obj.metadata.generation);
+  expect(obj.status?.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([['Ready', 'False', reason], ['Stalled', 'True', reason]]);
+  expect(obj.status?.conditions?.[1]?.message).toBe(cond?.message);
   const warning = await eventually(`a ${reason} Warning event on ${namespace}/${name}`, async () =>
     (await eventsFor(namespace, name)).find((e) => e.type === 'Warning' && e.reason === reason), 10_000);
   expect(warning.involvedObject).toMatchObject({ kind: 'SealedSecret', name, uid: obj.metadata.uid });

@@ -99,6 +99,8 @@ describe('a sealed resource and its Secret', () => {
     const created = await createSealed(ns, await seal(cert, { name: 'legacy', namespace: ns, data: { token: 'from-git' } }));
     const refused = await waitForReady(ns, 'legacy', 'False');
     expect(refused.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'SecretNotOwned', message: expect.stringContaining('sealbox.dev/take-over') as unknown });
+    // a person must act (annotate or remove the Secret): Stalled, not Reconciling
+    expect(refused.status?.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([['Ready', 'False', 'SecretNotOwned'], ['Stalled', 'True', 'SecretNotOwned']]);
     const warnings = await eventually('a SecretNotOwned warning event', async () => {
       const ev = (await eventsFor(ns, 'legacy')).filter((e) => e.type === 'Warning' && e.reason === 'SecretNotOwned');
       return ev.length > 0 ? ev : undefined;
@@ -114,6 +116,7 @@ describe('a sealed resource and its Secret', () => {
     const adopted = await waitForSecret(ns, 'legacy', (s) => (s.metadata?.ownerReferences ?? []).some((r) => r.uid === created.metadata.uid && r.controller === true), 30_000, 200);
     expect(secretText(adopted)).toEqual({ token: 'from-git' });
     expect(adopted.metadata?.uid).toBe(mine.metadata?.uid);
-    await waitForReady(ns, 'legacy', 'True');
+    const ready = await waitForReady(ns, 'legacy', 'True');
+    expect(ready.status?.conditions?.map((c) => c.type)).toEqual(['Ready']);
   }, 90_000);
 });
