@@ -136,8 +136,10 @@ export function verifyWork(body: string, o: EndpointDeps, cancelled: () => boole
  * does not unseal.
  */
 export function rotateWork(body: string, o: EndpointDeps, cancelled: () => boolean): Promise<EndpointAnswer> {
+  const sealing = o.keys.newest;
+  if (sealing === undefined) return Promise.resolve({ status: 503, body: 'error: no sealing key yet\n', type: TEXT });
   return answer(body, o, async (s, keys) => {
-    const newest = createPublicKey(keys[0]?.certificatePem ?? '');
+    const newest = createPublicKey(sealing.certificatePem);
     const sealed: Record<string, string> = {};
     await eachValue(s, keys, cancelled, (key, value) => {
       sealed[key] = Buffer.from(sealBitnamiValue(newest, value, s.label)).toString('base64');

@@ -20,7 +20,7 @@ import { exposeService, hostAddress, unexposeService } from '../cluster/service-
 import type { ControllerProcess } from '../controller/process.js';
 import { startController, sweepLeftoverControllers } from '../controller/process.js';
 import type { Manifest } from '../controller/manifests.js';
-import { applyObject, deleteObject, rawRequest } from '../controller/manifests.js';
+import { applyObject, deleteObject, rawRequest, readManifests } from '../controller/manifests.js';
 import { controllerRbac, controllerServiceAccount } from '../controller/rbac.js';
 import { ROOT, sealbox } from '../helpers/cli.js';
 import type { SpecResult } from './ginkgo.js';
@@ -38,18 +38,22 @@ const peers = JSON.parse(execFileSync('bash', [join(ROOT, 'test/cluster/ss-suite
 const dir = mkdtempSync(join(tmpdir(), 'sealbox-ss-suite-'));
 const specs = listSpecs(peers.suite, dir);
 
-/** The bitnami.com RBAC of compat mode: read SealedSecrets, write their status. */
+/**
+ * The extra RBAC of compatibility mode (deploy/compat/rbac-compat.yaml), bound
+ * to the controller's service account in CONTROLLER_NS, cluster-scoped names
+ * made unique with `suffix` as controllerRbac does.
+ */
 function compatRbac(serviceAccount: string, suffix: string): Manifest[] {
-  const name = `sealbox-sealed-secrets-compat-${suffix}`;
-  return [
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: [
-      { apiGroups: ['bitnami.com'], resources: ['sealedsecrets'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['bitnami.com'], resources: ['sealedsecrets/status'], verbs: ['get', 'update', 'patch'] },
-    ] },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: CONTROLLER_NS }] },
-  ];
+  const docs = readManifests('deploy/compat').map((d) => d.object).filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding');
+  if (docs.length === 0) throw new Error('deploy/compat/ holds no ClusterRole: the RBAC of --sealed-secrets-compat is missing');
+  return docs.map((o) => {
+    const next: Manifest = { ...o, metadata: { ...o.metadata, name: `${o.metadata.name}-${suffix}` } };
+    if (o.kind === 'ClusterRoleBinding') {
+      next.roleRef = { ...(o.roleRef as Record<string, string>), name: `${(o.roleRef as { name: string }).name}-${suffix}` };
+      next.subjects = [{ kind: 'ServiceAccount', name: serviceAccount, namespace: CONTROLLER_NS }];
+    }
+    return next;
+  });
 }
 
 const state: { rbac: Manifest[]; controller?: ControllerProcess; results: Map<string, SpecResult>; summary: string } = { rbac: [], results: new Map(), summary: '' };
