@@ -17,7 +17,6 @@ import { KeyManager } from './keys.js';
 import { Informers } from './informers.js';
 import { KubeApi } from '../kube/api.js';
 import { loadKubeConfig } from '../kube/config.js';
-import type { SealedSecretObject, V1Secret } from '../kube/types.js';
 import { LeaderElector } from './leader.js';
 import { Sharding } from './sharding.js';
 import { ShardGate, shardOf } from './shards.js';
@@ -27,6 +26,10 @@ import { Metrics } from './metrics.js';
 import { MANAGED_LABEL, MANAGED_VALUE } from './plan.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './queue.js';
+import { ColdStart } from './cold-start.js';
+import type { SealedSummary } from './sealed-cache.js';
+import { summarizeSealed } from './sealed-cache.js';
+import type { SecretSummary } from './secret-cache.js';
 import { summarizeSecret } from './secret-cache.js';
 import { startServer } from './server.js';
 
@@ -35,20 +38,26 @@ import { checkShards, kmsUnwrappers } from './options.js';
 
 export type { ControllerOptions, RunningController } from './options.js';
 
-function ownerKey(s: V1Secret): string | undefined {
-  const ref = (s.metadata?.ownerReferences ?? []).find((r) => r.controller === true && r.kind === 'SealedSecret');
-  return ref === undefined ? undefined : `${s.metadata?.namespace ?? ''}/${ref.name}`;
+function ownerKey(s: SecretSummary): string | undefined {
+  return s.owner === undefined ? undefined : `${s.metadata.namespace}/${s.owner}`;
 }
 
 /** The reconcile results that wrote a Secret, as the `secrets synced` line counts them. */
 const WRITTEN: ReadonlySet<string> = new Set(['created', 'updated', 'recreated']);
+
+/**
+ * Whole sealed resources held for their first reconcile (ColdStart): the
+ * initial list waits while more than half of these are held. Typical ones
+ * are a few KiB each.
+ */
+const COLD_START_HOLD = 1000;
 
 function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string {
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
 /** Enqueues the sealed resource a managed Secret belongs to, when it names one. */
-function secretHandler(queue: WorkQueue): (s: V1Secret) => void {
+function secretHandler(queue: WorkQueue): (s: SecretSummary) => void {
   return (s) => {
     const k = ownerKey(s);
     if (k !== undefined) queue.add(k);
@@ -80,8 +89,9 @@ export class Controller implements RunningController {
   readonly #tally: SyncTally;
   readonly #keys: KeyManager;
   readonly #queue: WorkQueue;
-  readonly #sealed: Informers<SealedSecretObject>;
-  readonly #secrets: Informers<V1Secret>;
+  readonly #sealed: Informers<SealedSummary>;
+  readonly #secrets: Informers<SecretSummary>;
+  readonly #coldStart: ColdStart;
   readonly #elector: LeaderElector | Sharding;
   /** Lets through the work of the shards this replica holds (every key without --shards). */
   readonly #gate: ShardGate;
@@ -102,12 +112,14 @@ export class Controller implements RunningController {
     const shards = checkShards(o);
     const elector = shards > 1 ? this.#newSharding(identity, shards) : this.#newElector(identity);
     this.#gate = elector instanceof Sharding ? elector.gate : new ShardGate(1, () => true);
+    const coldStart = new ColdStart(COLD_START_HOLD, (key) => { this.#queue.add(key); });
+    this.#coldStart = coldStart;
     this.#queue = this.#newQueue(this.#newReconciler(identity, shards));
     const scopes = o.watchNamespaces.length === 0 ? [undefined] : o.watchNamespaces;
     const queue = this.#queue;
     this.#sealed = new Informers({
-      kind: 'sealedsecrets', scopes, log: this.log, open: (ns) => this.#api.sealedInformer(ns),
-      onAdd: (obj) => { queue.add(keyOf(obj)); },
+      kind: 'sealedsecrets', scopes, log: this.log, open: (ns) => this.#api.sealedInformer(ns, summarizeSealed, { onListed: (obj) => (this.#gate.owns(obj.metadata?.namespace ?? '') ? coldStart.offer(obj) : undefined) }),
+      onAdd: (obj) => { if (!coldStart.claimAdded(keyOf(obj))) queue.add(keyOf(obj)); },
       onUpdate: (obj) => { queue.add(keyOf(obj)); },
       onDelete: (obj) => { queue.forget(keyOf(obj)); },
     });
@@ -128,6 +140,7 @@ export class Controller implements RunningController {
       cache: new DataKeyCache(o.dataKeyCacheSize),
       getSealed: (ns, name) => this.#sealed.get(ns, name),
       getCachedSecret: (ns, name) => this.#secrets.get(ns, name),
+      takeListed: (key) => this.#coldStart.take(key),
       unwrappers: () => withKmsDeadline([...keys().map((k) => k.identity), ...this.#extraUnwrappers], this.#kmsBudget),
       fingerprints: () => new Set(keys().map((k) => k.fingerprint)),
       afterUnseal: () => { this.#keys.countRsaOps(); },
@@ -137,7 +150,10 @@ export class Controller implements RunningController {
   }
 
   #newQueue(reconciler: Reconciler): WorkQueue {
-    return new WorkQueue((key) => this.#gate.run(key, () => reconciler.reconcile(key)), {
+    // A held object of the initial list never outlives its work item: a key
+    // whose shard this replica does not hold (or no longer) is skipped, and
+    // its object must not stay held (nor keep the list waiting).
+    return new WorkQueue((key) => this.#gate.run(key, () => reconciler.reconcile(key)).finally(() => this.#coldStart.take(key)), {
       workers: this.#o.workers,
       baseDelayMs: 1000,
       maxDelayMs: this.#o.maxBackoffMs,
@@ -224,7 +240,11 @@ export class Controller implements RunningController {
   /** Starts the informers; once they are synced, enqueues every resource this replica reconciles. */
   async #startReconciling(): Promise<void> {
     if (this.#isStopped()) return;
-    await Promise.all([this.#secrets.start(), this.#sealed.start()]);
+    // Secrets first: a sealed resource reconciled while its list is still
+    // coming compares with a complete Secret cache, not an empty one.
+    await this.#secrets.start();
+    if (this.#isStopped()) return;
+    await this.#sealed.start();
     if (this.#isStopped()) return;
     this.#synced = true;
     this.log.info({ namespaces: this.#o.watchNamespaces.length === 0 ? 'all' : this.#o.watchNamespaces }, 'informers synced; reconciling');
@@ -280,6 +300,7 @@ export class Controller implements RunningController {
     for (const t of this.#timers) clearInterval(t);
     await this.#reportSynced();
     await this.#elector.stop();
+    this.#coldStart.clear();
     await Promise.all([this.#sealed.stop(), this.#secrets.stop()]);
     await this.#keys.stop();
     const server = this.#server;

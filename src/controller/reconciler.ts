@@ -6,7 +6,6 @@ import type { DataKeyCache } from '../crypto/key-cache.js';
 import type { KeyUnwrapper } from '../crypto/types.js';
 import type { ErrorCode } from '../errors.js';
 import { SealboxError, isSealboxError, truncate } from '../errors.js';
-import { MAX_REWRAP_GROUPS } from './rewrap.js';
 import { unsealSealedSecret } from '../format/seal.js';
 import { type SealedSecret, SEALED_API_VERSION, SEALED_KIND, parseSealedSecret } from '../format/sealed.js';
 import type { SecretData } from '../format/secret.js';
@@ -19,66 +18,36 @@ import { statusMessage } from './hints.js';
 import type { LogLimiter, Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Owner, Plan, PlanOptions } from './plan.js';
-import { PATCH_ANNOTATION, plan } from './plan.js';
-import { summarizeDesired } from './secret-cache.js';
-import type { Status, StatusResult } from './status.js';
-import { MESSAGE_CHARS, isTransientFailure, nextStatus, usedKeys } from './status.js';
+import { plan } from './plan.js';
+import type { SealedSummary } from './sealed-cache.js';
+import { summarizeSealed } from './sealed-cache.js';
+import type { SecretSummary } from './secret-cache.js';
+import { secretDigest } from './secret-cache.js';
+import type { StatusResult, StatusView } from './status.js';
+import { MESSAGE_CHARS, isTransientFailure, nextStatus, statusView, usedKeys } from './status.js';
+import { SyncRecords } from './sync-records.js';
+import { NOT_OWNED_RECHECK_MS, REASONS, ReconcileError, refuseCostlyGroups } from './reconcile-errors.js';
 
-/** Condition reason for each error code; stable, documented in README. */
-export const REASONS: Readonly<Record<ErrorCode, string>> = {
-  INPUT: 'InvalidSealedSecret',
-  SCOPE: 'ScopeMismatch',
-  NO_KEY: 'NoKey',
-  TAMPERED: 'Tampered',
-  PROVIDER: 'ProviderUnavailable',
-  KUBE: 'ApiError',
-  REFUSED: 'Refused',
-  IO: 'InternalError',
-  FINDINGS: 'InternalError',
-  INTERNAL: 'InternalError',
-};
-
-/**
- * A failure with its own condition reason. Refusals (SecretNotOwned, a write
- * fight's Conflict) carry the REFUSED code: the controller declined to write,
- * no request failed.
- */
-export class ReconcileError extends SealboxError {
-  readonly reason: string;
-  /** Look again after at most this long, whatever the backoff says. */
-  readonly retryAfterMs: number | undefined;
-  /** Back off from this delay instead of the queue's base: a slow poll that keeps slowing down. */
-  readonly retryBaseMs: number | undefined;
-  constructor(code: ErrorCode, reason: string, message: string, retry: { afterMs?: number; baseMs?: number } = {}) {
-    super(code, message);
-    this.reason = reason;
-    this.retryAfterMs = retry.afterMs;
-    this.retryBaseMs = retry.baseMs;
-  }
-}
-
-/**
- * When a sealed resource blocked by a Secret it does not own first looks
- * again: such Secrets are outside the managed-label watch, so a take-over
- * annotation is noticed on this poll. Each refusal in a row doubles the wait,
- * up to --max-backoff (15 s, 30 s, 1 min, ... 5 min), so thousands of refused
- * resources cost a few requests a second, not the whole API budget (issue
- * 11, item 6c). A change to the sealed resource itself is acted on at once.
- */
-export const NOT_OWNED_RECHECK_MS = 15_000;
+export { NOT_OWNED_RECHECK_MS, REASONS, ReconcileError } from './reconcile-errors.js';
 
 /** What the reconciler needs from the rest of the controller. */
 export interface ReconcilerDeps {
-  /** Secret reads and writes and status patches: KubeApi, or an in-memory one in unit tests. */
+  /** Sealed-resource and Secret reads and writes and status patches: KubeApi, or an in-memory one in unit tests. */
   readonly api: SecretApi;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly events: EventRecorder;
   readonly cache: DataKeyCache;
-  /** Sealed resource from the informer cache. */
-  readonly getSealed: (namespace: string, name: string) => SealedSecretObject | undefined;
+  /** Sealed resource from the informer cache, as summarizeSealed keeps it: no spec. */
+  readonly getSealed: (namespace: string, name: string) => SealedSummary | undefined;
   /** Managed Secret from the informer cache (labelled ones only), as summarizeSecret keeps it: no values. */
-  readonly getCachedSecret: (namespace: string, name: string) => V1Secret | undefined;
+  readonly getCachedSecret: (namespace: string, name: string) => SecretSummary | undefined;
+  /**
+   * The whole sealed resource `namespace/name` if the informer handed it
+   * over lately (the initial list), removed from where it was held; a
+   * reconcile uses it instead of a GET when its resourceVersion is current.
+   */
+  readonly takeListed?: (key: string) => SealedSecretObject | undefined;
   /** Every key that may unwrap: cluster keys first, then KMS. */
   readonly unwrappers: () => readonly KeyUnwrapper[];
   /** Cluster-key fingerprints, to report which key was used. */
@@ -92,22 +61,17 @@ export interface ReconcilerDeps {
   readonly shardNote?: (namespace: string) => string; // " (shard 1 of 3)" after the Ready message, with --shards
 }
 
-/**
- * Throws SealboxError('INPUT') for a resource with more data-key groups than
- * one re-wrap request may carry: each group can cost a private-key operation,
- * and anyone with the certificate can write 1,000 valid ones (found by the
- * re-attack: 4 such resources cost 4,000 RSA-4096 operations per apply).
- */
-function refuseCostlyGroups(s: SealedSecret, what: string): void {
-  if (s.dataKeys.length <= MAX_REWRAP_GROUPS) return;
-  throw new SealboxError('INPUT', `${what} has ${String(s.dataKeys.length)} data-key groups, more than the ${String(MAX_REWRAP_GROUPS)} the controller unseals for one resource; have a key holder re-seal it with fewer groups (sealbox rotate --new-data-key)`);
-}
-
 type Result = 'unchanged' | 'created' | 'updated' | 'recreated';
+
+/** What a sync left: the result, and the digest of the Secret as it is on the server now. */
+interface Applied {
+  readonly result: Result;
+  readonly digest: string;
+}
 
 /** What one reconcile writes for: the sealed resource, its Secret's owner and the Secret Git wants. */
 interface Target {
-  readonly obj: SealedSecretObject;
+  readonly sealed: SealedSummary;
   readonly owner: Owner;
   /** The sealed resource's uid and generation, as the write-fight detector counts versions. */
   readonly version: string;
@@ -115,23 +79,22 @@ interface Target {
   readonly opts: PlanOptions;
 }
 
-function targetOf(obj: SealedSecretObject, desired: SecretData): Target {
-  const meta = obj.metadata ?? {};
-  const owner: Owner = { apiVersion: SEALED_API_VERSION, kind: SEALED_KIND, name: meta.name ?? '', namespace: meta.namespace ?? '', uid: meta.uid ?? '' };
-  return { obj, owner, version: `${owner.uid}/${meta.generation ?? 0}`, desired, opts: { patch: meta.annotations?.[PATCH_ANNOTATION] === 'true' } };
+function targetOf(sealed: SealedSummary, desired: SecretData): Target {
+  const meta = sealed.metadata;
+  const owner: Owner = { apiVersion: SEALED_API_VERSION, kind: SEALED_KIND, name: meta.name, namespace: meta.namespace, uid: meta.uid };
+  return { sealed, owner, version: `${owner.uid}/${String(meta.generation)}`, desired, opts: { patch: sealed.patch } };
+}
+
+/** The object events are recorded on. */
+function eventTarget(s: SealedSummary): SealedSecretObject {
+  return { apiVersion: SEALED_API_VERSION, kind: SEALED_KIND, metadata: s.metadata };
 }
 
 /** Unseals, plans and applies; writes status and events. */
 export class Reconciler {
   readonly #d: ReconcilerDeps;
   readonly #fights: FightDetector;
-  /**
-   * Status written that the informer's cache may not show yet, by key, with
-   * the resourceVersion the cache showed when it was written: while the
-   * cache still shows that version, this is the status on the server. The
-   * cache's own objects are never changed.
-   */
-  readonly #written = new Map<string, { readonly resourceVersion: string; readonly status: Status }>();
+  readonly #records = new SyncRecords();
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
@@ -140,32 +103,71 @@ export class Reconciler {
 
   /**
    * Reconciles `namespace/name`. Resolves when the Secret matches Git (or the
-   * sealed resource is gone); throws to ask the work queue for a retry.
+   * sealed resource is gone); throws to ask the work queue for a retry. A
+   * resource whose cached summaries match its sync record costs nothing;
+   * any other GETs the sealed resource (unless the initial list handed it
+   * over), unseals it, plans and writes.
    */
   async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
-    const obj = this.#d.getSealed(namespace, name);
-    if (obj === undefined) {
-      this.#fights.forget(key);
-      this.#written.delete(key);
+    const listed = this.#d.takeListed?.(key);
+    const cached = this.#d.getSealed(namespace, name) ?? (listed === undefined ? undefined : summarizeSealed(listed));
+    if (cached === undefined) {
+      this.#forget(key);
       return; // deleted: garbage collection removes the Secret
     }
     // Being deleted (a finalizer, --cascade=foreground): garbage collection is
     // removing the Secret, and writing it again would undo that.
-    if (obj.metadata?.deletionTimestamp !== undefined) return;
-    const generation = obj.metadata?.generation ?? 0;
+    if (cached.deleting) return;
+    this.#records.keysNow(this.#d.fingerprints());
+    if (this.#records.matches(key, cached, this.#d.getCachedSecret(namespace, name))) {
+      this.#d.metrics.reconciles.inc({ result: 'unchanged' });
+      return;
+    }
+    const obj = listed?.metadata?.resourceVersion === cached.metadata.resourceVersion ? listed : await this.#getSealed(key, cached);
+    if (obj === undefined) return;
+    await this.#sync(key, obj);
+  }
+
+  #forget(key: string): void {
+    this.#fights.forget(key);
+    this.#records.delete(key);
+  }
+
+  /** The sealed resource as it is now, or undefined when it is gone; a failed GET is reported as a failed reconcile. */
+  async #getSealed(key: string, cached: SealedSummary): Promise<SealedSecretObject | undefined> {
+    const { namespace, name } = cached.metadata;
+    try {
+      const obj = await this.#d.api.getSealed(namespace, name);
+      if (obj === undefined) this.#forget(key);
+      return obj;
+    } catch (err) {
+      this.#records.delete(key);
+      await this.#failed(key, cached, err, []);
+      throw err;
+    }
+  }
+
+  /** The full path: unseal → plan → apply, then status; records the sync when all of it succeeded. */
+  async #sync(key: string, obj: SealedSecretObject): Promise<void> {
+    const current = summarizeSealed(obj);
+    if (current.deleting) return;
+    const { namespace, name, generation } = current.metadata;
     const what = `sealed secret "${namespace}/${name}"`;
     let sealed: SealedSecret | undefined;
     try {
       sealed = parseSealedSecret({ ...obj, metadata: { ...obj.metadata, namespace } }, what);
       refuseCostlyGroups(sealed, what);
       const desired = await this.#unseal(sealed, what);
-      const result = await this.#apply(targetOf(obj, desired));
-      this.#d.metrics.reconciles.inc({ result });
-      await this.#setStatus(key, obj, { ok: true, reason: 'Unsealed', message: `the secret matches the sealed resource${this.#d.shardNote?.(namespace) ?? ''}` }, usedKeys(sealed, this.#d.fingerprints()));
-      if (result !== 'unchanged') this.#logLimited(key, (suppressed) => { this.#d.log.debug({ namespace, name, generation, result, suppressed }, 'secret synced'); });
+      const applied = await this.#apply(targetOf(current, desired), this.#d.getCachedSecret(namespace, name));
+      this.#d.metrics.reconciles.inc({ result: applied.result });
+      const status = await this.#setStatus(current, { ok: true, reason: 'Unsealed', message: `the secret matches the sealed resource${this.#d.shardNote?.(namespace) ?? ''}` }, usedKeys(sealed, this.#d.fingerprints()));
+      if (status === undefined) this.#records.delete(key);
+      else this.#records.set(key, { ...current, status }, applied.digest);
+      if (applied.result !== 'unchanged') this.#logLimited(key, (suppressed) => { this.#d.log.debug({ namespace, name, generation, result: applied.result, suppressed }, 'secret synced'); });
     } catch (err) {
-      await this.#failed(key, obj, err, sealed === undefined ? [] : usedKeys(sealed, this.#d.fingerprints()));
+      this.#records.delete(key);
+      await this.#failed(key, current, err, sealed === undefined ? [] : usedKeys(sealed, this.#d.fingerprints()));
       throw err;
     }
   }
@@ -183,7 +185,7 @@ export class Reconciler {
    * Warning event, except for 404 and 409 (the objects changed under us:
    * the retry reads them again).
    */
-  async #failed(key: string, obj: SealedSecretObject, err: unknown, keyIds: string[]): Promise<void> {
+  async #failed(key: string, s: SealedSummary, err: unknown, keyIds: string[]): Promise<void> {
     this.#d.afterUnseal?.();
     const code: ErrorCode = isSealboxError(err) ? err.code : 'INTERNAL';
     const reason = err instanceof ReconcileError ? err.reason : REASONS[code];
@@ -191,11 +193,11 @@ export class Reconciler {
     const message = truncate(err instanceof Error ? statusMessage(err) : 'unexpected failure', MESSAGE_CHARS);
     this.#d.metrics.reconciles.inc({ result: 'failed' });
     this.#d.metrics.errors.inc({ reason });
-    const { namespace, name, generation = 0 } = obj.metadata ?? {};
+    const { namespace, name, generation } = s.metadata;
     this.#logLimited(key, (suppressed) => { this.#d.log.warn({ namespace, name, generation, reason, err: message, suppressed }, 'reconcile failed'); });
     if (isKubeStatus(err, 404) || isKubeStatus(err, 409)) return;
-    await this.#setStatus(key, obj, { ok: false, transient: isTransientFailure(err, reason), reason, message }, keyIds);
-    await this.#d.events.warning(obj, reason, message);
+    await this.#setStatus(s, { ok: false, transient: isTransientFailure(err, reason), reason, message }, keyIds);
+    await this.#d.events.warning(eventTarget(s), reason, message);
   }
 
   /** Logs through the per-resource limit; `suppressed` counts the lines dropped before this one. */
@@ -205,60 +207,56 @@ export class Reconciler {
   }
 
   /**
-   * Makes the Secret match Git: plans against the cached Secret first, then,
-   * when the cache cannot decide or its plan met a Secret it did not know of,
-   * against the Secret as it is now, and writes the plan.
+   * Makes the Secret match Git. The cache decides alone in two cases: no
+   * Secret cached (create it at once: one request, not a GET and a create),
+   * or a cached digest equal to the Secret sealbox would create (nothing to
+   * write, no request). Anything else, or a create that meets a Secret the
+   * cache did not know of (409), plans against the Secret as it is now.
    */
-  async #apply(t: Target): Promise<Result> {
-    const cached = this.#planFromCache(t);
-    if (cached !== undefined) {
+  async #apply(t: Target, cached: SecretSummary | undefined): Promise<Applied> {
+    const create = plan(t.owner, undefined, t.desired, t.opts);
+    if (cached === undefined) {
       try {
-        return await this.#write(t, cached);
+        return await this.#write(t, create);
       } catch (err) {
-        // 409: a Secret of that name exists after all (not ours, or not in the cache yet).
         if (!isKubeStatus(err, 409)) throw err;
       }
+    } else if (cached.digest !== '' && create.action === 'create' && cached.digest === secretDigest(create.secret)) {
+      return { result: 'unchanged', digest: cached.digest };
     }
     const current = await this.#d.api.getSecret(t.owner.namespace, t.owner.name);
-    return this.#write(t, plan(t.owner, current, t.desired, t.opts));
-  }
-
-  /**
-   * The plan the cache alone can decide, or undefined. The cache holds every
-   * managed Secret, so a miss nearly always means there is none: create it
-   * at once (one request, not a GET and a create). A cached summary whose
-   * digests match Git means nothing to write and no request. Anything else
-   * needs the Secret's values, which the cache does not keep.
-   */
-  #planFromCache(t: Target): Plan | undefined {
-    const cached = this.#d.getCachedSecret(t.owner.namespace, t.owner.name);
-    if (cached === undefined) return plan(t.owner, undefined, t.desired, t.opts);
-    return plan(t.owner, cached, summarizeDesired(t.desired), t.opts).action === 'none' ? { action: 'none' } : undefined;
+    const p = plan(t.owner, current, t.desired, t.opts);
+    if (p.action === 'none' && current !== undefined) return { result: 'unchanged', digest: secretDigest(current) };
+    return this.#write(t, p);
   }
 
   /** Carries out one plan, with its event; throws ReconcileError('REFUSED') for a refusal. */
-  async #write(t: Target, p: Plan): Promise<Result> {
-    const { obj, owner } = t;
+  async #write(t: Target, p: Plan): Promise<Applied> {
+    const { owner } = t;
+    const on = eventTarget(t.sealed);
     switch (p.action) {
       case 'none':
-        return 'unchanged';
+        throw new SealboxError('INTERNAL', `secret "${owner.namespace}/${owner.name}": a plan of no change reached the writer; this is a bug, please report it`);
       case 'refuse':
         throw new ReconcileError('REFUSED', p.reason, p.message, { baseMs: NOT_OWNED_RECHECK_MS });
-      case 'create':
-        await this.#guarded(t, () => this.#d.api.createSecret(p.secret));
-        await this.#d.events.normal(obj, 'Created', `created secret ${owner.name}`);
-        return 'created';
-      case 'update':
-        await this.#guarded(t, () => this.#d.api.replaceSecret(p.secret));
-        await this.#d.events.normal(obj, 'Updated', `updated secret ${owner.name} to match the sealed resource`);
-        return 'updated';
-      case 'recreate':
-        await this.#guarded(t, async () => {
+      case 'create': {
+        const written = await this.#guarded(t, () => this.#d.api.createSecret(p.secret));
+        await this.#d.events.normal(on, 'Created', `created secret ${owner.name}`);
+        return { result: 'created', digest: secretDigest(written) };
+      }
+      case 'update': {
+        const written = await this.#guarded(t, () => this.#d.api.replaceSecret(p.secret));
+        await this.#d.events.normal(on, 'Updated', `updated secret ${owner.name} to match the sealed resource`);
+        return { result: 'updated', digest: secretDigest(written) };
+      }
+      case 'recreate': {
+        const written = await this.#guarded(t, async () => {
           await this.#d.api.deleteSecret(owner.namespace, owner.name, p.uid);
-          await this.#d.api.createSecret(p.secret);
+          return this.#d.api.createSecret(p.secret);
         });
-        await this.#d.events.normal(obj, 'Recreated', `re-created secret ${owner.name}: its type or immutability changed`);
-        return 'recreated';
+        await this.#d.events.normal(on, 'Recreated', `re-created secret ${owner.name}: its type or immutability changed`);
+        return { result: 'recreated', digest: secretDigest(written) };
+      }
     }
   }
 
@@ -266,7 +264,7 @@ export class Reconciler {
    * Runs one write through the fight check: a Secret changed back again and
    * again is left alone for a while (Conflict), not rewritten in a loop.
    */
-  async #guarded(t: Target, write: () => Promise<unknown>): Promise<void> {
+  async #guarded(t: Target, write: () => Promise<V1Secret>): Promise<V1Secret> {
     const key = `${t.owner.namespace}/${t.owner.name}`;
     const verdict = this.#fights.check(key, t.version, Date.now());
     if (verdict.hold) {
@@ -277,24 +275,26 @@ export class Reconciler {
         { afterMs: verdict.waitMs },
       );
     }
-    await write();
+    const written = await write();
     this.#fights.written(key, t.version, Date.now());
+    return written;
   }
 
-  /** Writes the status unless the server has it already; a failure is logged, not thrown. */
-  async #setStatus(key: string, obj: SealedSecretObject, result: StatusResult, keyIds: string[]): Promise<void> {
-    const resourceVersion = obj.metadata?.resourceVersion ?? '';
-    const written = this.#written.get(key);
-    const current = written?.resourceVersion === resourceVersion ? written.status : (obj.status ?? {}) as Partial<Status>;
-    if (written !== undefined && written.resourceVersion !== resourceVersion) this.#written.delete(key);
-    const next = nextStatus(obj, current, result, keyIds, new Date());
-    if (next === undefined) return;
-    const { namespace = '', name = '' } = obj.metadata ?? {};
+  /**
+   * Writes the status unless `s` (read from the server just now) has it
+   * already. Returns the view of the status on the server afterwards, or
+   * undefined when writing it failed (logged, not thrown).
+   */
+  async #setStatus(s: SealedSummary, result: StatusResult, keyIds: string[]): Promise<StatusView | undefined> {
+    const { namespace, name, generation } = s.metadata;
+    const next = nextStatus(name, generation, s.status, result, keyIds, new Date());
+    if (next === undefined) return s.status;
     try {
       await this.#d.api.patchSealedStatus(namespace, name, next as unknown as Record<string, unknown>);
-      this.#written.set(key, { resourceVersion, status: next });
+      return statusView(next);
     } catch (err) {
       if (!isKubeStatus(err, 404)) this.#d.log.warn({ namespace, name, err: err instanceof Error ? truncate(err.message, MESSAGE_CHARS) : 'unknown' }, 'status update failed');
+      return undefined;
     }
   }
 }

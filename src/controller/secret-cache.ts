@@ -1,100 +1,82 @@
 /**
- * What the controller's Secret cache keeps (issue 11, item 6b): never a
- * Secret's values. A Secret some sealed resource controls is kept as a
- * summary — identity, owner, type, labels, digests of its data values (one
- * digest of the whole map when there are many keys) and of long annotation
- * values — enough to tell, on a resync, that it
- * still matches Git without an API call. Any other Secret is kept as a stub
- * with its identity only: the managed-by label is one anyone can set, so a
- * labelled Secret earns no memory. Reconcile fetches the full Secret before
- * it writes, so drift detection stays exact: digests first, then a GET.
+ * What the controller's Secret cache keeps (issue 11 item 6b, issue 17 §1):
+ * never a Secret's values. A Secret some sealed resource controls is kept
+ * as its identity, the name of the sealed resource it claims, and ONE
+ * digest of everything reconcile compares: type, immutability, labels,
+ * annotations (kubectl's last-applied copy left out), data and the uid of
+ * its controller. Any other labelled Secret is kept as its identity only:
+ * the managed-by label is one anyone can set, so it earns no memory.
+ *
+ * Why one digest and no longer one per key (patch mode, where sealbox owns
+ * some keys only): the reconciler now remembers, per resource, the digest
+ * of the Secret as it was after its last sync (sync records). A resync
+ * compares that record with this digest, so it needs no per-key view: a
+ * match means nothing changed since, in patch mode too; a mismatch (drift,
+ * or another writer's key in patch mode) GETs the Secret and plans on it,
+ * so drift detection stays exact. The one place a per-key view would save a
+ * request is the first sync after a restart of a patch-mode Secret or one
+ * with extra labels (one GET each, then recorded). Measured with node 20:
+ * a summary with per-key digests of 5 values took ~1.1 KiB of heap, this
+ * form ~0.3 KiB whatever the number of keys, and a Secret of 30,000 empty
+ * values (the re-attack of SECURITY.md 1a.6b) costs no more than any other.
  */
-import { createHash } from 'node:crypto';
-import type { SecretData } from '../format/secret.js';
-import { toBase64 } from '../crypto/base64.js';
 import type { V1Secret } from '../kube/types.js';
+import { intern, shortDigest } from './digest.js';
 
-/** Annotation values longer than this are kept as digests. */
-const LONG_ANNOTATION = 128;
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-const summarized = new WeakSet<object>();
 
-function digestBytes(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+/** The cache entry of one Secret. */
+export interface SecretSummary {
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly uid: string;
+    readonly resourceVersion: string;
+  };
+  /** The name of the SealedSecret its ownerReferences name as controller (a claim only), or undefined. */
+  readonly owner: string | undefined;
+  /** secretDigest of the Secret; '' when no sealed resource claims it. */
+  readonly digest: string;
+}
+
+function sortedEntries(m: Readonly<Record<string, string>> | undefined): string[] {
+  const entries = Object.entries(m ?? {});
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.flat();
 }
 
 /**
- * Past this many bytes of key names and digests, a summary keeps one digest
- * of the whole data map instead of one per key. Kubernetes counts only
- * value bytes against a Secret's 1 MiB, so a Secret of 30,000 empty values
- * grew ten-fold in the cache (found by the re-attack: 36 such Secrets
- * exhausted the heap). With one digest, a resync of such a Secret in patch
- * mode reads it from the API (still no write when it matches).
+ * A digest of what reconcile compares in a Secret: type, immutable, labels,
+ * annotations but kubectl's last-applied copy, data (base64 values), and
+ * the uid of its controller. Equal digests mean equal Secrets for plan().
  */
-const MAX_PER_KEY_BYTES = 4096;
-/** The one data entry of a whole-map summary: not a valid Secret key, so never a real one. */
-const DATA_DIGEST_KEY = '#sha256';
-const DIGEST_CHARS = 44;
-
-/** SHA-256 over the sorted key/value pairs (values in base64), each length-prefixed. */
-function dataMapDigest(entries: readonly (readonly [string, string])[]): Buffer {
-  const h = createHash('sha256');
-  for (const [k, v] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) h.update(`${String(k.length)}:${k}=${String(v.length)}:${v};`);
-  return h.digest();
-}
-
-/** The data a summary keeps for `entries` (values in base64): digests per key, or one for the map; the choice depends on the key names only. */
-function summarizeData(entries: readonly (readonly [string, string])[]): [string, Buffer][] {
-  const perKey = entries.reduce((n, [k]) => n + k.length + DIGEST_CHARS, 0);
-  if (perKey <= MAX_PER_KEY_BYTES) return entries.map(([k, v]) => [k, digestBytes(v)]);
-  return [[DATA_DIGEST_KEY, dataMapDigest(entries)]];
-}
-
-const DIGEST_PREFIX = 'sha256:';
-
-/**
- * Long values become `sha256:` digests; so does any value that already
- * starts with `sha256:`, or an editor of the Secret could write the digest's
- * text as a short value and the summary would match Git while the Secret
- * does not (drift left in place; found by attack17).
- */
-function annotationDigests(annotations: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(annotations).map(([k, v]) => [k, v.length > LONG_ANNOTATION || v.startsWith(DIGEST_PREFIX) ? `${DIGEST_PREFIX}${digestBytes(v).toString('base64')}` : v]));
-}
-
-/** True when a sealed resource controls `s` by its ownerReferences (a claim only: anyone may write one). */
-function claimsSealedOwner(s: V1Secret): boolean {
-  return (s.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.kind === 'SealedSecret' && r.apiVersion.startsWith('sealbox.dev/'));
-}
-
-/**
- * Turns `s` into its cache entry, in place, and returns it: a summary if a
- * sealed resource controls it, a stub otherwise. Idempotent.
- */
-export function summarizeSecret(s: V1Secret): V1Secret {
-  if (summarized.has(s)) return s;
-  summarized.add(s);
+export function secretDigest(s: V1Secret): string {
   const meta = s.metadata ?? {};
-  delete meta.managedFields;
-  delete s.stringData;
-  if (!claimsSealedOwner(s)) {
-    delete s.data;
-    s.metadata = { name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion };
-    return s;
-  }
   const { [LAST_APPLIED]: _lastApplied, ...annotations } = meta.annotations ?? {};
-  meta.annotations = annotationDigests(annotations);
-  if (s.data !== undefined) s.data = Object.fromEntries(summarizeData(Object.entries(s.data)).map(([k, d]) => [k, d.toString('base64')]));
-  return s;
+  const controller = (meta.ownerReferences ?? []).find((r) => r.controller === true);
+  const labels = sortedEntries(meta.labels);
+  const notes = sortedEntries(annotations);
+  const data = sortedEntries(s.data);
+  return shortDigest([
+    s.type ?? 'Opaque', String(s.immutable), controller?.uid ?? '',
+    String(labels.length), ...labels, String(notes.length), ...notes, String(data.length), ...data,
+  ]);
 }
 
-/**
- * Returns `desired` in the form a summary takes: each value replaced by
- * bytes whose base64 is the digest a summary keeps, long annotation values
- * by their digests. plan(owner, summary, summarizeDesired(d)) is `none`
- * exactly when plan(owner, fullSecret, d) is (up to SHA-256 collisions).
- */
-export function summarizeDesired(desired: SecretData): SecretData {
-  const data = new Map(summarizeData([...desired.data].map(([k, v]) => [k, toBase64(v)] as const)).map(([k, d]) => [k, new Uint8Array(d)]));
-  return { ...desired, annotations: annotationDigests(desired.annotations), data };
+/** The name of the sealed resource that controls `s` by its ownerReferences (a claim only: anyone may write one). */
+function claimedOwner(s: V1Secret): string | undefined {
+  const ref = (s.metadata?.ownerReferences ?? []).find((r) => r.controller === true && r.kind === 'SealedSecret' && r.apiVersion.startsWith('sealbox.dev/'));
+  return ref?.name;
+}
+
+/** Returns the cache entry of `s`, a new object; `s` is left as it is. */
+export function summarizeSecret(s: V1Secret): SecretSummary {
+  const meta = s.metadata ?? {};
+  const name = meta.name ?? '';
+  const owner = claimedOwner(s);
+  return {
+    metadata: { name, namespace: intern(meta.namespace ?? ''), uid: meta.uid ?? '', resourceVersion: meta.resourceVersion ?? '' },
+    owner: owner === name ? name : owner,
+    digest: owner === undefined ? '' : secretDigest(s),
+  };
 }

@@ -11,7 +11,7 @@ import { describeRecipient } from '../crypto/group.js';
 import { isSealboxError, truncate } from '../errors.js';
 import type { SealedSecret } from '../format/sealed.js';
 import { KubeError } from '../kube/errors.js';
-import type { SealedSecretObject } from '../kube/types.js';
+import { intern, shortDigest } from './digest.js';
 
 /** Longest message written to status, events and logs. */
 export const MESSAGE_CHARS = 1024;
@@ -89,30 +89,52 @@ function conditionsOf(result: StatusResult, message: string): Pick<Condition, 't
   return [ready, { type: result.transient === true ? 'Reconciling' : 'Stalled', status: 'True', reason: result.reason, message }];
 }
 
-const sameConditions = (a: readonly Pick<Condition, 'type' | 'status' | 'reason' | 'message'>[], b: readonly Condition[] | undefined): boolean =>
-  b !== undefined && a.length === b.length && a.every((c, i) => c.type === b[i]?.type && c.status === b[i].status && c.reason === b[i].reason && c.message === b[i].message);
+/** The parts of a condition that nextStatus compares. */
+type Compared = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
 /**
- * Returns the status to write for `result`, or undefined when `current`
- * says the same already (so a resync of a synced resource writes nothing).
- * A condition keeps its lastTransitionTime while its status holds.
+ * What a cache keeps of a status: each condition's type, status and
+ * transition time, and a digest of everything nextStatus compares
+ * (observedGeneration, each condition's type, status, reason and message,
+ * the key ids), so that a failure message of a kilobyte costs a digest.
  */
-export function nextStatus(obj: SealedSecretObject, current: Partial<Status>, result: StatusResult, keyIds: readonly string[], now: Date): Status | undefined {
-  const meta = obj.metadata ?? {};
-  const generation = meta.generation ?? 0;
+export interface StatusView {
+  readonly since: readonly { readonly type: string; readonly status: string; readonly time: string }[];
+  readonly check: string;
+}
+
+function statusCheck(observedGeneration: unknown, conditions: readonly Partial<Record<keyof Compared, unknown>>[], keyIds: unknown): string {
+  const parts = conditions.flatMap((c) => [String(c.type), String(c.status), String(c.reason), String(c.message)]);
+  return intern(shortDigest([String(observedGeneration), String(conditions.length), ...parts, JSON.stringify(keyIds ?? [])]));
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object';
+
+/** The view of a status as the API server returns it (any shape: a user may have written it). */
+export function statusView(raw: unknown): StatusView {
+  const status = isObject(raw) ? raw : {};
+  const conditions = (Array.isArray(status.conditions) ? (status.conditions as unknown[]) : []).filter(isObject);
+  const since = conditions.flatMap((c) => (typeof c.type === 'string' && typeof c.status === 'string' && typeof c.lastTransitionTime === 'string'
+    ? [{ type: intern(c.type), status: intern(c.status), time: intern(c.lastTransitionTime) }]
+    : []));
+  return { since, check: statusCheck(status.observedGeneration, conditions, status.keyIds) };
+}
+
+/**
+ * Returns the status to write for `result` on the sealed resource `name`
+ * at `generation`, or undefined when `current` says the same already (so a
+ * resync of a synced resource writes nothing). A condition keeps its
+ * lastTransitionTime while its status holds.
+ */
+export function nextStatus(name: string, generation: number, current: StatusView, result: StatusResult, keyIds: readonly string[], now: Date): Status | undefined {
   const wanted = conditionsOf(result, truncate(result.message, MESSAGE_CHARS));
-  if (current.observedGeneration === generation && sameConditions(wanted, current.conditions) && JSON.stringify(current.keyIds ?? []) === JSON.stringify(keyIds)) {
-    return undefined;
-  }
+  if (current.check === statusCheck(generation, wanted, keyIds)) return undefined;
   const changedAt = now.toISOString().replace(/\.\d+Z$/, 'Z');
-  const since = (c: (typeof wanted)[number]): string => {
-    const was = current.conditions?.find((p) => p.type === c.type);
-    return was?.status === c.status ? was.lastTransitionTime : changedAt;
-  };
+  const since = (c: Compared): string => current.since.find((p) => p.type === c.type && p.status === c.status)?.time ?? changedAt;
   return {
     observedGeneration: generation,
     conditions: wanted.map((c) => ({ ...c, lastTransitionTime: since(c), observedGeneration: generation })),
     keyIds: [...keyIds],
-    secretName: meta.name ?? '',
+    secretName: name,
   };
 }

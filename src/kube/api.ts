@@ -40,6 +40,8 @@ export interface SecretApi {
   replaceSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret>;
   /** Deletes a Secret; KubeError 409 when it no longer has `uid`, 404 when it is gone. */
   deleteSecret(namespace: string, name: string, uid: string): Promise<void>;
+  /** Returns the whole sealed resource, or undefined when it does not exist. */
+  getSealed(namespace: string, name: string): Promise<SealedSecretObject | undefined>;
   /** Merge-patches the status subresource of a sealed resource; KubeError 404 when it is gone. */
   patchSealedStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void>;
 }
@@ -140,6 +142,13 @@ export class KubeApi implements SecretApi {
   async deleteSecret(namespace: string, name: string, uid: string): Promise<void> {
     await this.#call('delete', 'secrets', `delete secret ${namespace}/${name}`, () =>
       this.#core.deleteNamespacedSecret({ name, namespace, body: { preconditions: { uid } } }),
+    );
+  }
+
+  /** Returns the whole sealed resource, or undefined when it does not exist (the informer cache keeps summaries only). */
+  async getSealed(namespace: string, name: string): Promise<SealedSecretObject | undefined> {
+    return this.#find('sealedsecrets', `get sealed secret ${namespace}/${name}`, async () =>
+      (await this.#custom.getNamespacedCustomObject({ group: SEALED_GROUP, version: SEALED_VERSION, namespace, plural: SEALED_PLURAL, name })) as SealedSecretObject,
     );
   }
 

@@ -52,6 +52,7 @@ describe("the controller's service account", () => {
     // what it needs, cluster-wide
     { verb: 'list', resource: 'secrets', allowed: true },
     { verb: 'watch', resource: 'secrets', allowed: true },
+    { verb: 'get', group: 'sealbox.dev', resource: 'sealedsecrets', namespace: 'any-namespace', allowed: true },
     { verb: 'list', group: 'sealbox.dev', resource: 'sealedsecrets', allowed: true },
     { verb: 'watch', group: 'sealbox.dev', resource: 'sealedsecrets', allowed: true },
     { verb: 'patch', group: 'sealbox.dev', resource: 'sealedsecrets', subresource: 'status', namespace: 'any-namespace', allowed: true },

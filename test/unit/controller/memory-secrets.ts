@@ -1,5 +1,6 @@
 /**
- * An in-memory SecretApi for reconciler unit tests: Secrets in a map, with
+ * An in-memory SecretApi for reconciler unit tests: Secrets and sealed
+ * resources in maps, with
  * the API server's rules the reconciler relies on (409 when a created Secret
  * exists or a replace carries a stale resourceVersion, 404 for a missing
  * one, the uid precondition of a delete), failing with KubeError as KubeApi
@@ -8,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SecretApi } from '../../../src/kube/api.js';
 import { KubeError } from '../../../src/kube/errors.js';
-import type { V1Secret } from '../../../src/kube/types.js';
+import type { SealedSecretObject, V1Secret } from '../../../src/kube/types.js';
 
 /** One status patch, as sent. */
 export interface StatusPatch {
@@ -19,6 +20,8 @@ export interface StatusPatch {
 
 export class MemorySecrets implements SecretApi {
   readonly #secrets = new Map<string, V1Secret>();
+  /** The sealed resources on the "server", by `namespace/name`; a test sets them directly. */
+  readonly sealed = new Map<string, SealedSecretObject>();
   #version = 100;
   /** Every call, as `verb namespace/name`, in order. */
   readonly calls: string[] = [];
@@ -78,9 +81,18 @@ export class MemorySecrets implements SecretApi {
     return Promise.resolve();
   }
 
+  getSealed(namespace: string, name: string): Promise<SealedSecretObject | undefined> {
+    const key = this.#enter('getSealed', `${namespace}/${name}`);
+    const obj = this.sealed.get(key);
+    return Promise.resolve(obj === undefined ? undefined : structuredClone(obj));
+  }
+
+  /** Merge-patches the stored sealed resource's status (as the API server would: a new resourceVersion) and records the patch. */
   patchSealedStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
-    this.#enter('status', `${namespace}/${name}`);
+    const key = this.#enter('status', `${namespace}/${name}`);
     this.statuses.push({ namespace, name, status: structuredClone(status) });
+    const obj = this.sealed.get(key);
+    if (obj !== undefined) this.sealed.set(key, { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.#version) }, status: { ...obj.status, ...structuredClone(status) } });
     return Promise.resolve();
   }
 

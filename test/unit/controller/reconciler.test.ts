@@ -1,102 +1,16 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { EventRecorder } from '../../../src/controller/events.js';
-import type { EventSink } from '../../../src/controller/events.js';
-import { Metrics } from '../../../src/controller/metrics.js';
-import { MANAGED_LABEL, MANAGED_VALUE } from '../../../src/controller/plan.js';
-import { NOT_OWNED_RECHECK_MS, ReconcileError, Reconciler } from '../../../src/controller/reconciler.js';
-import { summarizeSecret } from '../../../src/controller/secret-cache.js';
-import { DataKeyCache } from '../../../src/crypto/key-cache.js';
-import { sealSecret } from '../../../src/format/seal.js';
-import { sealedManifest } from '../../../src/format/sealed.js';
+import { NOT_OWNED_RECHECK_MS, ReconcileError } from '../../../src/controller/reconciler.js';
 import { isKubeStatus } from '../../../src/kube/errors.js';
-import type { SealedSecretObject, V1Secret } from '../../../src/kube/types.js';
 import { expectSealboxError } from '../../helpers/errors.js';
-import { LocalKey } from '../../helpers/local-key.js';
-import { MemorySecrets } from './memory-secrets.js';
-
-type Event = Parameters<EventSink['createEvent']>[0];
-
-const key = new LocalKey('reconciler-test');
-const UID = 'uid-sealed-db';
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-
-/** The sealed resource prod/db as the informer holds it, sealing `values` (Opaque unless `type`). */
-async function sealedObject(values: Record<string, string>, type = 'Opaque'): Promise<SealedSecretObject> {
-  const data = new Map(Object.entries(values).map(([k, v]) => [k, new Uint8Array(Buffer.from(v))]));
-  const sealed = await sealSecret({ name: 'db', namespace: 'prod', type, labels: {}, annotations: {}, data }, { scope: 'strict', wrappers: [key] });
-  const manifest = sealedManifest(sealed) as unknown as SealedSecretObject;
-  return { ...manifest, metadata: { ...manifest.metadata, uid: UID, generation: 1, resourceVersion: '7' } };
-}
-
-/** A Secret prod/db that the sealed resource owns (as the controller writes it), with `data`. */
-function ownedSecret(data: Record<string, string>, type = 'Opaque'): V1Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: 'db', namespace: 'prod', labels: { [MANAGED_LABEL]: MANAGED_VALUE }, annotations: {}, ownerReferences: [{ apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', name: 'db', uid: UID, controller: true }] },
-    type,
-    data,
-  };
-}
-
-/**
- * A reconciler over an in-memory API. The informer caches are maps the test
- * controls; by default the Secret cache follows the store (as a summary, as
- * the real one keeps it), and `secretCache = 'stale'` makes it miss.
- */
-interface World {
-  readonly api: MemorySecrets;
-  /** The sealed-resource informer's cache. */
-  readonly sealed: Map<string, SealedSecretObject>;
-  readonly events: Event[];
-  readonly metrics: Metrics;
-  secretCache: 'follows' | 'stale';
-  readonly reconciler: Reconciler;
-}
-
-function world(obj: SealedSecretObject): World {
-  const api = new MemorySecrets();
-  const sealed = new Map([['prod/db', obj]]);
-  const events: Event[] = [];
-  const sink: EventSink = { createEvent: (e) => { events.push(e); return Promise.resolve(); } };
-  const log = pino({ level: 'info' }, new Writable({ write(_c, _e, done) { done(); } }));
-  const metrics = new Metrics();
-  let secretCache: World['secretCache'] = 'follows';
-  const getCachedSecret = (ns: string, name: string): V1Secret | undefined => {
-    const s = secretCache === 'follows' ? api.peek(ns, name) : undefined;
-    return s === undefined || s.metadata?.labels?.[MANAGED_LABEL] !== MANAGED_VALUE ? undefined : summarizeSecret(s);
-  };
-  const reconciler = new Reconciler({
-    api, metrics, log, getCachedSecret,
-    events: new EventRecorder(sink, log, 'test'),
-    cache: new DataKeyCache(16),
-    getSealed: (ns, name) => sealed.get(`${ns}/${name}`),
-    unwrappers: () => [key],
-    fingerprints: () => new Set(),
-  });
-  return {
-    api, sealed, events, metrics, reconciler,
-    get secretCache() { return secretCache; },
-    set secretCache(v) { secretCache = v; },
-  };
-}
-
-/** The reconciles counted with `result`, or the failures counted with `reason`. */
-async function counted(metrics: Metrics, label: 'result' | 'reason', value: string): Promise<number> {
-  const values = label === 'result' ? (await metrics.reconciles.get()).values : (await metrics.errors.get()).values;
-  return values.find((v) => (v.labels as Record<string, unknown>)[label] === value)?.value ?? 0;
-}
-
-function ready(status: Record<string, unknown> | undefined): unknown {
-  return (status?.conditions as { type: string }[] | undefined)?.find((c) => c.type === 'Ready');
-}
+import { UID, b64, counted, ownedSecret, ready, sealedObject, world } from './reconciler-world.js';
 
 describe('Reconciler', () => {
-  it('creates a missing Secret with one request: owned by the sealed resource, a Created event, Ready=True', async () => {
-    const w = world(await sealedObject({ password: 'hunter2' }));
+  it('creates a missing Secret with one request when the initial list handed the sealed resource over: owned by it, a Created event, Ready=True', async () => {
+    const obj = await sealedObject({ password: 'hunter2' });
+    const w = world(obj);
+    w.listed.set('prod/db', structuredClone(obj));
     await w.reconciler.reconcile('prod/db');
+    expect(w.listed.size).toBe(0);
     expect(w.api.calls).toEqual(['create prod/db', 'status prod/db']);
     const secret = w.api.peek('prod', 'db');
     expect(secret?.data).toEqual({ password: b64('hunter2') });
@@ -119,7 +33,7 @@ describe('Reconciler', () => {
     const w = world(await sealedObject({ password: 'hunter2' }));
     w.api.put(ownedSecret({ password: b64('edited'), extra: b64('x') }));
     await w.reconciler.reconcile('prod/db');
-    expect(w.api.calls).toEqual(['get prod/db', 'update prod/db', 'status prod/db']);
+    expect(w.api.calls).toEqual(['getSealed prod/db', 'get prod/db', 'update prod/db', 'status prod/db']);
     expect(w.api.peek('prod', 'db')?.data).toEqual({ password: b64('hunter2') });
     expect(w.events.map((e) => e.reason)).toEqual(['Updated']);
     expect(await counted(w.metrics, 'result', 'updated')).toBe(1);
@@ -130,7 +44,7 @@ describe('Reconciler', () => {
     w.api.put(ownedSecret({ password: b64('old') }));
     w.secretCache = 'stale';
     await w.reconciler.reconcile('prod/db');
-    expect(w.api.calls).toEqual(['create prod/db', 'get prod/db', 'update prod/db', 'status prod/db']);
+    expect(w.api.calls).toEqual(['getSealed prod/db', 'create prod/db', 'get prod/db', 'update prod/db', 'status prod/db']);
     expect(w.api.peek('prod', 'db')?.data).toEqual({ password: b64('hunter2') });
     expect(w.events.map((e) => e.reason)).toEqual(['Updated']);
   });
@@ -162,7 +76,7 @@ describe('Reconciler', () => {
     w.api.remove('prod', 'db');
     w.api.calls.length = 0;
     await w.reconciler.reconcile('prod/db');
-    expect(w.api.calls).toEqual(['create prod/db']);
+    expect(w.api.calls).toEqual(['getSealed prod/db', 'create prod/db']);
     const again = w.api.peek('prod', 'db');
     expect(again?.data).toEqual({ password: b64('hunter2') });
     expect(again?.metadata?.uid).not.toBe(first);
@@ -173,7 +87,7 @@ describe('Reconciler', () => {
     const w = world(await sealedObject({ password: 'hunter2' }, 'Opaque'));
     const old = w.api.put(ownedSecret({ password: b64('hunter2') }, 'kubernetes.io/basic-auth'));
     await w.reconciler.reconcile('prod/db');
-    expect(w.api.calls).toEqual(['get prod/db', 'delete prod/db', 'create prod/db', 'status prod/db']);
+    expect(w.api.calls).toEqual(['getSealed prod/db', 'get prod/db', 'delete prod/db', 'create prod/db', 'status prod/db']);
     const now = w.api.peek('prod', 'db');
     expect(now?.type).toBe('Opaque');
     expect(now?.metadata?.uid).not.toBe(old.metadata?.uid);
@@ -188,29 +102,30 @@ describe('Reconciler', () => {
     expect(err).toBeInstanceOf(ReconcileError);
     expect(err).toMatchObject({ reason: 'SecretNotOwned', retryBaseMs: NOT_OWNED_RECHECK_MS });
     expect(w.api.peek('prod', 'db')).toEqual(theirs);
-    expect(w.api.calls).toEqual(['create prod/db', 'get prod/db', 'status prod/db']);
+    expect(w.api.calls).toEqual(['getSealed prod/db', 'create prod/db', 'get prod/db', 'status prod/db']);
     expect(ready(w.api.statuses[0]?.status)).toMatchObject({ status: 'False', reason: 'SecretNotOwned' });
     expect(w.events.map((e) => [e.type, e.reason])).toEqual([['Warning', 'SecretNotOwned']]);
     expect(await counted(w.metrics, 'reason', 'SecretNotOwned')).toBe(1);
   });
 
-  it("writes status without changing the informer's cached object, and writes it again only when the cache shows another", async () => {
-    const obj = await sealedObject({ password: 'hunter2' });
-    const before = structuredClone(obj);
-    const w = world(obj);
-    await w.reconciler.reconcile('prod/db');
-    expect(obj).toEqual(before);
-    expect(w.api.statuses).toHaveLength(1);
-    // the watch has not delivered the write yet: the same version, nothing to write
+  it('writes status once, not again while the watch has not delivered it, and again when someone else changed it', async () => {
+    const w = world(await sealedObject({ password: 'hunter2' }));
+    w.sealedCache = 'frozen';
     await w.reconciler.reconcile('prod/db');
     expect(w.api.statuses).toHaveLength(1);
-    // the watch delivers it: still nothing to write
-    const written = w.api.statuses[0]?.status;
-    w.sealed.set('prod/db', { ...obj, metadata: { ...obj.metadata, resourceVersion: '8' }, status: written });
+    // the watch has not delivered the write yet: the GET shows it, nothing to write
     await w.reconciler.reconcile('prod/db');
     expect(w.api.statuses).toHaveLength(1);
+    // the watch delivers it: nothing to write, no request
+    w.sealedCache = 'follows';
+    w.api.calls.length = 0;
+    await w.reconciler.reconcile('prod/db');
+    expect(w.api.calls).toEqual([]);
     // someone else changes the status: it is written back
-    w.sealed.set('prod/db', { ...obj, metadata: { ...obj.metadata, resourceVersion: '9' }, status: { observedGeneration: 1, conditions: [] } });
+    const written = w.api.statuses[0]?.status;
+    const now = w.api.sealed.get('prod/db');
+    if (now === undefined) throw new Error('no sealed resource');
+    w.api.sealed.set('prod/db', { ...now, metadata: { ...now.metadata, resourceVersion: '9' }, status: { observedGeneration: 1, conditions: [] } });
     await w.reconciler.reconcile('prod/db');
     expect(w.api.statuses).toHaveLength(2);
     // the same status; only the times may differ (the conditions were gone, so they moved, maybe to the next second)

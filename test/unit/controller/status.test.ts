@@ -3,11 +3,13 @@ import type { ErrorCode } from '../../../src/errors.js';
 import { SealboxError } from '../../../src/errors.js';
 import { ReconcileError } from '../../../src/controller/reconciler.js';
 import type { Status, StatusResult } from '../../../src/controller/status.js';
-import { isTransientFailure, nextStatus } from '../../../src/controller/status.js';
+import { isTransientFailure, nextStatus, statusView } from '../../../src/controller/status.js';
+import { summarizeSealed } from '../../../src/controller/sealed-cache.js';
 import { KubeError } from '../../../src/kube/errors.js';
-import type { SealedSecretObject } from '../../../src/kube/types.js';
 
-const obj = (generation: number): SealedSecretObject => ({ apiVersion: 'sealbox.dev/v1', kind: 'SealedSecret', metadata: { name: 'db', namespace: 'prod', generation } });
+/** nextStatus for sealed resource "db" at `generation`, whose status on the server is `current` (as the cache views it). */
+const next = (generation: number, current: unknown, result: StatusResult, keyIds: readonly string[], now: Date): Status | undefined =>
+  nextStatus('db', generation, statusView(current), result, keyIds, now);
 const T0 = new Date('2026-01-01T00:00:00.123Z');
 const T1 = new Date('2026-01-01T00:05:00Z');
 
@@ -24,43 +26,43 @@ describe('nextStatus', () => {
     ['a permanent failure is Ready=False and Stalled=True with the same reason', tampered, [['Ready', 'False', 'Tampered'], ['Stalled', 'True', 'Tampered']]],
     ['a transient failure is Ready=False and Reconciling=True', kmsDown, [['Ready', 'False', 'ProviderUnavailable'], ['Reconciling', 'True', 'ProviderUnavailable']]],
   ])('%s', (_name, result, want) => {
-    const s = nextStatus(obj(3), {}, result, [], T0);
+    const s = next(3, {}, result, [], T0);
     expect(rows(s)).toEqual(want);
     expect(s?.observedGeneration).toBe(3);
     for (const c of s?.conditions ?? []) expect(c).toMatchObject({ message: result.message, observedGeneration: 3, lastTransitionTime: '2026-01-01T00:00:00Z' });
   });
 
   it('sets observedGeneration to 0 for an object without a generation, never leaves it out', () => {
-    const s = nextStatus({ metadata: { name: 'db' } }, {}, synced, [], T0);
+    const s = next(summarizeSealed({ metadata: { name: 'db' } }).metadata.generation, {}, synced, [], T0);
     expect(s?.observedGeneration).toBe(0);
   });
 
   it('writes nothing when the status says the same already, for each kind of outcome', () => {
     for (const r of [synced, tampered, kmsDown]) {
-      const first = nextStatus(obj(2), {}, r, ['k1'], T0);
+      const first = next(2, {}, r, ['k1'], T0);
       expect(first).toBeDefined();
-      expect(nextStatus(obj(2), first ?? {}, r, ['k1'], T1)).toBeUndefined();
+      expect(next(2, first ?? {}, r, ['k1'], T1)).toBeUndefined();
     }
   });
 
   it('writes again when the generation moves on, even with the same outcome', () => {
-    const first = nextStatus(obj(2), {}, tampered, [], T0);
-    expect(nextStatus(obj(3), first ?? {}, tampered, [], T1)?.observedGeneration).toBe(3);
+    const first = next(2, {}, tampered, [], T0);
+    expect(next(3, first ?? {}, tampered, [], T1)?.observedGeneration).toBe(3);
   });
 
   it('adds Stalled to a status an older controller wrote with Ready=False alone', () => {
-    const old: Partial<Status> = { observedGeneration: 2, keyIds: [], conditions: [{ type: 'Ready', status: 'False', reason: 'Tampered', message: tampered.message, lastTransitionTime: 'then', observedGeneration: 2 }] };
-    const s = nextStatus(obj(2), old, tampered, [], T1);
+    const old = { observedGeneration: 2, keyIds: [], conditions: [{ type: 'Ready', status: 'False', reason: 'Tampered', message: tampered.message, lastTransitionTime: 'then', observedGeneration: 2 }] };
+    const s = next(2, old, tampered, [], T1);
     expect(rows(s)).toEqual([['Ready', 'False', 'Tampered'], ['Stalled', 'True', 'Tampered']]);
     expect(s?.conditions.map((c) => c.lastTransitionTime)).toEqual(['then', '2026-01-01T00:05:00Z']);
   });
 
   it('turns Reconciling into Stalled when a retried failure becomes permanent, and drops both once synced', () => {
-    const retrying = nextStatus(obj(1), {}, kmsDown, [], T0);
-    const stalled = nextStatus(obj(1), retrying ?? {}, tampered, [], T1);
+    const retrying = next(1, {}, kmsDown, [], T0);
+    const stalled = next(1, retrying ?? {}, tampered, [], T1);
     expect(rows(stalled)).toEqual([['Ready', 'False', 'Tampered'], ['Stalled', 'True', 'Tampered']]);
     expect(stalled?.conditions[0]?.lastTransitionTime).toBe('2026-01-01T00:00:00Z'); // Ready stayed False
-    const ok = nextStatus(obj(1), stalled ?? {}, synced, [], T1);
+    const ok = next(1, stalled ?? {}, synced, [], T1);
     expect(rows(ok)).toEqual([['Ready', 'True', 'Unsealed']]);
   });
 });
