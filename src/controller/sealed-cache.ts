@@ -5,10 +5,6 @@
  * status as nextStatus compares it — never its ciphertext. Reconcile GETs
  * the full object when it must unseal (or takes it from the initial list
  * while that is still in memory, see ColdStart).
- *
- * Measured with node 20 (scripts in the commit that added this file): a
- * whole sealed resource of 5 values costs ~6 KiB of heap; this summary
- * ~0.5 KiB, whatever the number of values.
  */
 import type { SealedSecretObject } from '../kube/types.js';
 import { canonicalJson, intern, shortDigest } from './digest.js';

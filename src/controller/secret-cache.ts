@@ -15,10 +15,10 @@
  * or another writer's key in patch mode) GETs the Secret and plans on it,
  * so drift detection stays exact. The one place a per-key view would save a
  * request is the first sync after a restart of a patch-mode Secret or one
- * with extra labels (one GET each, then recorded). Measured with node 20:
- * a summary with per-key digests of 5 values took ~1.1 KiB of heap, this
- * form ~0.3 KiB whatever the number of keys, and a Secret of 30,000 empty
- * values (the re-attack of SECURITY.md 1a.6b) costs no more than any other.
+ * with extra labels (one GET each, then recorded). A summary's size no
+ * longer depends on the number of keys, so a Secret of 30,000 empty values
+ * (the re-attack of SECURITY.md 1a.6b) costs no more than any other.
+ * (Bytes per entry not measured yet: see the slimcache report.)
  */
 import type { V1Secret } from '../kube/types.js';
 import { intern, shortDigest } from './digest.js';
