@@ -14,7 +14,6 @@ import { EventRecorder } from './events.js';
 import { FIGHT_DEFAULTS, FightDetector } from './fights.js';
 import type { SealingKey } from './keys.js';
 import { KeyManager } from './keys.js';
-import { Informers } from './informers.js';
 import { KubeApi } from '../kube/api.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { LeaderElector } from './leader.js';
@@ -23,24 +22,19 @@ import { ShardGate, shardOf } from './shards.js';
 import { LogLimiter, SYNC_TALLY_MS, SyncTally, createLogger } from './log.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { MANAGED_LABEL, MANAGED_VALUE } from './plan.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './queue.js';
 import { ColdStart } from './cold-start.js';
 import type { SealedSummary } from './sealed-cache.js';
-import { summarizeSealed } from './sealed-cache.js';
 import type { SecretSummary } from './secret-cache.js';
-import { summarizeSecret } from './secret-cache.js';
+import type { Informers } from './informers.js';
+import { keyOf, sealedWatch, secretWatch } from './watches.js';
 import { startServer } from './server.js';
 
 import type { ControllerOptions, RunningController } from './options.js';
 import { checkShards, kmsUnwrappers } from './options.js';
 
 export type { ControllerOptions, RunningController } from './options.js';
-
-function ownerKey(s: SecretSummary): string | undefined {
-  return s.owner === undefined ? undefined : `${s.metadata.namespace}/${s.owner}`;
-}
 
 /** The reconcile results that wrote a Secret, as the `secrets synced` line counts them. */
 const WRITTEN: ReadonlySet<string> = new Set(['created', 'updated', 'recreated']);
@@ -51,18 +45,6 @@ const WRITTEN: ReadonlySet<string> = new Set(['created', 'updated', 'recreated']
  * are a few KiB each.
  */
 const COLD_START_HOLD = 1000;
-
-function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string {
-  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-}
-
-/** Enqueues the sealed resource a managed Secret belongs to, when it names one. */
-function secretHandler(queue: WorkQueue): (s: SecretSummary) => void {
-  return (s) => {
-    const k = ownerKey(s);
-    if (k !== undefined) queue.add(k);
-  };
-}
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -115,19 +97,9 @@ export class Controller implements RunningController {
     const coldStart = new ColdStart(COLD_START_HOLD, (key) => { this.#queue.add(key); });
     this.#coldStart = coldStart;
     this.#queue = this.#newQueue(this.#newReconciler(identity, shards));
-    const scopes = o.watchNamespaces.length === 0 ? [undefined] : o.watchNamespaces;
-    const queue = this.#queue;
-    this.#sealed = new Informers({
-      kind: 'sealedsecrets', scopes, log: this.log, open: (ns) => this.#api.sealedInformer(ns, summarizeSealed, { onListed: (obj) => (this.#gate.owns(obj.metadata?.namespace ?? '') ? coldStart.offer(obj) : undefined) }),
-      onAdd: (obj) => { if (!coldStart.claimAdded(keyOf(obj))) queue.add(keyOf(obj)); },
-      onUpdate: (obj) => { queue.add(keyOf(obj)); },
-      onDelete: (obj) => { queue.forget(keyOf(obj)); },
-    });
-    this.#secrets = new Informers({
-      kind: 'secrets', scopes, log: this.log, open: (ns) => this.#api.secretInformer(`${MANAGED_LABEL}=${MANAGED_VALUE}`, ns, summarizeSecret),
-      onUpdate: secretHandler(queue),
-      onDelete: secretHandler(queue),
-    });
+    const watch = { api: this.#api, scopes: o.watchNamespaces.length === 0 ? [undefined] : o.watchNamespaces, log: this.log, queue: this.#queue };
+    this.#sealed = sealedWatch(watch, coldStart, (ns) => this.#gate.owns(ns));
+    this.#secrets = secretWatch(watch);
     this.#elector = elector;
   }
 
@@ -286,7 +258,7 @@ export class Controller implements RunningController {
     if (!this.#synced) return;
     const shards = this.#o.shards ?? 1;
     for (const obj of this.#sealed.list()) {
-      const ns = obj.metadata?.namespace ?? '';
+      const ns = obj.metadata.namespace;
       if (shard === undefined ? !this.#gate.owns(ns) : shardOf(ns, shards) !== shard) continue;
       if (now) this.#queue.add(keyOf(obj));
       else this.#queue.resync(keyOf(obj));
