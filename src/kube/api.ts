@@ -156,14 +156,14 @@ export class KubeApi implements SecretApi {
   async patchSealedStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
     const path = `/apis/${SEALED_GROUP}/${SEALED_VERSION}/namespaces/${encodeURIComponent(namespace)}/${SEALED_PLURAL}/${encodeURIComponent(name)}/status?${this.#managerQuery}`;
     await this.#call('patch', 'sealedsecrets/status', `update status of sealed secret ${namespace}/${name}`, () =>
-      this.#json.send('PATCH', path, { status }, 'application/merge-patch+json'),
+      this.#json.send('PATCH', path, { status }, 'application/merge-patch+json', 'none'),
     );
   }
 
   /** Records a core/v1 Event. */
   async createEvent(event: k8s.CoreV1Event): Promise<void> {
     const ns = event.metadata.namespace ?? 'default';
-    await this.#call('create', 'events', `record event in ${ns}`, () => this.#json.send('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, event));
+    await this.#call('create', 'events', `record event in ${ns}`, () => this.#json.send('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, event, 'application/json', 'none'));
   }
 
   /** Returns the Lease, or undefined when it does not exist. */

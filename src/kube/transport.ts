@@ -50,14 +50,34 @@ export class AgentPool {
 const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
- * Sends JSON requests with the kubeconfig's credentials (re-applied on every
- * request, so a rotated token or exec credential is picked up as with
- * client-node) over the pool's keep-alive agents.
+ * How long credentials applied from the kubeconfig are reused. Applying them
+ * builds an https.Agent, decodes the CA and client certificate and may read
+ * files: a few percent of the controller's CPU at a cold start when done per
+ * request. A rotated token or exec credential is still picked up within a
+ * second (client-node itself re-reads a token file only every minute).
+ */
+export const CREDENTIALS_TTL_MS = 1000;
+
+/** Request options with the kubeconfig's credentials applied, and when they were. */
+interface Credentials {
+  readonly opts: Readonly<https.RequestOptions>;
+  readonly headers: Readonly<Record<string, unknown>>;
+  readonly at: number;
+}
+
+/** What a caller wants of a 2xx reply: its text, or nothing (the body is drained unread). */
+export type ReplyUse = 'text' | 'none';
+
+/**
+ * Sends JSON requests with the kubeconfig's credentials (re-applied at least
+ * every CREDENTIALS_TTL_MS, so a rotated token or exec credential is picked
+ * up as with client-node) over the pool's keep-alive agents.
  */
 export class JsonTransport {
   readonly #kc: k8s.KubeConfig;
   readonly #server: string;
   readonly #agents: AgentPool;
+  #credentials: Promise<Credentials> | undefined;
 
   constructor(kc: k8s.KubeConfig, server: string, agents: AgentPool) {
     this.#kc = kc;
@@ -67,17 +87,47 @@ export class JsonTransport {
 
   /**
    * Sends `body` (JSON-encoded here) to `path` and resolves with the reply's
-   * text when the status is 2xx. Rejects with k8s.ApiException (the status
-   * and the API server's Status body) otherwise, and with an Error when the
+   * text when the status is 2xx ('' when `reply` is 'none'). Rejects with
+   * k8s.ApiException (the status and the API server's Status body)
+   * otherwise, and with an Error when the credentials cannot be had, the
    * server cannot be reached or does not answer within a minute.
    */
-  async send(method: 'POST' | 'PUT' | 'PATCH', path: string, body: unknown, contentType = 'application/json'): Promise<string> {
-    const opts: https.RequestOptions = { method, headers: { 'content-type': contentType, accept: 'application/json' } };
-    await this.#kc.applyToHTTPSOptions(opts);
-    opts.agent = this.#agents.shared(opts.agent) as https.Agent;
-    const reply = await request(new URL(path, this.#server), opts, JSON.stringify(body));
-    if (reply.status >= 200 && reply.status < 300) return reply.body;
-    throw new k8s.ApiException(reply.status, `HTTP-Code: ${String(reply.status)}`, reply.body, reply.headers);
+  async send(method: 'POST' | 'PUT' | 'PATCH', path: string, body: unknown, contentType = 'application/json', reply: ReplyUse = 'text'): Promise<string> {
+    const c = await this.#applied();
+    const opts: https.RequestOptions = { ...c.opts, method, headers: { ...c.headers, 'content-type': contentType, accept: 'application/json' } };
+    const res = await request(new URL(path, this.#server), opts, JSON.stringify(body), reply);
+    if (res.status >= 200 && res.status < 300) return res.body;
+    throw new k8s.ApiException(res.status, `HTTP-Code: ${String(res.status)}`, res.body, res.headers);
+  }
+
+  /** The credentials, applied again once they are older than CREDENTIALS_TTL_MS; a failure is not kept. */
+  async #applied(): Promise<Credentials> {
+    const now = Date.now();
+    const current = this.#credentials;
+    if (current !== undefined) {
+      try {
+        const c = await current;
+        if (now - c.at < CREDENTIALS_TTL_MS) return c;
+      } catch {
+        // applied again below
+      }
+      // Another request applied them again meanwhile: one application serves all.
+      if (this.#credentials !== current && this.#credentials !== undefined) return this.#credentials;
+    }
+    return this.#apply(now);
+  }
+
+  #apply(now: number): Promise<Credentials> {
+    const fresh = (async (): Promise<Credentials> => {
+      const opts: https.RequestOptions = { headers: {} };
+      await this.#kc.applyToHTTPSOptions(opts);
+      opts.agent = this.#agents.shared(opts.agent) as https.Agent;
+      const headers = { ...opts.headers };
+      delete opts.headers;
+      return { opts, headers, at: now };
+    })();
+    this.#credentials = fresh;
+    return fresh;
   }
 }
 
@@ -87,15 +137,18 @@ interface Reply {
   readonly headers: Record<string, string>;
 }
 
-function request(url: URL, opts: https.RequestOptions, body: string): Promise<Reply> {
+function request(url: URL, opts: https.RequestOptions, body: string, use: ReplyUse): Promise<Reply> {
   return new Promise<Reply>((resolve, reject) => {
     const req = https.request(url, opts, (res) => {
+      const status = res.statusCode ?? 0;
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      // A 2xx reply nobody reads is drained, not copied and decoded.
+      if (use === 'none' && status >= 200 && status < 300) res.resume();
+      else res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers });
+        resolve({ status, body: chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8'), headers });
       });
       res.on('error', reject);
     });

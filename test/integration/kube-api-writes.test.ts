@@ -6,7 +6,8 @@ import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { KubeApi } from '../../src/kube/api.js';
 import { KubeError } from '../../src/kube/errors.js';
-import { kubeConfig, useNamespace } from '../cluster/helpers.js';
+import { CREDENTIALS_TTL_MS } from '../../src/kube/transport.js';
+import { createServiceAccount, kubeConfig, kubeConfigForToken, kubeconfigPath, serviceAccountToken, useNamespace } from '../cluster/helpers.js';
 
 const ns = useNamespace('kube-writes');
 
@@ -60,5 +61,46 @@ describe('KubeApi writes', () => {
     const ev = list.items.find((e) => e.metadata.name === 'obj.1');
     expect(ev?.reason).toBe('Created');
     expect(ev?.firstTimestamp?.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+  });
+
+  it('applies the kubeconfig\'s credentials once per second for a burst of writes, not once per request', async () => {
+    /** A real KubeConfig that counts how often its credentials are applied to a request. */
+    class CountingKubeConfig extends k8s.KubeConfig {
+      applied = 0;
+      override async applyToHTTPSOptions(opts: Parameters<k8s.KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+        this.applied++;
+        await super.applyToHTTPSOptions(opts);
+      }
+    }
+    const kc = new CountingKubeConfig();
+    kc.loadFromFile(kubeconfigPath());
+    const api = new KubeApi(kc, { qps: 1000, burst: 1000 });
+    const event = (i: number): k8s.CoreV1Event => ({
+      metadata: { name: `burst.${String(i)}`, namespace: ns.name }, involvedObject: { kind: 'Secret', name: 'burst', namespace: ns.name },
+      reason: 'Created', message: 'burst', type: 'Normal', source: { component: 'sealbox-controller' }, count: 1,
+    });
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => api.createEvent(event(i))));
+    for (let i = 10; i < 30; i++) await api.createEvent(event(i));
+    const elapsedMs = performance.now() - started;
+    // Once, and once more for each second the burst took (a loaded machine may stretch it).
+    expect(kc.applied).toBeLessThanOrEqual(1 + Math.ceil(elapsedMs / CREDENTIALS_TTL_MS));
+    const list = await kubeConfig().makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: ns.name });
+    expect(list.items.filter((e) => e.metadata.name?.startsWith('burst.')).length).toBe(30);
+  });
+
+  it('picks up a changed token within a second of the change', async () => {
+    await createServiceAccount(ns.name, 'no-rights');
+    const kc = kubeConfigForToken(await serviceAccountToken(ns.name, 'no-rights'));
+    const api = new KubeApi(kc, { qps: 100, burst: 100 });
+    const event: k8s.CoreV1Event = { metadata: { name: 'token.1', namespace: ns.name }, involvedObject: { kind: 'Secret', name: 'x', namespace: ns.name }, reason: 'Created', message: 'x', type: 'Normal' };
+    // an authenticated account without the right: 403
+    expect((await kubeErrorFrom(api.createEvent(event))).status).toBe(403);
+    const cluster = kc.getCurrentCluster();
+    if (cluster === null) throw new Error('no current cluster');
+    kc.loadFromClusterAndUser(cluster, { name: 'token-user', token: 'not-a-valid-token' });
+    await new Promise((r) => setTimeout(r, CREDENTIALS_TTL_MS + 100));
+    // the new (invalid) token is sent: 401
+    expect((await kubeErrorFrom(api.createEvent(event))).status).toBe(401);
   });
 });
