@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ColdStart } from '../../../src/controller/cold-start.js';
+import { COLD_START_BYTES, ColdStart } from '../../../src/controller/cold-start.js';
 import type { SealedSecretObject } from '../../../src/kube/types.js';
 
 const obj = (i: number): SealedSecretObject => ({ metadata: { namespace: 'ns', name: `r${String(i)}`, resourceVersion: String(i) }, spec: { big: 'x'.repeat(100) } });
@@ -52,5 +52,32 @@ describe('ColdStart', () => {
     c.clear();
     expect(await settled(waiting)).toBe(true);
     expect(c.size).toBe(0);
+  });
+});
+
+describe('ColdStart with large sealed resources', () => {
+  /** A sealed resource of about 1.4 MB, as large as a tenant may make one. */
+  const large = (i: number): SealedSecretObject => ({ metadata: { namespace: 'tenant', name: `big${String(i)}`, resourceVersion: String(i) }, spec: { encryptedData: { v: 'A'.repeat(1_398_200) } } });
+
+  it('holds at most its byte bound of them, whatever the count allows (1,000 of 1.4 MB were 1.4 GB of heap)', () => {
+    const c = new ColdStart(1000, () => undefined);
+    for (let i = 0; i < 60; i++) void c.offer(large(i));
+    expect(c.bytes).toBeLessThanOrEqual(COLD_START_BYTES);
+    expect(c.size * 1_398_200).toBeLessThanOrEqual(COLD_START_BYTES);
+    expect(c.size).toBeGreaterThan(0);
+  });
+
+  it('makes the list wait once half the bytes are held, and lets it go on when a reconcile takes one', async () => {
+    const c = new ColdStart(1000, () => undefined, 4_000_000);
+    expect(await settled(c.offer(large(1)))).toBe(true);
+    const second = c.offer(large(2));
+    expect(await settled(second)).toBe(false);
+    expect(c.size).toBe(2);
+    // a third does not fit: not held (its reconcile GETs it), and the list still waits
+    expect(await settled(c.offer(large(3)))).toBe(false);
+    expect(c.size).toBe(2);
+    expect(c.take('tenant/big1')?.metadata?.name).toBe('big1');
+    expect(await settled(second)).toBe(true);
+    expect(c.bytes).toBeLessThanOrEqual(2_000_000);
   });
 });
