@@ -53,6 +53,14 @@ describe('summarizeSecret', () => {
     expect(s).toEqual({ metadata: { name: 'db', namespace: 'prod', uid: 'secret-uid', resourceVersion: '7' }, owner: undefined, digest: '' });
   });
 
+  it('keeps only the identity of a Secret whose ownerReference names no possible sealed resource (a megabyte name)', () => {
+    const s = summarizeSecret(existing({}, { ownerReferences: [{ ...ref, name: 'n'.repeat(1_000_000) }] }));
+    expect(JSON.stringify(s).length).toBeLessThan(200);
+    expect(s).toEqual({ metadata: { name: 'db', namespace: 'prod', uid: 'secret-uid', resourceVersion: '7' }, owner: undefined, digest: '' });
+    expect(summarizeSecret(existing({}, { ownerReferences: [{ ...ref, name: 'a/b' }] })).owner).toBeUndefined();
+    expect(summarizeSecret(existing({}, { ownerReferences: [{ ...ref, name: `a${'.b'.repeat(126)}` }] })).owner).toBe(`a${'.b'.repeat(126)}`);
+  });
+
   it('keeps one digest for a Secret of many keys, so 30,000 empty values cost what one does (re-attack)', () => {
     const data = Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${String(i)}`, '']));
     expect(JSON.stringify(summarizeSecret(existing({ data }))).length).toBe(JSON.stringify(summarizeSecret(existing())).length);
