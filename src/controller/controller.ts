@@ -117,7 +117,7 @@ export class Controller implements RunningController {
       fingerprints: () => new Set(keys().map((k) => k.fingerprint)),
       afterUnseal: () => { this.#keys.countRsaOps(); },
       fights: new FightDetector({ ...FIGHT_DEFAULTS, maxReverts: o.fightLimit ?? FIGHT_DEFAULTS.maxReverts }),
-      ...(shards > 1 ? { shardNote: (ns: string) => ` (shard ${String(shardOf(ns, shards))} of ${String(shards)})` } : {}),
+      ...(shards > 1 ? { shardNote: (ns: string) => ` (shard ${String(shardOf(ns, shards))} of ${String(shards)})`, mayWrite: (ns: string) => this.#gate.owns(ns) } : {}),
     });
   }
 

@@ -51,6 +51,20 @@ export class ReconcileError extends SealboxError {
  */
 export const NOT_OWNED_RECHECK_MS = 15_000;
 
+/** The reason of a refusal to write for a shard this replica no longer holds: never reported (its holder reconciles). */
+export const SHARD_NOT_HELD = 'ShardNotHeld';
+
+/**
+ * Throws ReconcileError(SHARD_NOT_HELD) unless `mayWrite` lets this replica
+ * write in `namespace` now. A reconcile that started while the replica held
+ * the shard can outlive its Lease (a slow unseal, a hand-over that stopped
+ * waiting for it), and wrote beside the new holder (found by attack17).
+ */
+export function checkShard(mayWrite: ((namespace: string) => boolean) | undefined, namespace: string, what: string): void {
+  if (mayWrite === undefined || mayWrite(namespace)) return;
+  throw new ReconcileError('REFUSED', SHARD_NOT_HELD, `${what}: not written, this replica no longer holds the shard of namespace "${namespace}"; its holder reconciles it`);
+}
+
 /**
  * Throws SealboxError('INPUT') for a resource with more data-key groups than
  * one re-wrap request may carry: each group can cost a private-key operation,

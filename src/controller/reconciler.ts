@@ -26,7 +26,7 @@ import { secretDigest } from './secret-cache.js';
 import type { StatusResult, StatusView } from './status.js';
 import { MESSAGE_CHARS, isTransientFailure, nextStatus, statusView, usedKeys } from './status.js';
 import { SyncRecords } from './sync-records.js';
-import { NOT_OWNED_RECHECK_MS, REASONS, ReconcileError, refuseCostlyGroups } from './reconcile-errors.js';
+import { NOT_OWNED_RECHECK_MS, REASONS, ReconcileError, SHARD_NOT_HELD, checkShard, refuseCostlyGroups } from './reconcile-errors.js';
 
 export { NOT_OWNED_RECHECK_MS, REASONS, ReconcileError } from './reconcile-errors.js';
 
@@ -42,11 +42,7 @@ export interface ReconcilerDeps {
   readonly getSealed: (namespace: string, name: string) => SealedSummary | undefined;
   /** Managed Secret from the informer cache (labelled ones only), as summarizeSecret keeps it: no values. */
   readonly getCachedSecret: (namespace: string, name: string) => SecretSummary | undefined;
-  /**
-   * The whole sealed resource `namespace/name` if the informer handed it
-   * over lately (the initial list), removed from where it was held; a
-   * reconcile uses it instead of a GET when its resourceVersion is current.
-   */
+  /** The whole `namespace/name` if the initial list handed it over (taken from where it was held): used instead of a GET when current. */
   readonly takeListed?: (key: string) => SealedSecretObject | undefined;
   /** Every key that may unwrap: cluster keys first, then KMS. */
   readonly unwrappers: () => readonly KeyUnwrapper[];
@@ -59,6 +55,7 @@ export interface ReconcilerDeps {
   /** Write-fight detection (default: FIGHT_DEFAULTS). */
   readonly fights?: FightDetector;
   readonly shardNote?: (namespace: string) => string; // " (shard 1 of 3)" after the Ready message, with --shards
+  readonly mayWrite?: (namespace: string) => boolean; // with --shards: the shard is held now (checked before each write)
 }
 
 type Result = 'unchanged' | 'created' | 'updated' | 'recreated';
@@ -181,9 +178,8 @@ export class Reconciler {
   }
 
   /**
-   * Counts and logs a failed reconcile, and reports it in status and a
-   * Warning event, except for 404 and 409 (the objects changed under us:
-   * the retry reads them again).
+   * Counts and logs a failed reconcile, and reports it in status and a Warning event, except for 404
+   * and 409 (the objects changed under us: the retry reads them again) and a shard no longer held.
    */
   async #failed(key: string, s: SealedSummary, err: unknown, keyIds: string[]): Promise<void> {
     this.#d.afterUnseal?.();
@@ -195,7 +191,7 @@ export class Reconciler {
     this.#d.metrics.errors.inc({ reason });
     const { namespace, name, generation } = s.metadata;
     this.#logLimited(key, (suppressed) => { this.#d.log.warn({ namespace, name, generation, reason, err: message, suppressed }, 'reconcile failed'); });
-    if (isKubeStatus(err, 404) || isKubeStatus(err, 409)) return;
+    if (isKubeStatus(err, 404) || isKubeStatus(err, 409) || (err instanceof ReconcileError && err.reason === SHARD_NOT_HELD)) return;
     await this.#setStatus(s, { ok: false, transient: isTransientFailure(err, reason), reason, message }, keyIds);
     await this.#d.events.warning(eventTarget(s), reason, message);
   }
@@ -266,6 +262,7 @@ export class Reconciler {
    */
   async #guarded(t: Target, write: () => Promise<V1Secret>): Promise<V1Secret> {
     const key = `${t.owner.namespace}/${t.owner.name}`;
+    checkShard(this.#d.mayWrite, t.owner.namespace, `secret "${key}"`);
     const verdict = this.#fights.check(key, t.version, Date.now());
     if (verdict.hold) {
       throw new ReconcileError(
@@ -289,6 +286,7 @@ export class Reconciler {
     const { namespace, name, generation } = s.metadata;
     const next = nextStatus(name, generation, s.status, result, keyIds, new Date());
     if (next === undefined) return s.status;
+    if (this.#d.mayWrite?.(namespace) === false) return undefined;
     try {
       await this.#d.api.patchSealedStatus(namespace, name, next as unknown as Record<string, unknown>);
       return statusView(next);

@@ -8,6 +8,7 @@ import { EventRecorder } from '../../../src/controller/events.js';
 import type { EventSink } from '../../../src/controller/events.js';
 import { Metrics } from '../../../src/controller/metrics.js';
 import { MANAGED_LABEL, MANAGED_VALUE } from '../../../src/controller/plan.js';
+import type { ReconcilerDeps } from '../../../src/controller/reconciler.js';
 import { Reconciler } from '../../../src/controller/reconciler.js';
 import type { SealedSummary } from '../../../src/controller/sealed-cache.js';
 import { summarizeSealed } from '../../../src/controller/sealed-cache.js';
@@ -63,7 +64,7 @@ export interface World {
   readonly reconciler: Reconciler;
 }
 
-export function world(obj: SealedSecretObject, fingerprints: ReadonlySet<string> = new Set()): World & { fingerprints: ReadonlySet<string> } {
+export function world(obj: SealedSecretObject, fingerprints: ReadonlySet<string> = new Set(), deps: Partial<ReconcilerDeps> = {}): World & { fingerprints: ReadonlySet<string> } {
   const api = new MemorySecrets();
   api.sealed.set('prod/db', obj);
   const events: Event[] = [];
@@ -98,6 +99,7 @@ export function world(obj: SealedSecretObject, fingerprints: ReadonlySet<string>
     cache: new DataKeyCache(16),
     unwrappers: () => [key],
     fingerprints: () => w.fingerprints,
+    ...deps,
   });
   return w;
 }

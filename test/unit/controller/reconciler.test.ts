@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NOT_OWNED_RECHECK_MS, ReconcileError } from '../../../src/controller/reconciler.js';
 import { isKubeStatus } from '../../../src/kube/errors.js';
 import { expectSealboxError } from '../../helpers/errors.js';
-import { UID, b64, counted, ownedSecret, ready, sealedObject, world } from './reconciler-world.js';
+import { UID, b64, counted, key, ownedSecret, ready, sealedObject, world } from './reconciler-world.js';
 
 describe('Reconciler', () => {
   it('creates a missing Secret with one request when the initial list handed the sealed resource over: owned by it, a Created event, Ready=True', async () => {
@@ -131,5 +131,24 @@ describe('Reconciler', () => {
     // the same status; only the times may differ (the conditions were gone, so they moved, maybe to the next second)
     const timeless = (s: unknown): unknown => JSON.parse(JSON.stringify(s).replace(/"lastTransitionTime":"[^"]*"/g, '"lastTransitionTime":""'));
     expect(timeless(w.api.statuses[1]?.status)).toEqual(timeless(written));
+  });
+});
+
+describe('Reconciler with --shards', () => {
+  it('writes nothing (no Secret, status or event) for a shard lost while it was unsealing, and writes once it holds it again', async () => {
+    const obj = await sealedObject({ password: 'hunter2' });
+    let held = true;
+    let lose = true;
+    // the Lease lapses (or is handed over) while the resource is being unsealed
+    const slowKey = { description: key.description, unwrap: (...args: Parameters<typeof key.unwrap>) => { if (lose) held = false; return key.unwrap(...args); } };
+    const w = world(obj, undefined, { unwrappers: () => [slowKey], mayWrite: (ns) => ns === 'prod' && held });
+    w.listed.set('prod/db', structuredClone(obj));
+    await expect(w.reconciler.reconcile('prod/db')).rejects.toBeInstanceOf(ReconcileError);
+    expect(w.api.calls).toEqual([]);
+    expect(w.events).toEqual([]);
+    lose = false;
+    held = true;
+    await w.reconciler.reconcile('prod/db');
+    expect(w.api.peek('prod', 'db')?.data).toEqual({ password: b64('hunter2') });
   });
 });
