@@ -91,9 +91,10 @@ function eventTarget(s: SealedSummary): SealedSecretObject {
 export class Reconciler {
   readonly #d: ReconcilerDeps;
   readonly #fights: FightDetector;
-  readonly #records = new SyncRecords();
+  readonly #records: SyncRecords;
 
   constructor(deps: ReconcilerDeps) {
+    this.#records = new SyncRecords((n) => { deps.metrics.syncRecords.set(n); });
     this.#d = deps;
     this.#fights = deps.fights ?? new FightDetector();
   }

@@ -22,6 +22,12 @@ function recordOf(sealed: SealedSummary, secretDigest: string): string {
 export class SyncRecords {
   readonly #records = new Map<string, string>();
   #keys: ReadonlySet<string> = new Set();
+  readonly #onSize: (size: number) => void;
+
+  /** `onSize` is told the number of records after each change (for a gauge). */
+  constructor(onSize: (size: number) => void = () => undefined) {
+    this.#onSize = onSize;
+  }
 
   /** Resources with a record. */
   get size(): number {
@@ -37,10 +43,11 @@ export class SyncRecords {
   /** Records a sync of `key`: the sealed resource as `sealed` shows it, its Secret with digest `secretDigest`. */
   set(key: string, sealed: SealedSummary, secretDigest: string): void {
     this.#records.set(key, recordOf(sealed, secretDigest));
+    this.#onSize(this.#records.size);
   }
 
   delete(key: string): void {
-    this.#records.delete(key);
+    if (this.#records.delete(key)) this.#onSize(this.#records.size);
   }
 
   /**
@@ -53,6 +60,7 @@ export class SyncRecords {
     for (const f of this.#keys) {
       if (!fingerprints.has(f)) {
         this.#records.clear();
+        this.#onSize(0);
         break;
       }
     }

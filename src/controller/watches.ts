@@ -32,7 +32,10 @@ export function keyOf(o: { metadata?: { namespace?: string; name?: string } }): 
  * Returns the sealed-resource informers: each object of an initial list
  * whose namespace `owns` says this replica reconciles goes to `coldStart`
  * (held for its reconcile, with back-pressure on the list); adds and
- * updates enqueue, deletes forget.
+ * updates enqueue; a delete drops the held object and backoff and enqueues
+ * the key once more, so that its reconcile forgets the sync record and the
+ * fight state (with the Secret orphaned nothing else enqueued it, and they
+ * stayed for good: found by attack17).
  */
 export function sealedWatch(c: WatchContext, coldStart: ColdStart, owns: (namespace: string) => boolean): Informers<SealedSummary> {
   const { queue } = c;
@@ -41,7 +44,7 @@ export function sealedWatch(c: WatchContext, coldStart: ColdStart, owns: (namesp
     open: (ns) => c.api.sealedInformer(ns, summarizeSealed, { onListed: (obj) => (owns(obj.metadata?.namespace ?? '') ? coldStart.offer(obj) : undefined) }),
     onAdd: (obj) => { if (!coldStart.claimAdded(keyOf(obj))) queue.add(keyOf(obj)); },
     onUpdate: (obj) => { queue.add(keyOf(obj)); },
-    onDelete: (obj) => { queue.forget(keyOf(obj)); },
+    onDelete: (obj) => { queue.forget(keyOf(obj)); coldStart.take(keyOf(obj)); queue.add(keyOf(obj)); },
   });
 }
 

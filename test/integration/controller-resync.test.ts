@@ -87,4 +87,17 @@ describe('resync', () => {
     expect(after.unchanged - before.unchanged).toBeGreaterThanOrEqual(2 * COUNT);
     expect({ writes: after.writes, gets: after.gets, rsa: after.rsa, unseals: after.unseals }).toEqual({ writes: before.writes, gets: before.gets, rsa: before.rsa, unseals: before.unseals });
   }, 300_000);
+
+  // orphaned: their Secrets stay, so no Secret deletion enqueues them (garbage collection's does)
+  it('forgets the sync records of deleted sealed resources whose Secrets were orphaned (the records stayed for good: attack17)', async () => {
+    const ctl = env.controllers[0];
+    if (ctl === undefined) throw new Error('no controller');
+    const records = async (): Promise<number> => metricValue(await scrape(ctl.url), 'sealbox_sync_records');
+    const before = await records();
+    expect(before).toBeGreaterThanOrEqual(COUNT);
+    const custom = kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+    const names = Array.from({ length: 50 }, (_, i) => `r${String(i).padStart(4, '0')}`);
+    await pool(names, 8, async (name) => { await custom.deleteNamespacedCustomObject({ ...SEALED, namespace: env.namespace, name, propagationPolicy: 'Orphan' }); });
+    await eventually('the 50 sync records forgotten', async () => ((await records()) <= before - 50 ? true : undefined), 60_000, 500);
+  }, 90_000);
 });
