@@ -9,7 +9,7 @@ import { clientConfiguration, clusterServer } from './config.js';
 import { isKubeStatus, kubeErrorOf } from './errors.js';
 import type { InformerClients, InformerHooks } from './informers.js';
 import { sealedInformer, secretInformer, trimSealed, withoutManagedFields } from './informers.js';
-import { SEALED_GROUP, SEALED_PLURAL, SEALED_VERSION } from './names.js';
+import { BITNAMI_RESOURCE, SEALED_GROUP, SEALED_PLURAL, SEALED_VERSION } from './names.js';
 import type { ProxyResponse } from './proxy.js';
 import { sendThroughServiceProxy } from './proxy.js';
 import { TokenBucket } from './token-bucket.js';
@@ -160,6 +160,15 @@ export class KubeApi implements SecretApi {
     );
   }
 
+  /** Merge-patches the status subresource of a Sealed Secrets SealedSecret (compatibility mode); KubeError 404 when it is gone. */
+  async patchBitnamiStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
+    const { group, version, plural } = BITNAMI_RESOURCE;
+    const path = `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}/status?${this.#managerQuery}`;
+    await this.#call('patch', `${plural}.${group}/status`, `update status of sealedsecret ${namespace}/${name}`, () =>
+      this.#json.send('PATCH', path, { status }, 'application/merge-patch+json'),
+    );
+  }
+
   /** Records a core/v1 Event. */
   async createEvent(event: k8s.CoreV1Event): Promise<void> {
     const ns = event.metadata.namespace ?? 'default';
@@ -250,6 +259,11 @@ export class KubeApi implements SecretApi {
   secretInformer<C>(labelSelector: string, namespace: string | undefined, keep: (s: k8s.V1Secret) => C, hooks?: InformerHooks<k8s.V1Secret>): KubeInformer<C>;
   secretInformer(labelSelector: string, namespace?: string, keep?: (s: k8s.V1Secret) => unknown, hooks?: InformerHooks<k8s.V1Secret>): KubeInformer<unknown> {
     return secretInformer(this.kc, this.#informerClients(), labelSelector, namespace, keep ?? withoutManagedFields, hooks);
+  }
+
+  /** An informer of Sealed Secrets' SealedSecrets (compatibility mode), as sealedInformer. */
+  bitnamiInformer(namespace?: string): KubeInformer<SealedSecretObject> {
+    return sealedInformer(this.kc, this.#informerClients(), namespace, trimSealed, {}, BITNAMI_RESOURCE);
   }
 
   #informerClients(): InformerClients {

@@ -8,7 +8,8 @@ import { kubeErrorOf } from './errors.js';
 import type { ListWatchOptions } from './list-watch.js';
 import { ListWatch } from './list-watch.js';
 import type { ListPage } from './pager.js';
-import { SEALED_GROUP, SEALED_PLURAL, SEALED_VERSION } from './names.js';
+import type { CustomResource } from './names.js';
+import { SEALED_RESOURCE } from './names.js';
 import type { KubeInformer, SealedSecretObject } from './types.js';
 
 /**
@@ -55,22 +56,24 @@ export function sealedInformer<C>(
   namespace: string | undefined,
   keep: (s: SealedSecretObject) => C,
   hooks: InformerHooks<SealedSecretObject> = {},
+  resource: CustomResource = SEALED_RESOURCE,
 ): KubeInformer<C> {
-  const base = `/apis/${SEALED_GROUP}/${SEALED_VERSION}`;
+  const { group, version, plural } = resource;
+  const base = `/apis/${group}/${version}`;
   const where = namespace === undefined ? 'all namespaces' : namespace;
   const listPage = async (limit: number, cont: string | undefined): Promise<ListPage<SealedSecretObject>> => {
-    const q = { group: SEALED_GROUP, version: SEALED_VERSION, plural: SEALED_PLURAL, limit, ...(cont === undefined ? {} : { _continue: cont }) };
+    const q = { group, version, plural, limit, ...(cont === undefined ? {} : { _continue: cont }) };
     try {
       const res = (namespace === undefined ? await c.custom.listClusterCustomObject(q) : await c.custom.listNamespacedCustomObject({ ...q, namespace })) as RawList;
       // the custom objects client returns the JSON as is: `continue`, not the typed clients' `_continue`
       return { items: res.items, metadata: { resourceVersion: res.metadata?.resourceVersion, _continue: res.metadata?.continue } };
     } catch (err) {
-      throw kubeErrorOf(err, `list sealedsecrets in ${where}`);
+      throw kubeErrorOf(err, `list ${plural}.${group} in ${where}`);
     }
   };
   const source = {
-    resource: SEALED_PLURAL,
-    path: namespace === undefined ? `${base}/${SEALED_PLURAL}` : `${base}/namespaces/${namespace}/${SEALED_PLURAL}`,
+    resource: plural,
+    path: namespace === undefined ? `${base}/${plural}` : `${base}/namespaces/${namespace}/${plural}`,
     pageSize: SEALED_PAGE,
     listPage,
     ...(namespace === undefined ? {} : { namespace }),

@@ -1,0 +1,144 @@
+/**
+ * The template functions sealbox's Sealed Secrets compatibility mode offers
+ * (src/format/go-template.ts): Go's text/template built-ins and the sprig
+ * functions used with secrets, with sprig's argument order (the piped value
+ * last) and output. docs/MIGRATION.md lists them.
+ */
+import { createHash } from 'node:crypto';
+
+/** A value inside a template: strings (the unsealed values), literals, lists, the dot. */
+export type TemplateValue = string | number | boolean | null | undefined | readonly TemplateValue[] | Readonly<Record<string, string>>;
+
+type Fn = (...args: TemplateValue[]) => TemplateValue;
+
+/** sprig's strval / Go's fmt %v of one value. */
+function str(v: TemplateValue): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+/** Go's strconv.Quote for the strings templates see. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    const esc: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' };
+    if (esc[ch] !== undefined) out += esc[ch];
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (c === 0xfffd) out += '\\ufffd';
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+/** Go's json.Marshal: HTML-safe escapes of <, >, & and the line separators. */
+export function goJson(v: unknown): string {
+  return (JSON.stringify(v) ?? 'null')
+    .replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+function isEmpty(v: TemplateValue): boolean {
+  if (v === undefined || v === null || v === '' || v === 0 || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return typeof v === 'object' && Object.keys(v).length === 0;
+}
+
+function indent(n: TemplateValue, s: TemplateValue): string {
+  const pad = ' '.repeat(Number(n));
+  return pad + str(s).replace(/\n/g, `\n${pad}`);
+}
+
+function hash(algorithm: string): Fn {
+  return (s) => createHash(algorithm).update(str(s)).digest('hex');
+}
+
+function goPrint(args: readonly TemplateValue[]): string {
+  // fmt.Sprint: a space between operands when neither is a string.
+  return args.map((a, i) => (i > 0 && typeof a !== 'string' && typeof args[i - 1] !== 'string' ? ' ' : '') + str(a)).join('');
+}
+
+function printf(format: TemplateValue, ...args: TemplateValue[]): string {
+  let i = 0;
+  return str(format).replace(/%([%sdvq])/g, (_m, verb: string) => {
+    if (verb === '%') return '%';
+    const a = args[i++];
+    return verb === 'q' ? goQuote(str(a)) : str(a);
+  });
+}
+
+function index(item: TemplateValue, ...keys: TemplateValue[]): TemplateValue {
+  let v = item;
+  for (const k of keys) {
+    if (Array.isArray(v)) v = (v as TemplateValue[])[Number(k)];
+    else if (v !== null && typeof v === 'object') v = Object.hasOwn(v, str(k)) ? (v as Record<string, string>)[str(k)] : '';
+    else throw new Error(`cannot index ${typeof v}`);
+  }
+  return v;
+}
+
+/** The functions, by name. */
+export const TEMPLATE_FUNCTIONS: Readonly<Record<string, Fn>> = {
+  // Go's built-ins
+  index,
+  len: (v) => (typeof v === 'string' ? Buffer.byteLength(v) : Array.isArray(v) ? v.length : v !== null && typeof v === 'object' ? Object.keys(v).length : 0),
+  print: (...a) => goPrint(a),
+  println: (...a) => `${a.map(str).join(' ')}\n`,
+  printf,
+  urlquery: (...a) => encodeURIComponent(a.map(str).join('')).replace(/%20/g, '+'),
+  not: (v) => isEmpty(v),
+  eq: (a, ...b) => b.some((x) => x === a),
+  ne: (a, b) => a !== b,
+  // sprig: strings
+  toString: (v) => str(v),
+  quote: (...a) => a.filter((x) => x !== null && x !== undefined).map((x) => goQuote(str(x))).join(' '),
+  squote: (...a) => a.filter((x) => x !== null && x !== undefined).map((x) => `'${str(x)}'`).join(' '),
+  upper: (s) => str(s).toUpperCase(),
+  lower: (s) => str(s).toLowerCase(),
+  trim: (s) => str(s).trim(),
+  trimPrefix: (p, s) => (str(s).startsWith(str(p)) ? str(s).slice(str(p).length) : str(s)),
+  trimSuffix: (p, s) => (str(p) !== '' && str(s).endsWith(str(p)) ? str(s).slice(0, -str(p).length) : str(s)),
+  replace: (o, n, s) => str(s).split(str(o)).join(str(n)),
+  contains: (sub, s) => str(s).includes(str(sub)),
+  hasPrefix: (p, s) => str(s).startsWith(str(p)),
+  hasSuffix: (p, s) => str(s).endsWith(str(p)),
+  repeat: (n, s) => str(s).repeat(Math.max(0, Number(n))),
+  nospace: (s) => str(s).replace(/\s/g, ''),
+  indent,
+  nindent: (n, s) => `\n${indent(n, s)}`,
+  cat: (...a) => a.filter((x) => x !== null && x !== undefined).map(str).join(' '),
+  join: (sep, list) => (Array.isArray(list) ? (list as TemplateValue[]).map(str).join(str(sep)) : str(list)),
+  splitList: (sep, s) => str(s).split(str(sep)),
+  list: (...a) => a,
+  default: (d, ...v) => (v.length === 0 || isEmpty(v[0]) ? d : v[0]),
+  empty: (v) => isEmpty(v),
+  coalesce: (...a) => a.find((x) => !isEmpty(x)) ?? null,
+  // sprig: encodings and digests
+  b64enc: (s) => Buffer.from(str(s), 'utf8').toString('base64'),
+  b64dec: (s) => Buffer.from(str(s), 'base64').toString('utf8'),
+  b32enc: (s) => base32(Buffer.from(str(s), 'utf8')),
+  toJson: (v) => goJson(v ?? null),
+  toPrettyJson: (v) => JSON.stringify(v ?? null, null, 2).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'),
+  toRawJson: (v) => JSON.stringify(v ?? null),
+  sha256sum: hash('sha256'),
+  sha1sum: hash('sha1'),
+};
+
+function base32(bytes: Uint8Array): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31] ?? '';
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31] ?? '';
+  return out.padEnd(Math.ceil(out.length / 8) * 8, '=');
+}

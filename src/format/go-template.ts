@@ -1,0 +1,155 @@
+/**
+ * A small interpreter of Go text/template, enough for Sealed Secrets'
+ * `spec.template.data`: text with `{{ pipeline }}` actions (and the `{{-`/`-}}`
+ * trim markers), fields of the dot (`.password`, `$.password`), `index`,
+ * string, number and boolean literals, parentheses and `|` pipes, and the
+ * functions of TEMPLATE_FUNCTIONS (Go's and sprig's most used). Anything else
+ * (another function, `if`/`range`/`with`, variables) is refused with
+ * SealboxError('INPUT') naming it: never a Secret with a wrong value.
+ */
+import { SealboxError } from '../errors.js';
+import { TEMPLATE_FUNCTIONS } from './go-template-funcs.js';
+import type { TemplateValue } from './go-template-funcs.js';
+
+/** What `{{ .missing }}` prints, as Go does for a key absent from a map. */
+export const NO_VALUE = '<no value>';
+
+type Token = { kind: 'str' | 'num' | 'word' | 'field'; text: string; value?: TemplateValue } | { kind: '(' | ')' | '|' };
+
+const TOKEN_RE = /\s*(?:("(?:[^"\\]|\\.)*")|(`[^`]*`)|(-?\d+(?:\.\d+)?)|(\$?(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\$|\.)|([A-Za-z_][A-Za-z0-9_]*)|([()|]))/y;
+
+function tokenize(src: string, where: string): Token[] {
+  const out: Token[] = [];
+  TOKEN_RE.lastIndex = 0;
+  let pos = 0;
+  while (src.slice(pos).trim() !== '') {
+    TOKEN_RE.lastIndex = pos;
+    const m = TOKEN_RE.exec(src);
+    if (m === null) throw new SealboxError('INPUT', `${where}: cannot read "${src.slice(pos).trim().slice(0, 40)}" in the template`);
+    pos = TOKEN_RE.lastIndex;
+    if (m[1] !== undefined) out.push({ kind: 'str', text: m[1], value: JSON.parse(m[1]) as string });
+    else if (m[2] !== undefined) out.push({ kind: 'str', text: m[2], value: m[2].slice(1, -1) });
+    else if (m[3] !== undefined) out.push({ kind: 'num', text: m[3], value: Number(m[3]) });
+    else if (m[4] !== undefined) out.push({ kind: 'field', text: m[4] });
+    else if (m[5] !== undefined) out.push({ kind: 'word', text: m[5] });
+    else out.push({ kind: m[6] as '(' | ')' | '|' });
+  }
+  return out;
+}
+
+/** Reads `{{ }}` actions and evaluates them against `dot`. */
+class Evaluator {
+  #tokens: Token[] = [];
+  #at = 0;
+  constructor(private readonly dot: Readonly<Record<string, string>>, private readonly where: string) {}
+
+  run(action: string): TemplateValue {
+    this.#tokens = tokenize(action, this.where);
+    this.#at = 0;
+    const first = this.#tokens[0];
+    if (first?.kind === 'word' && ['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue'].includes(first.text)) {
+      throw new SealboxError('INPUT', `${this.where}: the template action "${first.text}" is not supported by sealbox; use functions and pipes only`);
+    }
+    const value = this.#pipeline();
+    if (this.#at < this.#tokens.length) throw new SealboxError('INPUT', `${this.where}: unexpected "${tokenText(this.#tokens[this.#at])}" in the template`);
+    return value;
+  }
+
+  #pipeline(): TemplateValue {
+    let value = this.#command(undefined);
+    while (this.#tokens[this.#at]?.kind === '|') {
+      this.#at++;
+      value = this.#command({ value });
+    }
+    return value;
+  }
+
+  #command(piped: { value: TemplateValue } | undefined): TemplateValue {
+    const head = this.#tokens[this.#at];
+    if (head?.kind !== 'word' || head.text === 'true' || head.text === 'false' || head.text === 'nil') {
+      if (piped !== undefined) throw new SealboxError('INPUT', `${this.where}: a pipe must lead into a function`);
+      return this.#operand();
+    }
+    this.#at++;
+    const fn = TEMPLATE_FUNCTIONS[head.text];
+    if (fn === undefined) throw new SealboxError('INPUT', `${this.where}: the template function "${head.text}" is not supported by sealbox's compatibility mode`);
+    const args: TemplateValue[] = [];
+    while (this.#at < this.#tokens.length && this.#tokens[this.#at]?.kind !== '|' && this.#tokens[this.#at]?.kind !== ')') args.push(this.#operand());
+    if (piped !== undefined) args.push(piped.value);
+    try {
+      return fn(...args);
+    } catch (err) {
+      throw new SealboxError('INPUT', `${this.where}: error calling ${head.text}: ${err instanceof Error ? err.message : 'failed'}`);
+    }
+  }
+
+  #operand(): TemplateValue {
+    const t = this.#tokens[this.#at++];
+    if (t === undefined) throw new SealboxError('INPUT', `${this.where}: the template action is incomplete`);
+    if (t.kind === '(') {
+      const value = this.#pipeline();
+      if (this.#tokens[this.#at++]?.kind !== ')') throw new SealboxError('INPUT', `${this.where}: unclosed "(" in the template`);
+      return value;
+    }
+    if (t.kind === 'str' || t.kind === 'num') return t.value ?? null;
+    if (t.kind === 'field') return this.#field(t.text);
+    if (t.kind === 'word' && (t.text === 'true' || t.text === 'false')) return t.text === 'true';
+    if (t.kind === 'word' && t.text === 'nil') return null;
+    throw new SealboxError('INPUT', `${this.where}: unexpected "${tokenText(t)}" in the template`);
+  }
+
+  #field(path: string): TemplateValue {
+    const parts = path.replace(/^\$/, '').split('.').filter((p) => p !== '');
+    if (parts.length === 0) return { ...this.dot };
+    if (parts.length > 1) throw new SealboxError('INPUT', `${this.where}: "${path}": the values are strings, which have no fields`);
+    const key = parts[0] ?? '';
+    return Object.hasOwn(this.dot, key) ? this.dot[key] ?? null : undefined;
+  }
+}
+
+function tokenText(t: Token | undefined): string {
+  if (t === undefined) return '';
+  return 'text' in t ? t.text : t.kind;
+}
+
+/** Prints a value as Go's fmt %v does for the values templates make. */
+export function printValue(v: TemplateValue): string {
+  if (v === undefined) return NO_VALUE;
+  if (v === null) return '<nil>';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `[${v.map(printValue).join(' ')}]`;
+  return `map[${Object.keys(v).sort().map((k) => `${k}:${printValue(v[k])}`).join(' ')}]`;
+}
+
+/**
+ * Renders one Go template against `dot` (the unsealed values as strings).
+ * Throws SealboxError('INPUT') naming `where` for syntax it does not read and
+ * functions it does not have; the message never quotes a value.
+ */
+export function renderGoTemplate(template: string, dot: Readonly<Record<string, string>>, where: string): string {
+  const ev = new Evaluator(dot, where);
+  let out = '';
+  let rest = template;
+  for (;;) {
+    const open = rest.indexOf('{{');
+    if (open < 0) return out + rest;
+    let text = rest.slice(0, open);
+    let body = rest.slice(open + 2);
+    if (/^-\s/.test(body)) {
+      text = text.trimEnd();
+      body = body.slice(1);
+    }
+    const close = body.indexOf('}}');
+    if (close < 0) throw new SealboxError('INPUT', `${where}: unclosed action "{{" in the template`);
+    let action = body.slice(0, close);
+    rest = body.slice(close + 2);
+    if (/\s-$/.test(action)) {
+      action = action.slice(0, -1);
+      rest = rest.trimStart();
+    }
+    out += text;
+    if (/^\s*\/\*[\s\S]*\*\/\s*$/.test(action)) continue;
+    out += printValue(ev.run(action));
+  }
+}
