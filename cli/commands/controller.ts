@@ -62,7 +62,7 @@ function controllerOptions(): Option[] {
     opt('--data-key-cache-size <n>', 'unwrapped data keys kept in memory', 'SEALBOX_DATA_KEY_CACHE_SIZE').default(100_000).argParser(parseIntOption),
     opt('--kms-providers <list>', 'cloud key services to unwrap with the pod identity: aws, azure or aws,azure (docs/KMS.md); empty for none', 'SEALBOX_KMS_PROVIDERS').default(''),
     opt('--kms-timeout <duration>', 'time limit of one KMS call, SDK retries included', 'SEALBOX_KMS_TIMEOUT').default(parseDuration('15s'), '15s').argParser(parseDuration),
-    opt('--sealed-secrets-compat', 'act as a drop-in for the Sealed Secrets controller: serve kubeseal\'s /v1/verify and /v1/rotate, label new keys as Sealed Secrets does (docs/MIGRATION.md)', 'SEALBOX_SEALED_SECRETS_COMPAT').default(false),
+    opt('--sealed-secrets-compat', 'act as a drop-in for the Sealed Secrets controller: reconcile bitnami.com/v1alpha1 SealedSecrets as it does (needs deploy/compat/: CRD and RBAC), serve kubeseal\'s /v1/verify and /v1/rotate, label new keys as Sealed Secrets does (docs/MIGRATION.md)', 'SEALBOX_SEALED_SECRETS_COMPAT').default(false),
     opt('--kms-allow <list>', 'KMS keys the controller may call: default, azure:.SUFFIX, azure:HOST[:PORT], aws:ACCOUNT:REGION (* for any); comma-separated (docs/KMS.md)', 'SEALBOX_KMS_ALLOW').default('default'),
   ];
 }

@@ -11,6 +11,7 @@ import { DEFAULT_KMS_TIMEOUT_MS } from '../keys/kms-common.js';
 import { withKmsDeadline } from '../keys/kms-deadline.js';
 import { SealboxError } from '../errors.js';
 import { EventRecorder } from './events.js';
+import { CompatMode } from './compat/mode.js';
 import { FIGHT_DEFAULTS, FightDetector } from './fights.js';
 import type { SealingKey } from './keys.js';
 import { KeyManager } from './keys.js';
@@ -30,9 +31,7 @@ import type { SecretSummary } from './secret-cache.js';
 import type { Informers } from './informers.js';
 import { keyOf, sealedWatch, secretWatch } from './watches.js';
 import { startServer } from './server.js';
-
-import type { ControllerOptions, RunningController } from './options.js';
-import { checkShards, kmsUnwrappers } from './options.js';
+import { type ControllerOptions, type RunningController, checkShards, kmsUnwrappers } from './options.js';
 
 export type { ControllerOptions, RunningController } from './options.js';
 
@@ -77,6 +76,7 @@ export class Controller implements RunningController {
   readonly #elector: LeaderElector | Sharding;
   /** Lets through the work of the shards this replica holds (every key without --shards). */
   readonly #gate: ShardGate;
+  readonly #compat: CompatMode | undefined; // --sealed-secrets-compat
   readonly #timers: NodeJS.Timeout[] = [];
   #server: Server | undefined;
   #synced = false;
@@ -101,6 +101,7 @@ export class Controller implements RunningController {
     this.#sealed = sealedWatch(watch, coldStart, (ns) => this.#gate.owns(ns));
     this.#secrets = secretWatch(watch);
     this.#elector = elector;
+    this.#compat = o.sealedSecretsCompat === true ? new CompatMode({ o, api: this.#api, log: this.log, metrics: this.#metrics, identity, scopes: watch.scopes, keys: this.#keys }) : undefined;
   }
 
   #newReconciler(identity: string, shards: number): Reconciler {
@@ -183,8 +184,7 @@ export class Controller implements RunningController {
       this.#server = await startServer({
         listen: this.#o.listen, keys: this.#keys, metrics: this.#metrics, log: this.log,
         extraUnwrappers: () => withKmsDeadline(this.#extraUnwrappers, this.#kmsBudget),
-        ready: () => this.#keys.keys.length > 0 && (!this.#leading() || this.#synced),
-        sealedSecretsCompat: this.#o.sealedSecretsCompat === true,
+        ready: () => this.#keys.keys.length > 0 && (!this.#leading() || this.#synced), sealedSecretsCompat: this.#o.sealedSecretsCompat === true,
       });
     } catch (err) {
       await this.stop();
@@ -214,7 +214,7 @@ export class Controller implements RunningController {
     if (this.#isStopped()) return;
     // Secrets first: a sealed resource reconciled while its list is still
     // coming compares with a complete Secret cache, not an empty one.
-    await this.#secrets.start();
+    await Promise.all([this.#secrets.start(), this.#compat?.start()]);
     if (this.#isStopped()) return;
     await this.#sealed.start();
     if (this.#isStopped()) return;
@@ -256,6 +256,7 @@ export class Controller implements RunningController {
    */
   #enqueueAll(now = false, shard?: number): void {
     if (!this.#synced) return;
+    this.#compat?.enqueueAll(now);
     const shards = this.#o.shards ?? 1;
     for (const obj of this.#sealed.list()) {
       const ns = obj.metadata.namespace;
@@ -273,7 +274,7 @@ export class Controller implements RunningController {
     await this.#reportSynced();
     await this.#elector.stop();
     this.#coldStart.clear();
-    await Promise.all([this.#sealed.stop(), this.#secrets.stop()]);
+    await Promise.all([this.#sealed.stop(), this.#secrets.stop(), this.#compat?.stop()]);
     await this.#keys.stop();
     const server = this.#server;
     if (server === undefined) return;

@@ -68,8 +68,9 @@ export interface ControllerOptions {
   readonly kmsAllow?: KmsAllowlist;
   /**
    * Compatibility with Sealed Secrets (`--sealed-secrets-compat`,
-   * docs/MIGRATION.md): kubeseal's `/v1/verify` and `/v1/rotate` are served,
-   * and new keys carry Sealed Secrets' key label too.
+   * docs/MIGRATION.md): bitnami.com/v1alpha1 SealedSecrets are reconciled
+   * (src/controller/compat/), kubeseal's `/v1/verify` and `/v1/rotate` are
+   * served, and new keys carry Sealed Secrets' key label too.
    */
   readonly sealedSecretsCompat?: boolean;
   /**
@@ -114,6 +115,7 @@ export function checkShards(o: ControllerOptions): number {
   const shards = o.shards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new SealboxError('INPUT', `--shards ${String(shards)} is out of range; use a whole number from 1 to ${String(MAX_SHARDS)}`);
   if (shards > 1 && !o.leaderElect) throw new SealboxError('INPUT', `--shards ${String(shards)} needs leader election (each shard has its own lease); drop --no-leader-elect or use --shards 1`);
+  if (shards > 1 && o.sealedSecretsCompat === true) throw new SealboxError('INPUT', `--sealed-secrets-compat does not work with --shards ${String(shards)} yet; use --shards 1`);
   if (o.shard !== undefined && (!Number.isInteger(o.shard) || o.shard < 0 || o.shard >= shards)) throw new SealboxError('INPUT', `--shard ${String(o.shard)} is not a shard of --shards ${String(shards)}; use a number from 0 to ${String(shards - 1)}`);
   return shards;
 }

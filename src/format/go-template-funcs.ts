@@ -35,7 +35,7 @@ export function goQuote(s: string): string {
 
 /** Go's json.Marshal: HTML-safe escapes of <, >, & and the line separators. */
 export function goJson(v: unknown): string {
-  return (JSON.stringify(v) ?? 'null')
+  return (v === undefined ? 'null' : JSON.stringify(v))
     .replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026')
     .replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
@@ -92,7 +92,7 @@ export const TEMPLATE_FUNCTIONS: Readonly<Record<string, Fn>> = {
   eq: (a, ...b) => b.some((x) => x === a),
   ne: (a, b) => a !== b,
   // sprig: strings
-  toString: (v) => str(v),
+  toString: (v: TemplateValue) => str(v),
   quote: (...a) => a.filter((x) => x !== null && x !== undefined).map((x) => goQuote(str(x))).join(' '),
   squote: (...a) => a.filter((x) => x !== null && x !== undefined).map((x) => `'${str(x)}'`).join(' '),
   upper: (s) => str(s).toUpperCase(),

@@ -71,7 +71,7 @@ class Evaluator {
       return this.#operand();
     }
     this.#at++;
-    const fn = TEMPLATE_FUNCTIONS[head.text];
+    const fn = Object.hasOwn(TEMPLATE_FUNCTIONS, head.text) ? TEMPLATE_FUNCTIONS[head.text] : undefined;
     if (fn === undefined) throw new SealboxError('INPUT', `${this.where}: the template function "${head.text}" is not supported by sealbox's compatibility mode`);
     const args: TemplateValue[] = [];
     while (this.#at < this.#tokens.length && this.#tokens[this.#at]?.kind !== '|' && this.#tokens[this.#at]?.kind !== ')') args.push(this.#operand());
@@ -119,7 +119,8 @@ export function printValue(v: TemplateValue): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return `[${v.map(printValue).join(' ')}]`;
-  return `map[${Object.keys(v).sort().map((k) => `${k}:${printValue(v[k])}`).join(' ')}]`;
+  const map = v as Readonly<Record<string, string>>;
+  return `map[${Object.keys(map).sort().map((k) => `${k}:${printValue(map[k])}`).join(' ')}]`;
 }
 
 /**

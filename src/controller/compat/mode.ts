@@ -1,0 +1,105 @@
+/**
+ * The compatibility mode (`--sealed-secrets-compat`): besides sealbox's own
+ * resources, the controller reconciles Sealed Secrets' `bitnami.com/v1alpha1`
+ * SealedSecrets with its sealing keys (imported ones included), through its
+ * own informers and work queue. It watches every Secret's metadata, as Sealed
+ * Secrets does, so a deleted Secret is re-created at once.
+ */
+import { DataKeyCache } from '../../crypto/key-cache.js';
+import { BITNAMI_API_VERSION, BITNAMI_KIND, BITNAMI_MANAGED } from '../../format/bitnami.js';
+import type { KubeApi } from '../../kube/api.js';
+import type { SealedSecretObject, V1Secret } from '../../kube/types.js';
+import { EventRecorder } from '../events.js';
+import type { KeyManager } from '../keys.js';
+import type { ControllerOptions } from '../options.js';
+import { Informers } from '../informers.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { WorkQueue } from '../queue.js';
+import { WorkingKeys } from './opener.js';
+import { CompatReconciler } from './reconciler.js';
+
+/** What the compatibility mode needs from the controller. */
+export interface CompatModeOptions {
+  /** The controller's options: workers, backoff, cache size, events. */
+  readonly o: Pick<ControllerOptions, 'workers' | 'maxBackoffMs' | 'dataKeyCacheSize' | 'events'>;
+  readonly api: KubeApi;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** The controller's identity, as Events name their reporting instance. */
+  readonly identity: string;
+  /** Namespaces to watch (`undefined`: the whole cluster). */
+  readonly scopes: readonly (string | undefined)[];
+  /** The sealing keys (all of them are tried) and their RSA counters. */
+  readonly keys: Pick<KeyManager, 'keys' | 'countRsaOps'>;
+}
+
+function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+}
+
+/** A Secret as the deletion watch keeps it: metadata the re-creation check reads, no values. */
+function secretMeta(s: V1Secret): V1Secret {
+  const m = s.metadata ?? {};
+  const managed = m.annotations?.[BITNAMI_MANAGED];
+  return { metadata: { name: m.name ?? '', namespace: m.namespace ?? '', ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences }), ...(managed === undefined ? {} : { annotations: { [BITNAMI_MANAGED]: managed } }) } };
+}
+
+/** Sealed Secrets' SealedSecrets, reconciled by sealbox. */
+export class CompatMode {
+  readonly #queue: WorkQueue;
+  readonly #sealed: Informers<SealedSecretObject>;
+  readonly #secrets: Informers<V1Secret>;
+  #synced = false;
+
+  constructor(o: CompatModeOptions) {
+    const reconciler = new CompatReconciler({
+      api: o.api, log: o.log, metrics: o.metrics, working: new WorkingKeys(),
+      events: new EventRecorder(o.api, o.log, o.identity, { types: o.o.events ?? 'all' }),
+      keys: () => o.keys.keys, afterUnseal: () => { o.keys.countRsaOps(); },
+      cache: new DataKeyCache(o.o.dataKeyCacheSize), getSealed: (ns, name) => this.#sealed.get(ns, name),
+    });
+    const queue = new WorkQueue((key) => reconciler.reconcile(key), { workers: o.o.workers, baseDelayMs: 1000, maxDelayMs: o.o.maxBackoffMs });
+    this.#queue = queue;
+    this.#sealed = new Informers({
+      kind: 'sealedsecrets.bitnami.com', scopes: o.scopes, log: o.log, open: (ns) => o.api.bitnamiInformer(ns),
+      onAdd: (obj) => { queue.add(keyOf(obj)); },
+      onUpdate: (obj) => { queue.add(keyOf(obj)); },
+      onDelete: (obj) => { queue.forget(keyOf(obj)); },
+    });
+    this.#secrets = new Informers({
+      kind: 'secrets (sealed secrets compatibility)', scopes: o.scopes, log: o.log, open: (ns) => o.api.secretInformer('', ns, secretMeta),
+      onDelete: (s) => { this.#secretDeleted(s); },
+    });
+  }
+
+  /** Re-creates a deleted Secret that a SealedSecret controls, or that was annotated managed. */
+  #secretDeleted(s: V1Secret): void {
+    const key = keyOf(s);
+    const sealed = this.#sealed.get(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
+    if (sealed === undefined) return;
+    const controlled = (s.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === sealed.metadata?.uid && r.kind === BITNAMI_KIND && r.apiVersion === BITNAMI_API_VERSION);
+    if (controlled || s.metadata?.annotations?.[BITNAMI_MANAGED] === 'true') this.#queue.add(key);
+  }
+
+  /** Starts the informers; once synced, enqueues every SealedSecret. */
+  async start(): Promise<void> {
+    await Promise.all([this.#secrets.start(), this.#sealed.start()]);
+    this.#synced = true;
+    this.enqueueAll(true);
+  }
+
+  /** Enqueues every SealedSecret (`now`: also cut short the backoff of failing ones, e.g. after a key change). */
+  enqueueAll(now = false): void {
+    if (!this.#synced) return;
+    for (const obj of this.#sealed.list()) {
+      if (now) this.#queue.add(keyOf(obj));
+      else this.#queue.resync(keyOf(obj));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#queue.stop();
+    await Promise.all([this.#sealed.stop(), this.#secrets.stop()]);
+  }
+}
