@@ -12,6 +12,13 @@ interface BackupFlags extends ClusterFlags {
   toAzureSecret?: string;
 }
 
+interface ImportFlags extends ClusterFlags {
+  fromSealedSecrets?: boolean;
+  sealedSecretsNamespace: string;
+  file?: string;
+  sealWith?: boolean;
+}
+
 interface RestoreFlags extends ClusterFlags {
   file?: string;
   fromAzureSecret?: string;
@@ -50,6 +57,7 @@ export function registerKeys(program: Command): void {
     }
     process.stderr.write(`backed up ${secrets.length} sealing key(s) of namespace "${flags.controllerNamespace}"\n`);
   });
+  registerImport(keys);
   addClusterOptions(
     keys.command('restore')
       .description('restore sealing keys from a backup into the controller namespace, so a rebuilt cluster unseals what was sealed before')
@@ -71,6 +79,43 @@ export function registerKeys(program: Command): void {
     }
     await restore(text, source, flags);
   });
+}
+
+/** Registers `sealbox keys import` (Sealed Secrets' keys; docs/MIGRATION.md). */
+function registerImport(keys: Command): void {
+  addClusterOptions(
+    keys.command('import')
+      .description("import Sealed Secrets' keys as sealing keys that unseal (not seal, unless --seal-with) bitnami SealedSecrets and sealbox resources")
+      .option('--from-sealed-secrets', "import the keys of a Sealed Secrets controller (Secrets labelled sealedsecrets.bitnami.com/sealed-secrets-key)")
+      .option('--sealed-secrets-namespace <ns>', "Sealed Secrets' namespace, when reading the keys from the cluster", 'kube-system')
+      .option('-f, --file <file>', 'read the keys from a "kubectl get secret -o yaml" backup (List or multi-document) instead of the cluster; - for stdin')
+      .option('--seal-with', 'also seal with the newest imported key from now on, until the next rotation (default: imported keys only unseal)'),
+  ).action(async (flags: ImportFlags) => {
+    if (flags.fromSealedSecrets !== true) throw new SealboxError('INPUT', 'say what to import: --from-sealed-secrets');
+    const { importKeys, keySecretsFromFile, SEALED_SECRETS_KEY_LABEL } = await import('../../src/keys/import.js');
+    const api = await connect(flags);
+    const foreign = flags.file === undefined
+      ? (await api.listSecrets(flags.sealedSecretsNamespace, SEALED_SECRETS_KEY_LABEL)).map((s) => ({ namespace: s.metadata?.namespace ?? '', name: s.metadata?.name ?? '', creationTimestamp: timestamp(s.metadata?.creationTimestamp), data: s.data ?? {} }))
+      : keySecretsFromFile(await readText(flags.file), flags.file === '-' ? 'standard input' : flags.file);
+    if (foreign.length === 0) throw new SealboxError('INPUT', `no Sealed Secrets keys in namespace "${flags.sealedSecretsNamespace}" (Secrets labelled ${SEALED_SECRETS_KEY_LABEL}); pass --sealed-secrets-namespace, or -f with a backup`);
+    const now = new Date();
+    // --seal-with: the newest of the imported keys seals from now on.
+    const newest = foreign.reduce((best, f, i) => ((f.creationTimestamp ?? '') > (foreign[best]?.creationTimestamp ?? '') ? i : best), 0);
+    const imported = foreign.flatMap((f, i) => importKeys([f], now, flags.sealWith === true && i === newest ? now : undefined));
+    const chosen = flags.sealWith === true ? imported[newest] : undefined;
+    const ns = flags.controllerNamespace;
+    let created = 0;
+    for (const k of imported) {
+      if ((await api.getSecret(ns, k.secret.metadata.name)) !== undefined) continue;
+      await api.createSecret({ apiVersion: 'v1', kind: 'Secret', ...k.secret, metadata: { ...k.secret.metadata, namespace: ns } });
+      created++;
+    }
+    process.stderr.write(`imported ${String(created)} Sealed Secrets key(s) into namespace "${ns}"; ${String(imported.length - created)} were already there${chosen === undefined ? '; they unseal only' : `; new seals use ${chosen.fingerprint.slice(0, 12)} until the next rotation`}\n`);
+  });
+}
+
+function timestamp(t: Date | string | undefined): string | undefined {
+  return t === undefined ? undefined : t instanceof Date ? t.toISOString() : t;
 }
 
 /** The fields of a Kubernetes Secret the backup keeps. */

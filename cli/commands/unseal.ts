@@ -4,14 +4,14 @@ import { describeDocument, parseSealedDocument, unsealDocuments } from '../../sr
 import { isSealedManifest } from '../../src/format/sealed.js';
 import { isObject } from '../../src/format/object.js';
 import { expandLists, isSecretManifest } from '../../src/format/secret.js';
-import type { OutputFormat } from '../../src/format/yaml.js';
-import type { SourceDocument } from '../../src/format/yaml.js';
+import type { OutputFormat, SourceDocument } from '../../src/format/yaml.js';
 import { parseDocuments, stringifyDocuments } from '../../src/format/yaml.js';
 import { readText, writeOutput } from '../io.js';
 import { unsealUnwrappers } from '../kms.js';
 import { collect, once } from '../options.js';
 import { keyUnwrappers } from '../recipients.js';
 import { decodeSecrets, environmentOf, toDotenv } from '../unsealed-values.js';
+import { unsealBitnamiDocuments } from '../unseal-bitnami.js';
 
 interface UnsealFlags {
   key: string[];
@@ -34,23 +34,32 @@ export function registerUnseal(program: Command): void {
     .action(async (flags: UnsealFlags) => {
       if (flags.format !== 'yaml' && flags.format !== 'json' && flags.format !== 'env') throw new SealboxError('INPUT', `--format ${flags.format}: use yaml, json or env`);
       const source = flags.file === '-' ? 'standard input' : flags.file;
-      const docs = parseDocuments(await readText(flags.file), source);
-      checkUnsealable(docs, source);
+      let docs = parseDocuments(await readText(flags.file), source);
+      // Sealed Secrets' resources first (kubeseal's format, opened with --key), then sealbox's.
+      const opened = await unsealBitnamiDocuments(docs, source, flags.key);
+      if (opened !== undefined && !opened.some(isSealedManifest)) {
+        await writeOutput(flags.output, render(opened, flags), 0o600);
+        return;
+      }
+      if (opened === undefined) checkUnsealable(docs, source);
       const sealed = docs.flatMap((d) => expandLists([d.value]).filter(isSealedManifest).map((v) => parseSealedDocument(v, source, d.index).sealed));
       // KMS stanzas are unwrapped with the keys they name and the default credentials.
       const unwrappers = await unsealUnwrappers(await keyUnwrappers(flags.key), sealed);
       if (unwrappers.length === 0) {
         throw new SealboxError('INPUT', 'no keys: pass --key with a private key file (the input has no KMS recipients to unseal with)');
       }
-      const out = await unsealDocuments(docs, source, unwrappers);
-      const format: OutputFormat | 'env' = flags.format;
-      const text = format === 'env' ? toDotenv(environmentOf(out)) : stringifyDocuments(flags.decode === true ? decodeSecrets(out) : out, format);
+      if (opened !== undefined) docs = opened.map((value, i) => ({ ...(docs[0] as SourceDocument), index: i + 1, value }));
       // Plaintext output: private to the user.
-      await writeOutput(flags.output, text, 0o600);
+      await writeOutput(flags.output, render(await unsealDocuments(docs, source, unwrappers), flags), 0o600);
     });
 }
 
-/** Sealed Secrets' (kubeseal's) API group: a different format sealbox cannot open. */
+function render(out: unknown[], flags: UnsealFlags): string {
+  const format = flags.format as OutputFormat | 'env';
+  return format === 'env' ? toDotenv(environmentOf(out)) : stringifyDocuments(flags.decode === true ? decodeSecrets(out) : out, format);
+}
+
+/** Sealed Secrets' (kubeseal's) API group, in a version sealbox does not read. */
 const BITNAMI_GROUP = 'bitnami.com/';
 
 /**
@@ -65,7 +74,7 @@ export function checkUnsealable(docs: readonly SourceDocument[], source: string)
     for (const v of expandLists([d.value])) {
       if (isSealedManifest(v)) sealed = true;
       else if (isObject(v) && v.kind === 'SealedSecret' && typeof v.apiVersion === 'string' && v.apiVersion.startsWith(BITNAMI_GROUP)) {
-        throw new SealboxError('INPUT', `${describeDocument(source, d.index, v)} is a Bitnami Sealed Secrets resource (${v.apiVersion.slice(0, 40)}), not a sealbox one: unseal it with kubeseal (--recovery-unseal), or keep the Sealed Secrets controller for it; see "Coexisting with Bitnami Sealed Secrets" in docs/DEPLOY.md`);
+        throw new SealboxError('INPUT', `${describeDocument(source, d.index, v)} is a Bitnami Sealed Secrets resource (${v.apiVersion.slice(0, 40)}), not a sealbox one, in a version sealbox does not read: unseal it with kubeseal (--recovery-unseal)`);
       }
     }
   }

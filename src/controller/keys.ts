@@ -8,7 +8,7 @@ import { SealboxError } from '../errors.js';
 import { SEALED_KIND } from '../format/sealed.js';
 import { MANAGED_LABEL, RESERVED_PREFIX } from '../format/template.js';
 import type { CertIdentity, CertRecipient } from '../keys/cert.js';
-import { CREATED_AT_ANNOTATION, FINGERPRINT_ANNOTATION, SEALING_KEY_LABEL, parseKeySecret } from '../keys/key-secret.js';
+import { CREATED_AT_ANNOTATION, FINGERPRINT_ANNOTATION, IMPORTED_ANNOTATION, SEAL_WITH_ANNOTATION, SEALING_KEY_LABEL, parseKeySecret } from '../keys/key-secret.js';
 import { generateSealingKey } from '../keys/cert-gen.js';
 import type { KubeApi } from '../kube/api.js';
 import { CERTS_CONFIGMAP, ROTATE_ANNOTATION } from '../kube/names.js';
@@ -23,6 +23,12 @@ const ROTATED_ANNOTATION = 'sealbox.dev/rotated-for';
 export interface SealingKey {
   readonly name: string;
   readonly createdAt: Date;
+  /**
+   * Since when new seals use it: its creation, or for a key imported from
+   * Sealed Secrets the time the import asked for it (`--seal-with`); never
+   * (undefined) for other imported keys, which only unseal.
+   */
+  readonly sealingSince: Date | undefined;
   readonly fingerprint: string;
   readonly certificatePem: string;
   readonly identity: CertIdentity;
@@ -83,10 +89,27 @@ function keyCreatedAt(s: V1Secret, now: Date): Date {
   return created ?? new Date(0);
 }
 
+/** When an imported key was chosen for sealing (no later than its Secret's creation), or undefined. */
+function sealingSince(s: V1Secret, createdAt: Date): Date | undefined {
+  const ann = s.metadata?.annotations ?? {};
+  if (ann[IMPORTED_ANNOTATION] === undefined) return createdAt;
+  const stated = Date.parse(ann[SEAL_WITH_ANNOTATION] ?? '');
+  if (Number.isNaN(stated)) return undefined;
+  const limit = s.metadata?.creationTimestamp === undefined ? stated : new Date(s.metadata.creationTimestamp).getTime();
+  return new Date(Math.min(stated, limit));
+}
+
 function loadKeySecret(s: V1Secret, now: Date): SealingKey {
   const name = s.metadata?.name ?? '';
   checkNotSealed(s, name);
-  return { name, createdAt: keyCreatedAt(s, now), ...parseKeySecret({ name, data: s.data ?? {} }) };
+  const createdAt = keyCreatedAt(s, now);
+  return { name, createdAt, sealingSince: sealingSince(s, createdAt), ...parseKeySecret({ name, data: s.data ?? {} }) };
+}
+
+/** Keys that seal first, newest first; then keys that only unseal, newest first. */
+function byUse(a: SealingKey, b: SealingKey): number {
+  const rank = (k: SealingKey): number => k.sealingSince?.getTime() ?? -Infinity;
+  return rank(b) - rank(a) || b.createdAt.getTime() - a.createdAt.getTime() || b.name.localeCompare(a.name);
 }
 
 /** Loads, generates, rotates and publishes the sealing keys. */
@@ -111,14 +134,15 @@ export class KeyManager {
     });
   }
 
-  /** Keys, newest first. */
+  /** Keys, the one new seals use first (then by sealingSince, then the imported ones that only unseal). */
   get keys(): readonly SealingKey[] {
     return this.#keys;
   }
 
   /** The key new seals should use, or undefined before the first key exists. */
   get newest(): SealingKey | undefined {
-    return this.#keys[0];
+    const first = this.#keys[0];
+    return first?.sealingSince === undefined ? undefined : first;
   }
 
   /** Starts watching the key Secrets; resolves after the first list. */
@@ -144,7 +168,7 @@ export class KeyManager {
         this.#o.log.warn({ secret: s.metadata?.name, err: err instanceof Error ? err.message : String(err) }, 'ignoring unusable key secret');
       }
     }
-    keys.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.name.localeCompare(a.name));
+    keys.sort(byUse);
     const before = this.#keys.map((k) => k.fingerprint).join();
     // Keep already-imported identities so their counters and imported CryptoKeys survive.
     const old = new Map(this.#keys.map((k) => [k.fingerprint, k]));
@@ -184,7 +208,7 @@ export class KeyManager {
     const requested = cm?.metadata?.annotations?.[ROTATE_ANNOTATION];
     const handled = cm?.metadata?.annotations?.[ROTATED_ANNOTATION];
     const newest = this.newest;
-    const due = newest === undefined || now.getTime() - newest.createdAt.getTime() >= this.#o.rotationPeriodMs;
+    const due = newest?.sealingSince === undefined || now.getTime() - newest.sealingSince.getTime() >= this.#o.rotationPeriodMs;
     const onRequest = requested !== undefined && requested !== handled;
     let generated = false;
     if (due || onRequest) {

@@ -10,6 +10,10 @@ import { CertIdentity, CertRecipient } from './cert.js';
 export const SEALING_KEY_LABEL = 'sealbox.dev/sealing-key';
 /** Annotation holding a key's original creation time (RFC 3339), kept across backup and restore. */
 export const CREATED_AT_ANNOTATION = 'sealbox.dev/created-at';
+/** Annotation of a key imported from Sealed Secrets: where it came from (`sealed-secrets/NAMESPACE/NAME`). Such a key only unseals, unless SEAL_WITH_ANNOTATION says otherwise. */
+export const IMPORTED_ANNOTATION = 'sealbox.dev/imported-from';
+/** Annotation of an imported key chosen for sealing (`keys import --seal-with`): since when (RFC 3339). */
+export const SEAL_WITH_ANNOTATION = 'sealbox.dev/seal-with-since';
 /** Annotation with the key's fingerprint. */
 export const FINGERPRINT_ANNOTATION = 'sealbox.dev/fingerprint';
 

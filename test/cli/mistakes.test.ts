@@ -138,7 +138,8 @@ describe('sealbox unseal of something it cannot unseal', () => {
     { what: 'a plain Secret', input: secret('db'), code: EXIT_CODES.INPUT, message: 'holds a plain Secret, not a sealed one' },
     { what: 'an empty file', input: '', code: EXIT_CODES.INPUT, message: 'in.yaml is empty: nothing to unseal' },
     { what: 'a ConfigMap', input: CONFIGMAP, code: EXIT_CODES.INPUT, message: 'has no sealed secret to unseal' },
-    { what: 'a Bitnami SealedSecret', input: BITNAMI, code: EXIT_CODES.INPUT, message: 'is a Bitnami Sealed Secrets resource (bitnami.com/v1alpha1), not a sealbox one: unseal it with kubeseal' },
+    { what: 'a Bitnami SealedSecret sealed for another key', input: BITNAMI, code: EXIT_CODES.NO_KEY, message: 'no key could decrypt secret (password)' },
+    { what: 'a Bitnami SealedSecret of another version', input: BITNAMI.replace('v1alpha1', 'v1beta9'), code: EXIT_CODES.INPUT, message: 'is a Bitnami Sealed Secrets resource (bitnami.com/v1beta9), not a sealbox one, in a version sealbox does not read' },
   ])('refuses $what with exit code $code and no output', ({ input, code, message }) => {
     const w = work({ 'in.yaml': input });
     const r = run(['unseal', '--key', 'KEY', '-f', 'in.yaml'], w);

@@ -20,7 +20,7 @@ import { vectorIdentity, vectorKey, vectorRecipient } from '../../helpers/keys.j
 /** A loaded sealing key made of a committed test key pair. */
 function sealingKey(name: 'a' | 'b', createdAt: string): SealingKey {
   const identity = vectorIdentity(name);
-  return { name: `sealbox-key-${name}`, createdAt: new Date(createdAt), fingerprint: identity.fingerprint, certificatePem: vectorKey(name).certPem, identity, recipient: vectorRecipient(name) };
+  return { name: `sealbox-key-${name}`, createdAt: new Date(createdAt), sealingSince: new Date(createdAt), fingerprint: identity.fingerprint, certificatePem: vectorKey(name).certPem, identity, recipient: vectorRecipient(name) };
 }
 
 /** Keys, newest first, as a KeyManager serves them. */
