@@ -30,11 +30,12 @@ export const EXTERNAL_KUBECONFIG_ENV = 'SEALBOX_TEST_KUBECONFIG';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** CRD files installed before kube-controller-manager starts: the fixtures and crds/. */
+/** CRD files installed before kube-controller-manager starts: the fixtures, crds/ and Sealed Secrets' API for the compatibility mode (deploy/compat/). */
 function crdFiles(): string[] {
   const dirs = [join(root, 'test', 'cluster', 'fixtures'), join(root, 'crds')];
-  return dirs.filter((d) => existsSync(d)).flatMap((d) =>
-    readdirSync(d).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(d, f)));
+  const compat = join(root, 'deploy', 'compat', 'sealedsecrets.bitnami.com.yaml');
+  return [...dirs.filter((d) => existsSync(d)).flatMap((d) =>
+    readdirSync(d).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(d, f))), ...(existsSync(compat) ? [compat] : [])];
 }
 
 /** Starts the control plane; returns the teardown that stops it. */

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { BitnamiOwner } from '../../../../src/controller/compat/plan.js';
+import { desiredSecret, planCompat } from '../../../../src/controller/compat/plan.js';
+import type { V1Secret } from '../../../../src/kube/types.js';
+
+const owner: BitnamiOwner = { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', namespace: 'prod', name: 'db', uid: 'u1' };
+const want = desiredSecret(owner, { labels: { app: 'db' }, type: 'Opaque', data: { password: 'cA==' } });
+const ref = { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', name: 'db', uid: 'u1', controller: true };
+
+function existing(meta: Partial<NonNullable<V1Secret['metadata']>>, data: Record<string, string> = { password: 'cA==' }): V1Secret {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'prod', resourceVersion: '5', ...meta }, type: 'Opaque', data };
+}
+
+describe('the compatibility mode plan, as Sealed Secrets decides', () => {
+  it('forces name and namespace and sets a controller owner reference, unless skip-set-owner-references', () => {
+    expect(want.metadata).toEqual({ name: 'db', namespace: 'prod', labels: { app: 'db' }, ownerReferences: [ref] });
+    const skip = desiredSecret(owner, { annotations: { 'sealedsecrets.bitnami.com/skip-set-owner-references': 'true' }, data: {} });
+    expect(skip.metadata?.ownerReferences).toBeUndefined();
+  });
+
+  it.each([
+    ['creates a missing Secret', undefined, 'create'],
+    ['leaves a Secret that matches alone', existing({ labels: { app: 'db' }, ownerReferences: [ref] }), 'none'],
+    ['updates a drifted value', existing({ labels: { app: 'db' }, ownerReferences: [ref] }, { password: 'eA==' }), 'update'],
+    ['refuses a Secret it does not control', existing({}), 'refuse'],
+    ['takes over a Secret annotated managed', existing({ annotations: { 'sealedsecrets.bitnami.com/managed': 'true' } }), 'update'],
+    ['patches a Secret annotated patch', existing({ annotations: { 'sealedsecrets.bitnami.com/patch': 'true' } }, { other: 'bw==' }), 'update'],
+  ] as const)('%s', (_what, current, action) => {
+    expect(planCompat(owner, current, want).action).toBe(action);
+  });
+
+  it('with patch, merges values, labels and annotations and keeps the rest', () => {
+    const p = planCompat(owner, existing({ annotations: { 'sealedsecrets.bitnami.com/patch': 'true', keep: 'me' }, labels: { team: 'x' } }, { other: 'bw==' }), want);
+    if (p.action !== 'update') throw new Error(p.action);
+    expect(p.secret.data).toEqual({ other: 'bw==', password: 'cA==' });
+    expect(p.secret.metadata?.labels).toEqual({ team: 'x', app: 'db' });
+    expect(p.secret.metadata?.annotations?.keep).toBe('me');
+    expect(p.secret.metadata?.ownerReferences).toBeUndefined();
+  });
+
+  it('managed (without patch) replaces values, labels and annotations and takes the owner reference', () => {
+    const p = planCompat(owner, existing({ annotations: { 'sealedsecrets.bitnami.com/managed': 'true' }, labels: { team: 'x' } }, { other: 'bw==' }), want);
+    if (p.action !== 'update') throw new Error(p.action);
+    expect(p.secret.data).toEqual({ password: 'cA==' });
+    expect(p.secret.metadata?.labels).toEqual({ app: 'db' });
+    expect(p.secret.metadata?.ownerReferences).toEqual([ref]);
+    expect(p.secret.metadata?.resourceVersion).toBe('5');
+  });
+});
