@@ -37,7 +37,7 @@ const plaintext: Record<string, Buffer> = {
 
 function sealingKey(name: 'a' | 'b', createdAt: string): SealingKey {
   const identity = vectorIdentity(name);
-  return { name: `sealbox-key-${name}`, createdAt: new Date(createdAt), fingerprint: identity.fingerprint, certificatePem: vectorKey(name).certPem, identity, recipient: vectorRecipient(name) };
+  return { name: `sealbox-key-${name}`, createdAt: new Date(createdAt), sealingSince: new Date(createdAt), fingerprint: identity.fingerprint, certificatePem: vectorKey(name).certPem, identity, recipient: vectorRecipient(name) };
 }
 const a = sealingKey('a', '2026-02-01T00:00:00Z');
 const b = sealingKey('b', '2026-01-01T00:00:00Z');
