@@ -2,13 +2,13 @@
 // install`, cached by version) run on charts/sealbox: lint, template, install,
 // upgrade, uninstall. Each run gets its own Helm config, cache and data
 // directories, so nothing of the developer's Helm setup is read.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Manifest } from '../controller/manifests.js';
+import { builtTool } from '../helpers/built-tool.js';
 import { run } from '../helpers/child.js';
 import { clusterPaths } from './control-plane.js';
 
@@ -17,19 +17,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 /** The chart under test. */
 export const CHART = join(root, 'charts', 'sealbox');
 
-let binary: string | undefined;
-
 /**
  * Returns the path of the helm binary, running test/cluster/helm.sh first (a
  * no-op when it is cached; the first build takes minutes).
- * @throws {Error} when the build fails
  */
-export function helmBinary(): string {
-  binary ??= execFileSync('bash', [fileURLToPath(new URL('./helm.sh', import.meta.url))], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
-  return binary;
-}
+export const helmBinary = builtTool(new URL('./helm.sh', import.meta.url));
 
 let homes: string | undefined;
 

@@ -1,9 +1,8 @@
 // The programs that judge sealbox's status as GitOps tools do, built by the
 // scripts beside this file and cached by version: Argo CD's own Lua VM
 // (argocd-lua.sh) running deploy/argocd/health.lua.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { builtTool } from '../helpers/built-tool.js';
 import { run } from '../helpers/child.js';
 
 /** What Argo CD computes for one object: its argocd-cm key, and the health (null: no health). */
@@ -13,19 +12,11 @@ export interface ArgoVerdict {
   readonly error?: string;
 }
 
-let argoBinary: string | undefined;
-
 /**
  * Returns the path of the Argo CD Lua VM program, running argocd-lua.sh
  * first (a no-op when cached; the first build takes minutes).
- * @throws {Error} when the build fails
  */
-export function argocdLuaBinary(): string {
-  argoBinary ??= execFileSync('bash', [fileURLToPath(new URL('./argocd-lua.sh', import.meta.url))], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
-  return argoBinary;
-}
+export const argocdLuaBinary = builtTool(new URL('./argocd-lua.sh', import.meta.url));
 
 /** deploy/argocd/health.lua, the script users install. */
 export function healthLua(): string {

@@ -20,6 +20,19 @@ const status = (code: number, reason: string, message: string): string => JSON.s
 /** The server's script: what it answered, in order, and the watch responses it keeps open. */
 interface Fake { url: string; seen: string[]; open: http.ServerResponse[]; close(): Promise<void> }
 
+/** Starts a fake on a loopback port; close() also ends the watches it holds open. */
+async function listen(server: http.Server, seen: string[], open: http.ServerResponse[]): Promise<Fake> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+  return {
+    url, seen, open,
+    close: () => new Promise<void>((r) => {
+      for (const res of open) res.destroy();
+      server.close(() => { r(); });
+    }),
+  };
+}
+
 /**
  * Refuses streams; lists [a, b] then [c] at version "20" (the continue token
  * expires once); a watch from "20" gets d (version "21") the first time,
@@ -57,15 +70,7 @@ async function fakeApiServer(): Promise<Fake> {
       send(200, JSON.stringify({ items: [thing('a', '10'), thing('b', '11')], metadata: { resourceVersion: '20', continue: 't1' } }));
     }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
-  return {
-    url, seen, open,
-    close: () => new Promise<void>((r) => {
-      for (const res of open) res.destroy();
-      server.close(() => { r(); });
-    }),
-  };
+  return listen(server, seen, open);
 }
 
 function kubeConfigFor(server: string): k8s.KubeConfig {
@@ -219,15 +224,7 @@ async function streamingServer(ends: boolean): Promise<Fake> {
     res.write(event('ADDED', thing('a', '3')) + event('ADDED', thing('b', '4')));
     if (ends) res.write(event('BOOKMARK', { kind: 'Thing', apiVersion: 'test.sealbox.dev/v1', metadata: { resourceVersion: '5', annotations: { 'k8s.io/initial-events-end': 'true' } } }));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
-  return {
-    url, seen, open,
-    close: () => new Promise<void>((r) => {
-      for (const res of open) res.destroy();
-      server.close(() => { r(); });
-    }),
-  };
+  return listen(server, seen, open);
 }
 
 function pagesOf(f: Fake): (limit: number, cont: string | undefined) => Promise<ListPage<KubeObject>> {
