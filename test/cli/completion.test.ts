@@ -67,7 +67,7 @@ describe('sealbox completion', () => {
     if (shell === 'zsh') {
       expect(r.stdout).toMatch(/^#compdef sealbox\n/);
       expect(r.stdout).toContain('bashcompinit');
-      expect(r.stdout).toContain("'keys') echo 'rotate backup restore --help'");
+      expect(r.stdout).toContain("'keys') echo 'rotate backup import restore --help'");
     } else {
       expect(r.stdout).toContain("complete -c sealbox -n '__fish_use_subcommand' -a 'unseal'");
       expect(r.stdout).toMatch(/complete -c sealbox -n '__fish_seen_subcommand_from seal[^']*' -l merge-into -r -F/);
