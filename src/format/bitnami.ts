@@ -11,6 +11,7 @@ import type { BitnamiScope } from '../crypto/bitnami.js';
 import { isBase64 } from '../crypto/base64.js';
 import { SealboxError } from '../errors.js';
 import { renderGoTemplate } from './go-template.js';
+import { MAX_TEMPLATE_CHARS } from './go-template-funcs.js';
 import { isObject } from './object.js';
 
 /** API version and kind of a Sealed Secrets SealedSecret. */
@@ -112,8 +113,11 @@ export async function unsealBitnami(s: BitnamiSealed, open: BitnamiOpener, what:
   if (failed.length > 0) {
     throw new SealboxError('NO_KEY', `${what}: no key could decrypt secret (${failed.sort().join(', ')}); it was sealed for another key or for another ${s.scope === 'strict' ? 'namespace or name' : 'namespace'}, or it was altered`);
   }
+  let budget = MAX_TEMPLATE_CHARS; // all of them together: a Secret holds 1 MiB
   for (const [key, template] of Object.entries(s.template.data)) {
-    data[key] = Buffer.from(renderGoTemplate(template, text, `${what}: template data "${key}"`), 'utf8').toString('base64');
+    const rendered = renderGoTemplate(template, text, `${what}: template data "${key}"`, budget);
+    budget -= rendered.length;
+    data[key] = Buffer.from(rendered, 'utf8').toString('base64');
   }
   const t = s.template;
   return {

@@ -11,6 +11,27 @@ export type TemplateValue = string | number | boolean | null | undefined | reado
 
 type Fn = (...args: TemplateValue[]) => TemplateValue;
 
+/**
+ * Most characters a template value or a SealedSecret's rendered templates
+ * may hold: a Secret holds at most 1 MiB, so nothing longer can be written,
+ * and one tenant's `{{ repeat 400000000 "x" }}` must not exhaust the heap
+ * that every tenant's reconciles share.
+ */
+export const MAX_TEMPLATE_CHARS = 1024 * 1024;
+
+/** The size a value counts for: characters of its strings, plus one per list item or map entry. */
+export function sizeOf(v: TemplateValue): number {
+  if (typeof v === 'string') return v.length;
+  if (Array.isArray(v)) return (v as readonly TemplateValue[]).reduce<number>((n, x) => n + 1 + sizeOf(x), 0);
+  if (v !== null && typeof v === 'object') return Object.values(v as Readonly<Record<string, string>>).reduce((n, x) => n + 1 + x.length, 0);
+  return 0;
+}
+
+/** Throws before building a string of `chars` characters when that is more than MAX_TEMPLATE_CHARS. */
+function room(chars: number): void {
+  if (!(chars <= MAX_TEMPLATE_CHARS)) throw new Error(`its result would exceed ${String(MAX_TEMPLATE_CHARS)} characters, more than a Secret holds`);
+}
+
 /** sprig's strval / Go's fmt %v of one value. */
 function str(v: TemplateValue): string {
   if (v === undefined || v === null) return '';
@@ -47,6 +68,7 @@ function isEmpty(v: TemplateValue): boolean {
 }
 
 function indent(n: TemplateValue, s: TemplateValue): string {
+  room(Math.max(0, Number(n)) * (str(s).split('\n').length) + str(s).length);
   const pad = ' '.repeat(Number(n));
   return pad + str(s).replace(/\n/g, `\n${pad}`);
 }
@@ -100,16 +122,27 @@ export const TEMPLATE_FUNCTIONS: Readonly<Record<string, Fn>> = {
   trim: (s) => str(s).trim(),
   trimPrefix: (p, s) => (str(s).startsWith(str(p)) ? str(s).slice(str(p).length) : str(s)),
   trimSuffix: (p, s) => (str(p) !== '' && str(s).endsWith(str(p)) ? str(s).slice(0, -str(p).length) : str(s)),
-  replace: (o, n, s) => str(s).split(str(o)).join(str(n)),
+  replace: (o, n, s) => {
+    const parts = str(s).split(str(o));
+    room(str(s).length + (parts.length - 1) * str(n).length);
+    return parts.join(str(n));
+  },
   contains: (sub, s) => str(s).includes(str(sub)),
   hasPrefix: (p, s) => str(s).startsWith(str(p)),
   hasSuffix: (p, s) => str(s).endsWith(str(p)),
-  repeat: (n, s) => str(s).repeat(Math.max(0, Number(n))),
+  repeat: (n, s) => {
+    room(Math.max(0, Number(n)) * str(s).length);
+    return str(s).repeat(Math.max(0, Number(n)));
+  },
   nospace: (s) => str(s).replace(/\s/g, ''),
   indent,
   nindent: (n, s) => `\n${indent(n, s)}`,
   cat: (...a) => a.filter((x) => x !== null && x !== undefined).map(str).join(' '),
-  join: (sep, list) => (Array.isArray(list) ? (list as TemplateValue[]).map(str).join(str(sep)) : str(list)),
+  join: (sep, list) => {
+    if (!Array.isArray(list)) return str(list);
+    room(sizeOf(list) + Math.max(0, list.length - 1) * str(sep).length);
+    return (list as TemplateValue[]).map(str).join(str(sep));
+  },
   splitList: (sep, s) => str(s).split(str(sep)),
   list: (...a) => a,
   default: (d, ...v) => (v.length === 0 || isEmpty(v[0]) ? d : v[0]),

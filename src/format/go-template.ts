@@ -8,11 +8,13 @@
  * SealboxError('INPUT') naming it: never a Secret with a wrong value.
  */
 import { SealboxError } from '../errors.js';
-import { TEMPLATE_FUNCTIONS } from './go-template-funcs.js';
+import { MAX_TEMPLATE_CHARS, TEMPLATE_FUNCTIONS, sizeOf } from './go-template-funcs.js';
 import type { TemplateValue } from './go-template-funcs.js';
 
 /** What `{{ .missing }}` prints, as Go does for a key absent from a map. */
 export const NO_VALUE = '<no value>';
+/** Deepest nesting of parentheses read (each level is a recursion of the reader). */
+const MAX_PARENS = 64;
 
 type Token = { kind: 'str' | 'num' | 'word' | 'field'; text: string; value?: TemplateValue } | { kind: '(' | ')' | '|' };
 
@@ -41,11 +43,13 @@ function tokenize(src: string, where: string): Token[] {
 class Evaluator {
   #tokens: Token[] = [];
   #at = 0;
+  #depth = 0;
   constructor(private readonly dot: Readonly<Record<string, string>>, private readonly where: string) {}
 
   run(action: string): TemplateValue {
     this.#tokens = tokenize(action, this.where);
     this.#at = 0;
+    this.#depth = 0;
     const first = this.#tokens[0];
     if (first?.kind === 'word' && ['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue'].includes(first.text)) {
       throw new SealboxError('INPUT', `${this.where}: the template action "${first.text}" is not supported by sealbox; use functions and pipes only`);
@@ -77,7 +81,11 @@ class Evaluator {
     while (this.#at < this.#tokens.length && this.#tokens[this.#at]?.kind !== '|' && this.#tokens[this.#at]?.kind !== ')') args.push(this.#operand());
     if (piped !== undefined) args.push(piped.value);
     try {
-      return fn(...args);
+      const tooLarge = `its arguments or result exceed ${String(MAX_TEMPLATE_CHARS)} characters, more than a Secret holds`;
+      if (args.reduce<number>((n, a) => n + sizeOf(a), 0) > MAX_TEMPLATE_CHARS) throw new Error(tooLarge);
+      const value = fn(...args);
+      if (sizeOf(value) > MAX_TEMPLATE_CHARS) throw new Error(tooLarge);
+      return value;
     } catch (err) {
       throw new SealboxError('INPUT', `${this.where}: error calling ${head.text}: ${err instanceof Error ? err.message : 'failed'}`);
     }
@@ -87,8 +95,10 @@ class Evaluator {
     const t = this.#tokens[this.#at++];
     if (t === undefined) throw new SealboxError('INPUT', `${this.where}: the template action is incomplete`);
     if (t.kind === '(') {
+      if (++this.#depth > MAX_PARENS) throw new SealboxError('INPUT', `${this.where}: parentheses nested deeper than ${String(MAX_PARENS)} levels in the template`);
       const value = this.#pipeline();
       if (this.#tokens[this.#at++]?.kind !== ')') throw new SealboxError('INPUT', `${this.where}: unclosed "(" in the template`);
+      this.#depth--;
       return value;
     }
     if (t.kind === 'str' || t.kind === 'num') return t.value ?? null;
@@ -123,18 +133,27 @@ export function printValue(v: TemplateValue): string {
   return `map[${Object.keys(map).sort().map((k) => `${k}:${printValue(map[k])}`).join(' ')}]`;
 }
 
+function tooLong(where: string, budget: number): SealboxError {
+  return new SealboxError('INPUT', `${where}: the rendered templates exceed ${String(budget)} characters, more than a Secret holds`);
+}
+
 /**
  * Renders one Go template against `dot` (the unsealed values as strings).
- * Throws SealboxError('INPUT') naming `where` for syntax it does not read and
- * functions it does not have; the message never quotes a value.
+ * Throws SealboxError('INPUT') naming `where` for syntax it does not read,
+ * functions it does not have, and an output longer than `budget` characters
+ * (default MAX_TEMPLATE_CHARS); the message never quotes a value.
  */
-export function renderGoTemplate(template: string, dot: Readonly<Record<string, string>>, where: string): string {
+export function renderGoTemplate(template: string, dot: Readonly<Record<string, string>>, where: string, budget = MAX_TEMPLATE_CHARS): string {
   const ev = new Evaluator(dot, where);
   let out = '';
   let rest = template;
   for (;;) {
+    if (out.length > budget) throw tooLong(where, budget);
     const open = rest.indexOf('{{');
-    if (open < 0) return out + rest;
+    if (open < 0) {
+      if (out.length + rest.length > budget) throw tooLong(where, budget);
+      return out + rest;
+    }
     let text = rest.slice(0, open);
     let body = rest.slice(open + 2);
     if (/^-\s/.test(body)) {
