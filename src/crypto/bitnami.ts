@@ -60,12 +60,13 @@ export interface BitnamiParts {
 
 /**
  * Splits a decoded value into its RSA and AES parts. Returns null when it is
- * shorter than its length prefix says (Sealed Secrets' `ErrTooShort`).
+ * shorter than its length prefix says (Sealed Secrets' `ErrTooShort`), or its
+ * AES part cannot hold a tag (it would fail after the RSA operation).
  */
 export function splitBitnamiValue(bytes: Uint8Array): BitnamiParts | null {
   if (bytes.length < LENGTH_BYTES) return null;
   const rsaLength = (bytes[0] ?? 0) * 256 + (bytes[1] ?? 0);
-  if (bytes.length < LENGTH_BYTES + rsaLength) return null;
+  if (bytes.length < LENGTH_BYTES + rsaLength + TAG_BYTES) return null;
   return { wrapped: bytes.subarray(LENGTH_BYTES, LENGTH_BYTES + rsaLength), sealed: bytes.subarray(LENGTH_BYTES + rsaLength) };
 }
 

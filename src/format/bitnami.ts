@@ -88,6 +88,13 @@ export function parseBitnamiSealed(obj: unknown, what: string): BitnamiSealed {
   };
 }
 
+/**
+ * Values that no key opens, at most, before unsealing stops trying the rest:
+ * each failure costs one RSA private operation per key, and a tenant's
+ * SealedSecret can hold thousands of values.
+ */
+export const MAX_FAILED_VALUES = 8;
+
 /** Opens one decoded value with some key and the label; null when no key opens it. */
 export type BitnamiOpener = (value: Uint8Array, label: Uint8Array) => Promise<Uint8Array | null>;
 
@@ -101,17 +108,21 @@ export async function unsealBitnami(s: BitnamiSealed, open: BitnamiOpener, what:
   const data: Record<string, string> = {};
   const text: Record<string, string> = {};
   const failed: string[] = [];
+  let untried = 0;
   for (const [key, value] of Object.entries(s.encryptedData)) {
-    const plain = isBase64(value) ? await open(new Uint8Array(Buffer.from(value, 'base64')), label) : null;
+    // A failed value cost one RSA operation per key: past a few, the rest are not tried.
+    if (failed.length >= MAX_FAILED_VALUES) untried++;
+    const plain = failed.length < MAX_FAILED_VALUES && isBase64(value) ? await open(new Uint8Array(Buffer.from(value, 'base64')), label) : null;
     if (plain === null) {
-      failed.push(key);
+      if (failed.length < MAX_FAILED_VALUES) failed.push(key);
       continue;
     }
     data[key] = Buffer.from(plain).toString('base64');
     text[key] = Buffer.from(plain).toString('utf8');
   }
   if (failed.length > 0) {
-    throw new SealboxError('NO_KEY', `${what}: no key could decrypt secret (${failed.sort().join(', ')}); it was sealed for another key or for another ${s.scope === 'strict' ? 'namespace or name' : 'namespace'}, or it was altered`);
+    const more = untried > 0 ? `, and ${String(untried)} more values not tried` : '';
+    throw new SealboxError('NO_KEY', `${what}: no key could decrypt secret (${failed.sort().join(', ')}${more}); it was sealed for another key or for another ${s.scope === 'strict' ? 'namespace or name' : 'namespace'}, or it was altered`);
   }
   let budget = MAX_TEMPLATE_CHARS; // all of them together: a Secret holds 1 MiB
   for (const [key, template] of Object.entries(s.template.data)) {

@@ -147,13 +147,14 @@ export class CertIdentity implements KeyUnwrapper {
    * and `label`: such values name no key, so a miss is not an error.
    */
   async unwrapBitnami(wrapped: Uint8Array, label: Uint8Array): Promise<Uint8Array | null> {
-    // Go's rsa.DecryptOAEP reads a shorter ciphertext as one with leading zeros.
-    if (wrapped.length > this.#wrappedBytes) return null;
-    const full = new Uint8Array(this.#wrappedBytes);
-    full.set(wrapped, this.#wrappedBytes - wrapped.length);
+    // Go's rsa.DecryptOAEP would read a shorter ciphertext as one with
+    // leading zeros, but kubeseal (Go's EncryptOAEP) always writes exactly the
+    // modulus length: anything else is refused before the private-key
+    // operation, or a tenant's 4-byte values would each cost one per key.
+    if (wrapped.length !== this.#wrappedBytes) return null;
     this.privateOps++;
     try {
-      return new Uint8Array(await subtle.decrypt({ name: 'RSA-OAEP', label }, await this.#key, full));
+      return new Uint8Array(await subtle.decrypt({ name: 'RSA-OAEP', label }, await this.#key, wrapped));
     } catch {
       return null;
     }
