@@ -38,11 +38,22 @@ function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string 
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
-/** A Secret as the deletion watch keeps it: metadata the re-creation check reads, no values. */
-function secretMeta(s: V1Secret): V1Secret {
+/** Longest uid kept: the API server's are 36 characters, but any string is accepted in an owner reference. */
+const MAX_UID = 64;
+
+/**
+ * A Secret as the deletion watch keeps it, for every Secret of the cluster:
+ * what the re-creation check reads and nothing more, so its size does not
+ * depend on what a tenant writes (a Secret's owner references can hold a
+ * megabyte): its name, namespace, a bitnami SealedSecret controller
+ * reference (kind, apiVersion, uid) and the managed annotation when "true".
+ */
+export function secretMeta(s: V1Secret): V1Secret {
   const m = s.metadata ?? {};
-  const managed = m.annotations?.[BITNAMI_MANAGED];
-  return { metadata: { name: m.name ?? '', namespace: m.namespace ?? '', ...(m.ownerReferences === undefined ? {} : { ownerReferences: m.ownerReferences }), ...(managed === undefined ? {} : { annotations: { [BITNAMI_MANAGED]: managed } }) } };
+  const ref = (m.ownerReferences ?? []).find((r) => r.controller === true && r.kind === BITNAMI_KIND && r.apiVersion === BITNAMI_API_VERSION && r.uid.length <= MAX_UID);
+  const ownerReferences = ref === undefined ? {} : { ownerReferences: [{ apiVersion: BITNAMI_API_VERSION, kind: BITNAMI_KIND, name: '', uid: ref.uid, controller: true }] };
+  const managed = m.annotations?.[BITNAMI_MANAGED] === 'true' ? { annotations: { [BITNAMI_MANAGED]: 'true' } } : {};
+  return { metadata: { name: m.name ?? '', namespace: m.namespace ?? '', ...ownerReferences, ...managed } };
 }
 
 /** Sealed Secrets' SealedSecrets, reconciled by sealbox. */
