@@ -10,6 +10,7 @@
  */
 import type { BitnamiSecret } from '../../format/bitnami.js';
 import { BITNAMI_MANAGED, BITNAMI_PATCH, BITNAMI_SKIP_OWNER } from '../../format/bitnami.js';
+import { checkTemplate } from '../../format/template.js';
 import type { V1OwnerReference, V1Secret } from '../../kube/types.js';
 
 /** The SealedSecret a Secret is written for. */
@@ -27,8 +28,16 @@ export type CompatPlan =
   | { readonly action: 'create' | 'update'; readonly secret: V1Secret }
   | { readonly action: 'refuse'; readonly message: string };
 
-/** The Secret Sealed Secrets would create: name and namespace forced to the owner's. */
+/**
+ * The Secret Sealed Secrets would create: name and namespace forced to the
+ * owner's. Unlike Sealed Secrets, and as for sealbox's own resources, a
+ * template of a service-account-token type or with a `sealbox.dev/` label or
+ * annotation (a sealing key, with skip-set-owner-references no owner
+ * reference marks it) is refused: SealboxError('INPUT') (docs/SECURITY.md
+ * 1a.4c, 1a.4d, 1a.8).
+ */
 export function desiredSecret(owner: BitnamiOwner, s: BitnamiSecret): V1Secret {
+  checkTemplate({ type: s.type ?? 'Opaque', labels: s.labels ?? {}, annotations: s.annotations ?? {} }, `sealedsecret "${owner.namespace}/${owner.name}"`, 'spec.template');
   const skipOwner = s.annotations?.[BITNAMI_SKIP_OWNER] === 'true';
   const ownerReferences: V1OwnerReference[] = [{ apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true }];
   return {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BitnamiOwner } from '../../../../src/controller/compat/plan.js';
 import { desiredSecret, planCompat } from '../../../../src/controller/compat/plan.js';
+import { isSealboxError } from '../../../../src/errors.js';
 import type { V1Secret } from '../../../../src/kube/types.js';
 
 const owner: BitnamiOwner = { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', namespace: 'prod', name: 'db', uid: 'u1' };
@@ -45,5 +46,23 @@ describe('the compatibility mode plan, as Sealed Secrets decides', () => {
     expect(p.secret.metadata?.labels).toEqual({ app: 'db' });
     expect(p.secret.metadata?.ownerReferences).toEqual([ref]);
     expect(p.secret.metadata?.resourceVersion).toBe('5');
+  });
+});
+
+describe('the compatibility mode refuses the templates sealbox refuses (docs/SECURITY.md 1a.8)', () => {
+  it.each([
+    ['a sealing key planted in the controller namespace', { labels: { 'sealbox.dev/sealing-key': 'true' }, annotations: { 'sealedsecrets.bitnami.com/skip-set-owner-references': 'true' }, type: 'kubernetes.io/tls' }, 'spec.template.metadata.labels "sealbox.dev/sealing-key"'],
+    ['a reserved annotation', { annotations: { 'x.sealbox.dev/seal-with': '2020-01-01T00:00:00Z' } }, 'uses the prefix sealbox.dev/'],
+    ['a service-account token', { type: 'kubernetes.io/service-account-token', annotations: { 'kubernetes.io/service-account.name': 'admin' } }, 'spec.template.type "kubernetes.io/service-account-token" is refused'],
+  ])('refuses %s', (_what, template, message) => {
+    let caught: unknown;
+    try {
+      desiredSecret({ ...owner, namespace: 'sealbox-system', name: 'evil' }, { ...template, data: { 'tls.key': 'cA==' } });
+    } catch (err) {
+      caught = err;
+    }
+    expect(isSealboxError(caught, 'INPUT')).toBe(true);
+    expect((caught as Error).message).toContain('sealedsecret "sealbox-system/evil"');
+    expect((caught as Error).message).toContain(message);
   });
 });
