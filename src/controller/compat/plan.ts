@@ -11,6 +11,10 @@
 import type { BitnamiSecret } from '../../format/bitnami.js';
 import { BITNAMI_MANAGED, BITNAMI_PATCH, BITNAMI_SKIP_OWNER } from '../../format/bitnami.js';
 import { checkTemplate } from '../../format/template.js';
+import { SealboxError } from '../../errors.js';
+
+/** The label of Sealed Secrets' key Secrets (`keys import --from-sealed-secrets` reads them). */
+const SS_KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
 import type { V1OwnerReference, V1Secret } from '../../kube/types.js';
 
 /** The SealedSecret a Secret is written for. */
@@ -33,11 +37,15 @@ export type CompatPlan =
  * owner's. Unlike Sealed Secrets, and as for sealbox's own resources, a
  * template of a service-account-token type or with a `sealbox.dev/` label or
  * annotation (a sealing key, with skip-set-owner-references no owner
- * reference marks it) is refused: SealboxError('INPUT') (docs/SECURITY.md
+ * reference marks it), or labelled as a Sealed Secrets key, is refused: SealboxError('INPUT') (docs/SECURITY.md
  * 1a.4c, 1a.4d, 1a.8).
  */
 export function desiredSecret(owner: BitnamiOwner, s: BitnamiSecret): V1Secret {
-  checkTemplate({ type: s.type ?? 'Opaque', labels: s.labels ?? {}, annotations: s.annotations ?? {} }, `sealedsecret "${owner.namespace}/${owner.name}"`, 'spec.template');
+  const what = `sealedsecret "${owner.namespace}/${owner.name}"`;
+  checkTemplate({ type: s.type ?? 'Opaque', labels: s.labels ?? {}, annotations: s.annotations ?? {} }, what, 'spec.template');
+  if (s.labels?.[SS_KEY_LABEL] !== undefined) {
+    throw new SealboxError('INPUT', `${what}: spec.template.metadata.labels "${SS_KEY_LABEL}" is refused: it marks Sealed Secrets' own keys, which sealbox keys import would read`);
+  }
   const skipOwner = s.annotations?.[BITNAMI_SKIP_OWNER] === 'true';
   const ownerReferences: V1OwnerReference[] = [{ apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true }];
   return {

@@ -53,6 +53,7 @@ describe('the compatibility mode refuses the templates sealbox refuses (docs/SEC
   it.each([
     ['a sealing key planted in the controller namespace', { labels: { 'sealbox.dev/sealing-key': 'true' }, annotations: { 'sealedsecrets.bitnami.com/skip-set-owner-references': 'true' }, type: 'kubernetes.io/tls' }, 'spec.template.metadata.labels "sealbox.dev/sealing-key"'],
     ['a reserved annotation', { annotations: { 'x.sealbox.dev/seal-with': '2020-01-01T00:00:00Z' } }, 'uses the prefix sealbox.dev/'],
+    ['a Sealed Secrets key for keys import to pick up', { labels: { 'sealedsecrets.bitnami.com/sealed-secrets-key': 'active' }, type: 'kubernetes.io/tls' }, 'labels "sealedsecrets.bitnami.com/sealed-secrets-key" is refused'],
     ['a service-account token', { type: 'kubernetes.io/service-account-token', annotations: { 'kubernetes.io/service-account.name': 'admin' } }, 'spec.template.type "kubernetes.io/service-account-token" is refused'],
   ])('refuses %s', (_what, template, message) => {
     let caught: unknown;
