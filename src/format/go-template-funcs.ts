@@ -27,9 +27,16 @@ export function sizeOf(v: TemplateValue): number {
   return 0;
 }
 
+/**
+ * An error a template function throws on purpose; its message names no
+ * value. Any other error (a RangeError of `' '.repeat(-4242)`) may quote its
+ * arguments, which can be unsealed values: its message is never shown.
+ */
+export class TemplateFunctionError extends Error {}
+
 /** Throws before building a string of `chars` characters when that is more than MAX_TEMPLATE_CHARS. */
 function room(chars: number): void {
-  if (!(chars <= MAX_TEMPLATE_CHARS)) throw new Error(`its result would exceed ${String(MAX_TEMPLATE_CHARS)} characters, more than a Secret holds`);
+  if (!(chars <= MAX_TEMPLATE_CHARS)) throw new TemplateFunctionError(`its result would exceed ${String(MAX_TEMPLATE_CHARS)} characters, more than a Secret holds`);
 }
 
 /** sprig's strval / Go's fmt %v of one value. */
@@ -96,7 +103,7 @@ function index(item: TemplateValue, ...keys: TemplateValue[]): TemplateValue {
   for (const k of keys) {
     if (Array.isArray(v)) v = (v as TemplateValue[])[Number(k)];
     else if (v !== null && typeof v === 'object') v = Object.hasOwn(v, str(k)) ? (v as Record<string, string>)[str(k)] : '';
-    else throw new Error(`cannot index ${typeof v}`);
+    else throw new TemplateFunctionError(`cannot index ${typeof v}`);
   }
   return v;
 }

@@ -8,7 +8,7 @@
  * SealboxError('INPUT') naming it: never a Secret with a wrong value.
  */
 import { SealboxError } from '../errors.js';
-import { MAX_TEMPLATE_CHARS, TEMPLATE_FUNCTIONS, sizeOf } from './go-template-funcs.js';
+import { MAX_TEMPLATE_CHARS, TEMPLATE_FUNCTIONS, TemplateFunctionError, sizeOf } from './go-template-funcs.js';
 import type { TemplateValue } from './go-template-funcs.js';
 
 /** What `{{ .missing }}` prints, as Go does for a key absent from a map. */
@@ -82,12 +82,13 @@ class Evaluator {
     if (piped !== undefined) args.push(piped.value);
     try {
       const tooLarge = `its arguments or result exceed ${String(MAX_TEMPLATE_CHARS)} characters, more than a Secret holds`;
-      if (args.reduce<number>((n, a) => n + sizeOf(a), 0) > MAX_TEMPLATE_CHARS) throw new Error(tooLarge);
+      if (args.reduce<number>((n, a) => n + sizeOf(a), 0) > MAX_TEMPLATE_CHARS) throw new TemplateFunctionError(tooLarge);
       const value = fn(...args);
-      if (sizeOf(value) > MAX_TEMPLATE_CHARS) throw new Error(tooLarge);
+      if (sizeOf(value) > MAX_TEMPLATE_CHARS) throw new TemplateFunctionError(tooLarge);
       return value;
     } catch (err) {
-      throw new SealboxError('INPUT', `${this.where}: error calling ${head.text}: ${err instanceof Error ? err.message : 'failed'}`);
+      // Only our own messages: another error's may quote an argument, which may be a value.
+      throw new SealboxError('INPUT', `${this.where}: error calling ${head.text}: ${err instanceof TemplateFunctionError ? err.message : 'invalid arguments'}`);
     }
   }
 

@@ -61,3 +61,14 @@ describe('Go templates: outputs bounded by what a Secret holds', () => {
     expect(Buffer.from(out.data.b ?? '', 'base64')).toHaveLength(400 * 1024);
   });
 });
+
+describe('Go templates: a function error never quotes a value', () => {
+  it.each([
+    ['indent by a negative value', '{{ indent .pin "x" }}'],
+    ['nindent by a negative value', '{{ .user | nindent .pin }}'],
+  ])('%s', (_name, template) => {
+    const err = refusal(() => renderGoTemplate(template, { pin: '-424242', user: 'u', secret: 's3cr3t-value' }, 'k'));
+    expect(err.message).not.toContain('424242');
+    expect(err.message).toContain('error calling');
+  });
+});
