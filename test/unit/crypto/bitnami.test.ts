@@ -1,8 +1,5 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import {
   bitnamiLabel,
   bitnamiScopeOf,
@@ -12,36 +9,24 @@ import {
   splitBitnamiValue,
 } from '../../../src/crypto/bitnami.js';
 import type { BitnamiScope } from '../../../src/crypto/bitnami.js';
+import { BITNAMI_PLAINTEXT, bitnamiVector } from '../../helpers/bitnami-vectors.js';
+import type { BitnamiSealed } from '../../helpers/bitnami-vectors.js';
 import { vectorIdentity, vectorKey } from '../../helpers/keys.js';
 
-// Vectors made by the real kubeseal v0.36.6 (test/vectors/bitnami/generate.sh).
-interface Sealed {
-  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
-  spec: { encryptedData: Record<string, string> };
-}
-function vector(file: string): Sealed {
-  return parse(readFileSync(fileURLToPath(new URL(`../../vectors/bitnami/${file}`, import.meta.url)), 'utf8')) as Sealed;
-}
-const expected: Record<string, Buffer> = {
-  password: Buffer.from('hunter2'),
-  empty: Buffer.alloc(0),
-  unicode: Buffer.from('pässwörd ✓'),
-  binary: Buffer.from('AP8Q7oCAwMH+/w==', 'base64'),
-};
 const keyA = createPrivateKey(vectorKey('a').keyPem);
 const keyB = createPrivateKey(vectorKey('b').keyPem);
 const bytes = (b64: string): Uint8Array => new Uint8Array(Buffer.from(b64, 'base64'));
 
-function labelOf(s: Sealed): Uint8Array {
+function labelOf(s: BitnamiSealed): Uint8Array {
   return bitnamiLabel(bitnamiScopeOf(s.metadata.annotations), s.metadata.namespace, s.metadata.name);
 }
 
-describe('Sealed Secrets value format, against kubeseal v0.36.6', () => {
+describe('BitnamiSealed Secrets value format, against kubeseal v0.36.6', () => {
   it.each(['strict', 'namespace-wide', 'cluster-wide'])('opens every value kubeseal sealed with scope %s', (scope) => {
-    const sealed = vector(`a.${scope}.yaml`);
+    const sealed = bitnamiVector(`a.${scope}.yaml`);
     expect(bitnamiScopeOf(sealed.metadata.annotations)).toBe(scope);
     const opened = Object.entries(sealed.spec.encryptedData).map(([k, v]) => [k, Buffer.from(decryptBitnamiValue(keyA, bytes(v), labelOf(sealed)) ?? 'x')]);
-    expect(Object.fromEntries(opened)).toEqual(expected);
+    expect(Object.fromEntries(opened)).toEqual(BITNAMI_PLAINTEXT);
   });
 
   it.each([
@@ -49,37 +34,37 @@ describe('Sealed Secrets value format, against kubeseal v0.36.6', () => {
     ['strict', 'staging', 'db'],
     ['namespace-wide', 'staging', 'db'],
   ] as const)('refuses a %s value read as if it were in %s/%s', (scope, namespace, name) => {
-    const value = bytes(vector(`a.${scope}.yaml`).spec.encryptedData.password ?? '');
+    const value = bytes(bitnamiVector(`a.${scope}.yaml`).spec.encryptedData.password ?? '');
     expect(decryptBitnamiValue(keyA, value, bitnamiLabel(scope, namespace, name))).toBeNull();
   });
 
   it('opens a namespace-wide value under any name in its namespace, and a cluster-wide one anywhere', () => {
-    const ns = bytes(vector('a.namespace-wide.yaml').spec.encryptedData.password ?? '');
-    expect(Buffer.from(decryptBitnamiValue(keyA, ns, bitnamiLabel('namespace-wide', 'prod', 'renamed')) ?? [])).toEqual(expected.password);
-    const cluster = bytes(vector('a.cluster-wide.yaml').spec.encryptedData.password ?? '');
-    expect(Buffer.from(decryptBitnamiValue(keyA, cluster, bitnamiLabel('cluster-wide', 'elsewhere', 'x')) ?? [])).toEqual(expected.password);
+    const ns = bytes(bitnamiVector('a.namespace-wide.yaml').spec.encryptedData.password ?? '');
+    expect(Buffer.from(decryptBitnamiValue(keyA, ns, bitnamiLabel('namespace-wide', 'prod', 'renamed')) ?? [])).toEqual(BITNAMI_PLAINTEXT.password);
+    const cluster = bytes(bitnamiVector('a.cluster-wide.yaml').spec.encryptedData.password ?? '');
+    expect(Buffer.from(decryptBitnamiValue(keyA, cluster, bitnamiLabel('cluster-wide', 'elsewhere', 'x')) ?? [])).toEqual(BITNAMI_PLAINTEXT.password);
   });
 
   it('does not open a value with another key, and opens it with its own', () => {
-    const sealed = vector('b.strict.yaml');
+    const sealed = bitnamiVector('b.strict.yaml');
     const value = bytes(sealed.spec.encryptedData.password ?? '');
     expect(decryptBitnamiValue(keyA, value, labelOf(sealed))).toBeNull();
-    expect(Buffer.from(decryptBitnamiValue(keyB, value, labelOf(sealed)) ?? [])).toEqual(expected.password);
+    expect(Buffer.from(decryptBitnamiValue(keyB, value, labelOf(sealed)) ?? [])).toEqual(BITNAMI_PLAINTEXT.password);
   });
 
   it('unwraps the session key off the event loop with CertIdentity.unwrapBitnami, null for a key that is not its own', async () => {
-    const sealed = vector('a.strict.yaml');
+    const sealed = bitnamiVector('a.strict.yaml');
     const parts = splitBitnamiValue(bytes(sealed.spec.encryptedData.unicode ?? ''));
     if (parts === null) throw new Error('vector too short');
     const sessionKey = await vectorIdentity('a').unwrapBitnami(parts.wrapped, labelOf(sealed));
     expect(sessionKey?.length).toBe(32);
-    expect(Buffer.from(openBitnamiValue(sessionKey ?? new Uint8Array(), parts.sealed) ?? [])).toEqual(expected.unicode);
+    expect(Buffer.from(openBitnamiValue(sessionKey ?? new Uint8Array(), parts.sealed) ?? [])).toEqual(BITNAMI_PLAINTEXT.unicode);
     expect(await vectorIdentity('b').unwrapBitnami(parts.wrapped, labelOf(sealed))).toBeNull();
     expect(await vectorIdentity('a').unwrapBitnami(parts.wrapped, bitnamiLabel('strict', 'prod', 'x'))).toBeNull();
   });
 
   it('refuses a value with one bit flipped anywhere, or cut short', () => {
-    const sealed = vector('a.strict.yaml');
+    const sealed = bitnamiVector('a.strict.yaml');
     const value = bytes(sealed.spec.encryptedData.password ?? '');
     for (const at of [0, 1, 2, 100, 258, value.length - 1]) {
       const copy = Uint8Array.from(value);
