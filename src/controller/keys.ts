@@ -5,6 +5,7 @@
  * the public certificates in a ConfigMap anyone may read.
  */
 import { SealboxError } from '../errors.js';
+import { SEALED_SECRETS_KEY_LABEL } from '../format/bitnami.js';
 import { SEALED_KIND } from '../format/sealed.js';
 import { MANAGED_LABEL, RESERVED_PREFIX } from '../format/template.js';
 import type { CertIdentity, CertRecipient } from '../keys/cert.js';
@@ -59,9 +60,6 @@ export interface KeyManagerOptions {
    */
   readonly compatLabels?: boolean;
 }
-
-/** The label Sealed Secrets puts on its key Secrets (value `active`; `compromised` keys are not used). */
-export const SEALED_SECRETS_KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
 
 /**
  * Refuses a key Secret that a sealed resource wrote: anyone who may create

@@ -25,6 +25,8 @@ export const BITNAMI_MANAGED = `${ANNO}managed`;
 export const BITNAMI_PATCH = `${ANNO}patch`;
 /** On the template: "true" leaves the owner reference out. */
 export const BITNAMI_SKIP_OWNER = `${ANNO}skip-set-owner-references`;
+/** The label Sealed Secrets puts on its key Secrets (value `active`; `compromised` keys are not used). */
+export const SEALED_SECRETS_KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
 
 /** The parts of a SealedSecret the unsealer reads. */
 export interface BitnamiSealed {

@@ -6,13 +6,13 @@
  * unseal, unless the import asks for sealing with them too.
  */
 import { SealboxError } from '../errors.js';
+import { SEALED_SECRETS_KEY_LABEL } from '../format/bitnami.js';
 import { isObject } from '../format/object.js';
 import { expandLists } from '../format/secret.js';
 import { parseDocuments } from '../format/yaml.js';
 import { CREATED_AT_ANNOTATION, FINGERPRINT_ANNOTATION, IMPORTED_ANNOTATION, SEAL_WITH_ANNOTATION, SEALING_KEY_LABEL, parseKeySecret } from './key-secret.js';
 
-/** The label Sealed Secrets puts on its key Secrets. */
-export const SEALED_SECRETS_KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
+export { SEALED_SECRETS_KEY_LABEL } from '../format/bitnami.js';
 /** The namespace Sealed Secrets' controller runs in by default. */
 export const SEALED_SECRETS_NAMESPACE = 'kube-system';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bitnamiLabel, decryptBitnamiValue } from '../../src/crypto/bitnami.js';
-import { SEALED_SECRETS_KEY_LABEL } from '../../src/controller/keys.js';
+import { SEALED_SECRETS_KEY_LABEL } from '../../src/format/bitnami.js';
 import { KubeApi } from '../../src/kube/api.js';
 import { eventually, kubeConfig, kubeconfigPath } from '../cluster/helpers.js';
 import { exposeService, hostAddress } from '../cluster/service-proxy.js';

@@ -9,12 +9,9 @@
  * the type; write only when something differs. No I/O here.
  */
 import type { BitnamiSecret } from '../../format/bitnami.js';
-import { BITNAMI_MANAGED, BITNAMI_PATCH, BITNAMI_SKIP_OWNER } from '../../format/bitnami.js';
+import { BITNAMI_MANAGED, BITNAMI_PATCH, BITNAMI_SKIP_OWNER, SEALED_SECRETS_KEY_LABEL } from '../../format/bitnami.js';
 import { checkTemplate } from '../../format/template.js';
 import { SealboxError } from '../../errors.js';
-
-/** The label of Sealed Secrets' key Secrets (`keys import --from-sealed-secrets` reads them). */
-const SS_KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
 import type { V1OwnerReference, V1Secret } from '../../kube/types.js';
 
 /** The SealedSecret a Secret is written for. */
@@ -43,8 +40,8 @@ export type CompatPlan =
 export function desiredSecret(owner: BitnamiOwner, s: BitnamiSecret): V1Secret {
   const what = `sealedsecret "${owner.namespace}/${owner.name}"`;
   checkTemplate({ type: s.type ?? 'Opaque', labels: s.labels ?? {}, annotations: s.annotations ?? {} }, what, 'spec.template');
-  if (s.labels?.[SS_KEY_LABEL] !== undefined) {
-    throw new SealboxError('INPUT', `${what}: spec.template.metadata.labels "${SS_KEY_LABEL}" is refused: it marks Sealed Secrets' own keys, which sealbox keys import would read`);
+  if (s.labels?.[SEALED_SECRETS_KEY_LABEL] !== undefined) {
+    throw new SealboxError('INPUT', `${what}: spec.template.metadata.labels "${SEALED_SECRETS_KEY_LABEL}" is refused: it marks Sealed Secrets' own keys, which sealbox keys import would read`);
   }
   const skipOwner = s.annotations?.[BITNAMI_SKIP_OWNER] === 'true';
   const ownerReferences: V1OwnerReference[] = [{ apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true }];
