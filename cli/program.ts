@@ -6,6 +6,7 @@ import { CLOSED_OUTPUT_EXIT, isClosedOutput } from './io.js';
 import { registerCert } from './commands/cert.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerController } from './commands/controller.js';
+import { registerConvert } from './commands/convert.js';
 import { registerEdit } from './commands/edit.js';
 import { registerExec } from './commands/exec.js';
 import { registerKeygen } from './commands/keygen.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerReseal(program);
   registerValidate(program);
   registerRotate(program);
+  registerConvert(program);
   registerKeys(program);
   registerController(program);
   registerCompletion(program);
