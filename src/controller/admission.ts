@@ -72,6 +72,19 @@ export class RewrapGate {
     return undefined;
   }
 
+  /**
+   * Takes `tokens` more from the client's bucket and the overall one, for
+   * an admitted request that turned out to cost as much as several (a
+   * kubeseal request of many values); returns false, taking none, when
+   * either bucket has fewer.
+   */
+  charge(client: string, tokens: number): boolean {
+    if (tokens <= 0) return true;
+    const mine = this.#bucket(client);
+    if (mine.available() < tokens || this.#global.available() < tokens) return false;
+    return mine.tryTake(tokens) && this.#global.tryTake(tokens);
+  }
+
   #bucket(client: string): TokenBucket {
     let b = this.#buckets.get(client);
     if (b === undefined) {

@@ -27,8 +27,19 @@ export interface EndpointAnswer {
   readonly type?: string;
 }
 
-/** The work of one endpoint on a body already read and admitted; `cancelled` is true once the client went away. */
-export type EndpointWork = (body: string, o: EndpointDeps, cancelled: () => boolean) => Promise<EndpointAnswer>;
+/**
+ * Takes `tokens` more from the admission's rate limits for the request being
+ * worked on (its client and overall); false, taking none, when there are not
+ * as many: answer 429.
+ */
+export type Charge = (tokens: number) => boolean;
+
+/**
+ * The work of one endpoint on a body already read and admitted (one token of
+ * the rate limits spent); `cancelled` is true once the client went away;
+ * `charge` takes more tokens for a request that costs as much as several.
+ */
+export type EndpointWork = (body: string, o: EndpointDeps, cancelled: () => boolean, charge: Charge) => Promise<EndpointAnswer>;
 
 /**
  * Runs `work` on the one sealed resource of `body`: 503 before the first

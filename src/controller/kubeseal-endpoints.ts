@@ -15,13 +15,15 @@
  * for the next, so a request costs about one RSA operation per value.
  * Plaintext stays in this process and is zeroed once used; answers carry
  * only ciphertext or the name of what failed. The body limits and admission
- * gates of re-wrap apply (server.ts).
+ * gates of re-wrap apply (server.ts), and a request is charged one token of
+ * their rate limits per VALUES_PER_TOKEN values, as that many values cost
+ * about what one re-wrap may (docs/SECURITY.md 1a.8).
  */
 import { createPublicKey } from 'node:crypto';
 import type { BitnamiScope } from '../crypto/bitnami.js';
 import { bitnamiLabel, bitnamiScopeOf, openBitnamiValue, sealBitnamiValue, splitBitnamiValue } from '../crypto/bitnami.js';
 import { SealboxError } from '../errors.js';
-import type { EndpointAnswer, EndpointDeps } from './endpoint.js';
+import type { Charge, EndpointAnswer, EndpointDeps } from './endpoint.js';
 import type { SealingKey } from './keys.js';
 import { checkJsonText } from './rewrap.js';
 
@@ -29,6 +31,13 @@ const TEXT = 'text/plain; charset=utf-8';
 
 /** Most values a request may hold (each costs up to one RSA operation per key). */
 export const MAX_KUBESEAL_VALUES = 1024;
+
+/**
+ * Values that one token of the admission's rate limits pays for: a
+ * `/v1/rewrap` request spends at most 68 RSA operations, and each value here
+ * costs about one, so a request of N values is charged ceil(N / 64) tokens.
+ */
+export const VALUES_PER_TOKEN = 64;
 
 /** The parts of a bitnami SealedSecret the endpoints read; the rest is passed through. */
 interface BitnamiSealed {
@@ -109,11 +118,21 @@ async function eachValue(s: BitnamiSealed, keys: readonly SealingKey[], cancelle
   }
 }
 
-async function answer(body: string, o: EndpointDeps, work: (s: BitnamiSealed, keys: readonly SealingKey[]) => Promise<EndpointAnswer>): Promise<EndpointAnswer> {
+/** Returns the 429 answer when `s` needs more tokens than `charge` can take (admission took one already). */
+function unpaid(s: BitnamiSealed, charge: Charge): EndpointAnswer | undefined {
+  const count = Object.keys(s.values).length;
+  const tokens = Math.ceil(count / VALUES_PER_TOKEN);
+  if (charge(tokens - 1)) return undefined;
+  const body = `error: ${s.what}: its ${String(count)} values count as ${String(tokens)} requests (one per ${String(VALUES_PER_TOKEN)} values) against the controller's rate limit; retry shortly, or split it into SealedSecrets of fewer values\n`;
+  return { status: 429, body, type: TEXT };
+}
+
+async function answer(body: string, o: EndpointDeps, charge: Charge, work: (s: BitnamiSealed, keys: readonly SealingKey[]) => Promise<EndpointAnswer>): Promise<EndpointAnswer> {
   const keys = o.keys.keys;
   if (keys.length === 0) return { status: 503, body: 'error: no sealing key yet\n' };
   try {
-    return await work(parseBitnamiSealed(body), keys);
+    const s = parseBitnamiSealed(body);
+    return unpaid(s, charge) ?? await work(s, keys);
   } catch (err) {
     if (!(err instanceof SealboxError)) throw err;
     return { status: err.code === 'INPUT' ? 400 : 409, body: `error: ${err.message}\n`, type: TEXT };
@@ -122,9 +141,13 @@ async function answer(body: string, o: EndpointDeps, work: (s: BitnamiSealed, ke
   }
 }
 
-/** `POST /v1/verify`: 200 when every value unseals, 409 when one does not, 400 for a body that is not a SealedSecret. */
-export function verifyWork(body: string, o: EndpointDeps, cancelled: () => boolean): Promise<EndpointAnswer> {
-  return answer(body, o, async (s, keys) => {
+/**
+ * `POST /v1/verify`: 200 when every value unseals, 409 when one does not,
+ * 400 for a body that is not a SealedSecret, 429 when its values cost more
+ * tokens than the rate limits have left.
+ */
+export function verifyWork(body: string, o: EndpointDeps, cancelled: () => boolean, charge: Charge): Promise<EndpointAnswer> {
+  return answer(body, o, charge, async (s, keys) => {
     await eachValue(s, keys, cancelled, () => undefined);
     return { status: 200, body: 'ok\n', type: TEXT };
   });
@@ -133,12 +156,12 @@ export function verifyWork(body: string, o: EndpointDeps, cancelled: () => boole
 /**
  * `POST /v1/rotate`: the SealedSecret with each value sealed again for the
  * newest key (same scope label), everything else as sent; 409 when a value
- * does not unseal.
+ * does not unseal; 429 as for verifyWork.
  */
-export function rotateWork(body: string, o: EndpointDeps, cancelled: () => boolean): Promise<EndpointAnswer> {
+export function rotateWork(body: string, o: EndpointDeps, cancelled: () => boolean, charge: Charge): Promise<EndpointAnswer> {
   const sealing = o.keys.newest;
   if (sealing === undefined) return Promise.resolve({ status: 503, body: 'error: no sealing key yet\n', type: TEXT });
-  return answer(body, o, async (s, keys) => {
+  return answer(body, o, charge, async (s, keys) => {
     const newest = createPublicKey(sealing.certificatePem);
     const sealed: Record<string, string> = {};
     await eachValue(s, keys, cancelled, (key, value) => {

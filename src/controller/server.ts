@@ -111,7 +111,7 @@ async function rewrapRoute(req: IncomingMessage, o: ServerOptions, gates: Gates,
   const release = gates.work.admit(client);
   if (release === undefined) return text(429, 'error: too many re-wrap requests; retry shortly\n');
   try {
-    const out = await work(body.text, o, () => req.socket.destroyed);
+    const out = await work(body.text, o, () => req.socket.destroyed, (tokens) => gates.work.charge(client, tokens));
     return { ...out, type: out.type ?? (out.status === 200 || out.status === 409 || out.status === 422 ? 'application/json' : undefined) };
   } finally {
     release();

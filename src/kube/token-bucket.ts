@@ -28,12 +28,18 @@ export class TokenBucket {
     this.#last = now();
   }
 
-  /** Takes a token if there is one; returns false (and takes nothing) otherwise. */
-  tryTake(): boolean {
+  /** Takes `count` tokens (default 1) if there are as many; returns false (and takes nothing) otherwise. */
+  tryTake(count = 1): boolean {
     this.#refill();
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    if (this.#tokens < count) return false;
+    this.#tokens -= count;
     return true;
+  }
+
+  /** The tokens there are now (a fraction counts as part of one). */
+  available(): number {
+    this.#refill();
+    return this.#tokens;
   }
 
   /** Resolves once a token is taken, after every caller that asked before. */

@@ -6,8 +6,9 @@ import { createPrivateKey } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bitnamiLabel, bitnamiScopeOf, decryptBitnamiValue } from '../../../src/crypto/bitnami.js';
+import type { GateLimits } from '../../../src/controller/admission.js';
 import type { SealingKey } from '../../../src/controller/keys.js';
 import { MAX_KUBESEAL_VALUES } from '../../../src/controller/kubeseal-endpoints.js';
 import { Metrics } from '../../../src/controller/metrics.js';
@@ -25,12 +26,14 @@ const b = sealingKey('b', '2026-01-01T00:00:00Z');
 
 const servers: Server[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => { s.closeAllConnections(); s.close(r); })));
 });
 
 /** Starts the server with `keys` (newest first); returns its URL. */
-async function start(keys: readonly SealingKey[], compat = true): Promise<string> {
+async function start(keys: readonly SealingKey[], compat = true, rewrapLimits?: GateLimits): Promise<string> {
   const server = await startServer({
+    ...(rewrapLimits === undefined ? {} : { rewrapLimits }),
     listen: '127.0.0.1:0', keys: { keys, newest: keys[0], countRsaOps: () => undefined }, metrics: new Metrics(),
     log: pino({ level: 'silent' }), extraUnwrappers: () => [], ready: () => true, sealedSecretsCompat: compat,
   });
@@ -99,5 +102,35 @@ describe('POST /v1/rotate (kubeseal --re-encrypt)', () => {
     const r = await post(url, '/v1/rotate', bitnamiVector('b.strict.yaml'));
     expect(r.status).toBe(409);
     expect(r.text).not.toContain('encryptedData');
+  });
+});
+
+describe('the rate limits of kubeseal\'s endpoints', () => {
+  /** A SealedSecret of `n` values that open with no key (each costs no RSA operation here: only the charge is tested). */
+  const many = (n: number): object => ({ ...bitnamiVector('a.strict.yaml'), spec: { encryptedData: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${String(i)}`, 'AAAA'])) } });
+
+  it.each(['/v1/verify', '/v1/rotate'])('%s charges one token per 64 values: a request of 65 spends the burst of 2 that two small ones would', async (path) => {
+    // rate 1/s: a burst of 2 tokens per client and overall; the clock stands still, so no token comes back
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const url = await start([a], true, { concurrency: 4, perClientConcurrency: 1, rate: 1, perClientRate: 1 });
+    expect((await post(url, path, many(65))).status).toBe(409);
+    const next = await post(url, path, many(1));
+    expect(next.status).toBe(429);
+  });
+
+  it('answers 429 naming the count, and spends nothing, when a request needs more tokens than are left', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const url = await start([a], true, { concurrency: 4, perClientConcurrency: 1, rate: 1, perClientRate: 1 });
+    const big = await post(url, '/v1/verify', many(192));
+    expect(big.status).toBe(429);
+    expect(big.text).toMatch(/^error: sealed secret "prod\/db": its 192 values count as 3 requests \(one per 64 values\)/);
+    expect((await post(url, '/v1/verify', many(1))).status, 'the refused request spent only its admission token').toBe(409);
+    expect((await post(url, '/v1/verify', many(1))).status, 'and now the burst is spent').toBe(429);
+  });
+
+  it(`still takes a request of ${String(MAX_KUBESEAL_VALUES)} values under the default limits`, async () => {
+    const url = await start([a]);
+    expect((await post(url, '/v1/verify', many(MAX_KUBESEAL_VALUES))).status).toBe(409);
+    expect((await post(url, '/v1/verify', bitnamiVector('a.strict.yaml'))).status).toBe(200);
   });
 });
