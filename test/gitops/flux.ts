@@ -153,7 +153,8 @@ export async function startFlux(fluxDir: string, namespace: string, dir: string,
       '--storage-path', storagePath, '--storage-addr', `127.0.0.1:${storage}`, '--storage-adv-addr', `127.0.0.1:${storage}`,
     ], await podEnv(namespace, 'source-controller', dir), dir, h1));
     processes.push(await startProcess('kustomize-controller', join(fluxDir, 'bin', 'kustomize-controller'),
-      commonArgs(m2, h2), await podEnv(namespace, 'kustomize-controller', dir), dir, h2));
+      // a Kustomization created before its source's first artifact waits this long (default 30s)
+      [...commonArgs(m2, h2), '--requeue-dependency', '2s'], await podEnv(namespace, 'kustomize-controller', dir), dir, h2));
   } catch (err) {
     await stop();
     throw err;
