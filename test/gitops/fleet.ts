@@ -96,3 +96,10 @@ export async function eventsText(namespaces: readonly string[]): Promise<string>
   const lists = await Promise.all(namespaces.map((namespace) => core.listNamespacedEvent({ namespace })));
   return JSON.stringify(lists.flatMap((l) => l.items));
 }
+
+/** The reasons of the Warning Events on object `name` in `namespace`. */
+export async function warningReasons(namespace: string, name: string): Promise<string[]> {
+  const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
+  const list = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},type=Warning` });
+  return list.items.map((e) => e.reason ?? '');
+}

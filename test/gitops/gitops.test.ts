@@ -17,7 +17,7 @@ import { useController, waitForLeader } from '../controller/harness.js';
 import { listSealed, readSecret, secretText, waitForSecret } from '../controller/sealed.js';
 import { ok, sealboxAsync } from '../helpers/cli.js';
 import { vectorKey } from '../helpers/keys.js';
-import { applyFluxSync, condition, eventsText, fluxSync, getGitRepository, getKustomization, requestReconcile, waitForKustomization } from './fleet.js';
+import { applyFluxSync, condition, eventsText, fluxSync, getGitRepository, getKustomization, requestReconcile, waitForKustomization, warningReasons } from './fleet.js';
 import type { Flux } from './flux.js';
 import { startFlux } from './flux.js';
 import { commitAndPush, createRepository, git, startGitServer } from './git-server.js';
@@ -196,6 +196,7 @@ describe('Flux pulls sealed resources from Git and sealbox unseals them', () => 
     expect(stalled?.status).toBe('True');
     expect(stalled?.reason).toBe('NoKey');
     expect(stalled?.message).toContain(`sealed secret "${env.namespace}/other": none of your keys`);
+    await eventually('sealbox\'s Warning event NoKey on other', async () => ((await warningReasons(env.namespace, 'other')).includes('NoKey') ? true : undefined), 30_000);
     expect(timings.at(-1)?.seconds ?? Infinity).toBeLessThan(120);
     expect(await secretValues('db')).toEqual({ user: values.user, password: values.password2 });
     expect(await secretValues('api')).toEqual({ token: values.token });
