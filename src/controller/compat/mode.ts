@@ -16,6 +16,7 @@ import { Informers } from '../informers.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { WorkQueue } from '../queue.js';
+import { FOREIGN_DELETE_WINDOW_MS, ForeignDeletions, isForeignSecret, isOwnSecret } from './foreign.js';
 import { WorkingKeys } from './opener.js';
 import { CompatReconciler } from './reconciler.js';
 
@@ -61,6 +62,9 @@ export class CompatMode {
   readonly #queue: WorkQueue;
   readonly #sealed: Informers<SealedSecretObject>;
   readonly #secrets: Informers<V1Secret>;
+  /** The uid and generation each SealedSecret was last enqueued at, by namespace/name. */
+  readonly #generations = new Map<string, string>();
+  readonly #foreign = new ForeignDeletions();
   #synced = false;
 
   constructor(o: CompatModeOptions) {
@@ -69,14 +73,15 @@ export class CompatMode {
       events: new EventRecorder(o.api, o.log, o.identity, { types: o.o.events ?? 'all' }),
       keys: () => o.keys.keys, afterUnseal: () => { o.keys.countRsaOps(); },
       cache: new DataKeyCache(o.o.dataKeyCacheSize), getSealed: (ns, name) => this.#sealed.get(ns, name),
+      waitToCreate: (key) => this.#waitToCreate(key),
     });
     const queue = new WorkQueue((key) => reconciler.reconcile(key), { workers: o.o.workers, baseDelayMs: 1000, maxDelayMs: o.o.maxBackoffMs });
     this.#queue = queue;
     this.#sealed = new Informers({
       kind: 'sealedsecrets.bitnami.com', scopes: o.scopes, log: o.log, open: (ns) => o.api.bitnamiInformer(ns),
-      onAdd: (obj) => { queue.add(keyOf(obj)); },
-      onUpdate: (obj) => { queue.add(keyOf(obj)); },
-      onDelete: (obj) => { queue.forget(keyOf(obj)); },
+      onAdd: (obj) => { this.#specChanged(obj); queue.add(keyOf(obj)); },
+      onUpdate: (obj) => { if (this.#specChanged(obj)) queue.add(keyOf(obj)); },
+      onDelete: (obj) => { this.#generations.delete(keyOf(obj)); queue.forget(keyOf(obj)); },
     });
     this.#secrets = new Informers({
       kind: 'secrets (sealed secrets compatibility)', scopes: o.scopes, log: o.log, open: (ns) => o.api.secretInformer('', ns, secretMeta),
@@ -84,13 +89,46 @@ export class CompatMode {
     });
   }
 
-  /** Re-creates a deleted Secret that a SealedSecret controls, or that was annotated managed. */
+  /**
+   * True when `obj` is new or its spec changed since it was last seen (its
+   * uid or generation moved; the CRD has a status subresource, so status and metadata edits
+   * leave it alone), and remembers it. As Sealed Secrets' update handler
+   * ("update suppressed, no changes in spec"), other updates enqueue
+   * nothing: the status the reconciler writes after a failure must not
+   * cut short that failure's backoff, or a Secret another writer has just
+   * deleted is created at once (the suite's "unowned secret ... should not
+   * recreate the secret").
+   */
+  #specChanged(obj: SealedSecretObject): boolean {
+    const key = keyOf(obj);
+    const version = `${obj.metadata?.uid ?? ''}/${String(obj.metadata?.generation ?? 0)}`;
+    if (this.#generations.get(key) === version) return false;
+    this.#generations.set(key, version);
+    return true;
+  }
+
+  /**
+   * Re-creates a deleted Secret that a SealedSecret controls, or that was
+   * annotated managed; leaves another writer's name to it for a moment (ForeignDeletions).
+   */
   #secretDeleted(s: V1Secret): void {
     const key = keyOf(s);
+    if (isForeignSecret(s)) this.#foreign.deleted(key);
     const sealed = this.#sealed.get(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
-    if (sealed === undefined) return;
-    const controlled = (s.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === sealed.metadata?.uid && r.kind === BITNAMI_KIND && r.apiVersion === BITNAMI_API_VERSION);
-    if (controlled || s.metadata?.annotations?.[BITNAMI_MANAGED] === 'true') this.#queue.add(key);
+    if (sealed !== undefined && isOwnSecret(s, sealed.metadata?.uid)) this.#queue.add(key);
+  }
+
+  /**
+   * How long a SealedSecret must wait before creating its Secret `key`:
+   * while another writer's Secret of that name was deleted a moment ago,
+   * or is still in the watch's cache (the API server says it is gone, the
+   * watch has not said so yet).
+   */
+  #waitToCreate(key: string): number {
+    const [namespace = '', name = ''] = key.split('/');
+    const cached = this.#secrets.get(namespace, name);
+    if (cached !== undefined && isForeignSecret(cached)) return FOREIGN_DELETE_WINDOW_MS;
+    return this.#foreign.waitFor(key);
   }
 
   /** Starts the informers; once synced, enqueues every SealedSecret. */

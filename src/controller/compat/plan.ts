@@ -6,7 +6,8 @@
  * not control unless annotated managed or patch; with patch, merge data,
  * labels and annotations (and take the owner reference when also managed);
  * else replace data, labels, annotations and owner references; always set
- * the type; write only when something differs. No I/O here.
+ * the type; write only when something differs; never try to change the
+ * data of an immutable Secret. No I/O here.
  */
 import type { BitnamiSecret } from '../../format/bitnami.js';
 import { BITNAMI_MANAGED, BITNAMI_PATCH, BITNAMI_SKIP_OWNER, SEALED_SECRETS_KEY_LABEL } from '../../format/bitnami.js';
@@ -27,7 +28,9 @@ export interface BitnamiOwner {
 export type CompatPlan =
   | { readonly action: 'none' }
   | { readonly action: 'create' | 'update'; readonly secret: V1Secret }
-  | { readonly action: 'refuse'; readonly message: string };
+  | { readonly action: 'refuse'; readonly message: string }
+  /** The Secret is immutable and its data would change: the API server refuses it, so it is not tried again. */
+  | { readonly action: 'immutable'; readonly message: string };
 
 /**
  * The Secret Sealed Secrets would create: name and namespace forced to the
@@ -105,6 +108,14 @@ function replaced(existing: V1Secret, want: V1Secret): V1Secret {
   };
 }
 
+/**
+ * Sealed Secrets' event for an immutable target (formatImmutableError),
+ * whose words "the target Secret is immutable" its suite looks for.
+ */
+function immutableMessage(owner: BitnamiOwner): string {
+  return `error updating secret "${owner.namespace}/${owner.name}": the target Secret is immutable, so its data cannot change; delete the Secret and the controller creates it again with the new values`;
+}
+
 /** Decides the write; `existing` is the Secret as it is now (values included). */
 export function planCompat(owner: BitnamiOwner, existing: V1Secret | undefined, want: V1Secret): CompatPlan {
   if (existing === undefined) return { action: 'create', secret: want };
@@ -118,5 +129,9 @@ export function planCompat(owner: BitnamiOwner, existing: V1Secret | undefined, 
   const keys = ['data', 'type'] as const;
   const metaKeys = ['labels', 'annotations', 'ownerReferences'] as const;
   const unchanged = keys.every((k) => same(existing[k], typed[k])) && metaKeys.every((k) => same(existing.metadata?.[k], typed.metadata?.[k]));
-  return unchanged ? { action: 'none' } : { action: 'update', secret: typed };
+  if (unchanged) return { action: 'none' };
+  // Like Sealed Secrets, the update never clears `immutable`; the API
+  // server refuses any change to the data of an immutable Secret.
+  if (existing.immutable === true && !same(existing.data, typed.data)) return { action: 'immutable', message: immutableMessage(owner) };
+  return { action: 'update', secret: typed };
 }

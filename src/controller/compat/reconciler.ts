@@ -31,6 +31,8 @@ export interface CompatDeps {
   readonly keys: () => readonly OpenerKey[];
   readonly cache: DataKeyCache;
   readonly working: WorkingKeys;
+  /** Milliseconds to wait before creating the Secret `namespace/name` (ForeignDeletions); 0 or absent: none. */
+  readonly waitToCreate?: (key: string) => number;
   /** Called after unsealing, to move RSA counters into metrics. */
   readonly afterUnseal?: () => void;
 }
@@ -42,6 +44,23 @@ function ownerOf(obj: SealedSecretObject, namespace: string): BitnamiOwner {
 
 /** A failed write, recorded as ErrUpdateFailed (not as an unseal failure). */
 class UpdateFailed extends SealboxError {}
+
+/**
+ * A write that cannot succeed until the Secret is deleted (an immutable
+ * one): recorded like any failed write but not retried, as Sealed Secrets
+ * forgets it; the next change of the SealedSecret, a deletion of the
+ * Secret or a resync tries again.
+ */
+class ImmutableTarget extends UpdateFailed {}
+
+/** A creation put off while another writer may re-create its Secret: retried after `retryAfterMs`, no event. */
+class CreateDeferred extends SealboxError {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super('REFUSED', message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
 
 function messageOf(err: unknown): string {
   return truncate(err instanceof Error ? err.message : 'unexpected failure', MESSAGE_CHARS);
@@ -69,7 +88,12 @@ export class CompatReconciler {
       await this.#apply(ownerOf(obj, namespace), secret);
       this.#d.metrics.reconciles.inc({ result: 'compat' });
     } catch (err) {
+      if (err instanceof CreateDeferred) {
+        this.#d.log.info({ namespace, name, retryInMs: err.retryAfterMs }, err.message);
+        throw err;
+      }
       await this.#failed(obj, err);
+      if (err instanceof ImmutableTarget) return;
       throw err;
     }
     await this.#setStatus(obj, undefined);
@@ -92,11 +116,19 @@ export class CompatReconciler {
       const existing = await this.#d.api.getSecret(owner.namespace, owner.name);
       const p = planCompat(owner, existing, want);
       if (p.action === 'refuse') throw new SealboxError('REFUSED', p.message);
-      if (p.action === 'create') await this.#d.api.createSecret(p.secret);
+      if (p.action === 'immutable') throw new ImmutableTarget('REFUSED', p.message);
+      if (p.action === 'create') await this.#create(owner, p.secret);
       if (p.action === 'update') await this.#d.api.replaceSecret(p.secret);
     } catch (err) {
+      if (err instanceof ImmutableTarget || err instanceof CreateDeferred) throw err;
       throw new UpdateFailed(isSealboxError(err) ? err.code : 'KUBE', messageOf(err), { cause: err });
     }
+  }
+
+  async #create(owner: BitnamiOwner, secret: V1Secret): Promise<void> {
+    const wait = this.#d.waitToCreate?.(`${owner.namespace}/${owner.name}`) ?? 0;
+    if (wait > 0) throw new CreateDeferred('another writer deleted its secret of this name a moment ago; creating it later, unless that writer re-creates it', wait);
+    await this.#d.api.createSecret(secret);
   }
 
   async #failed(obj: SealedSecretObject, err: unknown): Promise<void> {

@@ -26,8 +26,18 @@ describe('the compatibility mode plan, as Sealed Secrets decides', () => {
     ['refuses a Secret it does not control', existing({}), 'refuse'],
     ['takes over a Secret annotated managed', existing({ annotations: { 'sealedsecrets.bitnami.com/managed': 'true' } }), 'update'],
     ['patches a Secret annotated patch', existing({ annotations: { 'sealedsecrets.bitnami.com/patch': 'true' } }, { other: 'bw==' }), 'update'],
+    ['does not try to change the values of an immutable Secret', { ...existing({ labels: { app: 'db' }, ownerReferences: [ref] }, { password: 'eA==' }), immutable: true }, 'immutable'],
+    ['does not try to add values to an immutable Secret it patches', { ...existing({ annotations: { 'sealedsecrets.bitnami.com/patch': 'true' } }, { other: 'bw==' }), immutable: true }, 'immutable'],
+    ['updates the labels of an immutable Secret whose values match', { ...existing({ ownerReferences: [ref] }), immutable: true }, 'update'],
   ] as const)('%s', (_what, current, action) => {
     expect(planCompat(owner, current, want).action).toBe(action);
+  });
+
+  it('says why an immutable Secret is not updated, in the words Sealed Secrets\' suite looks for', () => {
+    const p = planCompat(owner, { ...existing({ ownerReferences: [ref] }, { password: 'eA==' }), immutable: true }, want);
+    if (p.action !== 'immutable') throw new Error(p.action);
+    expect(p.message).toContain('secret "prod/db"');
+    expect(p.message).toContain('the target Secret is immutable');
   });
 
   it('with patch, merges values, labels and annotations and keeps the rest', () => {
