@@ -188,6 +188,7 @@ describe('Flux pulls sealed resources from Git and sealbox unseals them', () => 
     });
     // Flux's fail-fast message names the object and its kstatus ("SealedSecret/NS/NAME status: 'Failed'");
     // the reason is on the SealedSecret, as Stalled=True with sealbox's reason and message
+    expect(condition(k, 'Ready')?.reason).toBe('HealthCheckFailed');
     const message = condition(k, 'Ready')?.message ?? '';
     expect(message).toContain('failed early');
     expect(message).toContain(`SealedSecret/${env.namespace}/other status: 'Failed'`);
