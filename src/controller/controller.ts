@@ -29,6 +29,7 @@ import { ColdStart } from './cold-start.js';
 import type { SealedSummary } from './sealed-cache.js';
 import type { SecretSummary } from './secret-cache.js';
 import type { Informers } from './informers.js';
+import { relistReporter } from './informers.js';
 import { keyOf, sealedWatch, secretWatch } from './watches.js';
 import { startServer } from './server.js';
 import { type ControllerOptions, type RunningController, checkShards, kmsUnwrappers } from './options.js';
@@ -87,7 +88,9 @@ export class Controller implements RunningController {
     this.log = createLogger(o.logLevel);
     this.#tally = new SyncTally(this.log);
     const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
-    this.#api = new KubeApi(loadKubeConfig(o.kubeconfig), { qps: o.qps, burst: o.burst, onRequest: (verb, resource) => this.#metrics.apiRequests.inc({ verb, resource }) });
+    this.#api = new KubeApi(loadKubeConfig(o.kubeconfig), {
+      qps: o.qps, burst: o.burst, onRequest: (verb, resource) => this.#metrics.apiRequests.inc({ verb, resource }), onExpired: relistReporter(this.log, this.#metrics.relists),
+    });
     this.#extraUnwrappers = [...(o.extraUnwrappers ?? []), ...kmsUnwrappers(o, this.#metrics, this.log)];
     this.#kmsBudget = 2 * (o.kmsTimeoutMs ?? DEFAULT_KMS_TIMEOUT_MS);
     this.#keys = new KeyManager({ api: this.#api, namespace: o.namespace, rotationPeriodMs: o.keyRotationPeriodMs, keyBits: o.keyBits, log: this.log, metrics: this.#metrics, compatLabels: o.sealedSecretsCompat === true, onChange: () => { this.#enqueueAll(true); }, mayWrite: () => !(this.#elector instanceof Sharding) || this.#elector.leadsKeys });

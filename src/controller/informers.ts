@@ -156,3 +156,17 @@ export class Informers<T> {
     }, delay);
   }
 }
+
+/**
+ * Returns the KubeApi `onExpired` hook: an informer lists again after a 410
+ * (its resourceVersion or continue token expired). Now and then that is
+ * normal (etcd compaction, an API server restart, a CRD update); repeated,
+ * it is a problem, and at scale each is a list of every object. So one info
+ * line (resource and scope, nothing else) and one count in `relists` each time.
+ */
+export function relistReporter(log: Logger, relists: { inc(labels: { resource: string }): void }): (resource: string, namespace: string | undefined) => void {
+  return (resource, namespace) => {
+    relists.inc({ resource });
+    log.info({ resource, namespace: namespace ?? 'all namespaces' }, 'resourceVersion expired (HTTP 410); listing again');
+  };
+}

@@ -6,6 +6,7 @@ export class Metrics {
   readonly reconciles = new Counter({ name: 'sealbox_reconciles_total', help: 'Reconciliations by result (unchanged, created, updated, recreated, failed)', labelNames: ['result'] as const, registers: [this.registry] });
   readonly errors = new Counter({ name: 'sealbox_reconcile_errors_total', help: 'Failed reconciliations by reason', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly unsealSeconds = new Histogram({ name: 'sealbox_unseal_duration_seconds', help: 'Time to unseal one sealed resource', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly relists = new Counter({ name: 'sealbox_watch_relists_total', help: 'Lists started again because a resourceVersion or continue token expired (HTTP 410), by resource', labelNames: ['resource'] as const, registers: [this.registry] });
   readonly apiRequests = new Counter({ name: 'sealbox_api_requests_total', help: 'Kubernetes API requests sent, by verb and resource', labelNames: ['verb', 'resource'] as const, registers: [this.registry] });
   readonly rsaOps = new Counter({ name: 'sealbox_rsa_private_operations_total', help: 'RSA private-key operations (unwraps with cluster keys)', registers: [this.registry] });
   readonly dataKeyCache = new Counter({ name: 'sealbox_data_key_cache_total', help: 'Data-key cache lookups by result (hit, miss)', labelNames: ['result'] as const, registers: [this.registry] });

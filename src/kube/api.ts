@@ -22,6 +22,12 @@ export interface KubeApiOptions {
   readonly burst: number;
   /** Called once per request sent, for metrics. */
   readonly onRequest?: (verb: string, resource: string) => void;
+  /**
+   * Called when an informer's list starts again because a resourceVersion or
+   * continue token expired (410), with the resource and the namespace
+   * (undefined: all), for logs and metrics.
+   */
+  readonly onExpired?: (resource: string, namespace: string | undefined) => void;
   readonly fieldManager?: string;
 }
 
@@ -267,7 +273,8 @@ export class KubeApi implements SecretApi {
   }
 
   #informerClients(): InformerClients {
-    return { core: this.#core, custom: this.#custom, ...(this.#opts.onRequest === undefined ? {} : { onRequest: this.#opts.onRequest }) };
+    const { onRequest, onExpired } = this.#opts;
+    return { core: this.#core, custom: this.#custom, ...(onRequest === undefined ? {} : { onRequest }), ...(onExpired === undefined ? {} : { onExpired }) };
   }
 }
 

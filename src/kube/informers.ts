@@ -37,13 +37,17 @@ export interface InformerClients {
   readonly custom: k8s.CustomObjectsApi;
   /** Called once per request (a list page, a watch), for metrics. */
   readonly onRequest?: (verb: string, resource: string) => void;
+  /** Called when a list starts again after a 410 (expired resourceVersion or continue token), for logs and metrics. */
+  readonly onExpired?: (resource: string, namespace: string | undefined) => void;
 }
 
 /** Optional hooks of an informer; see ListWatchOptions. */
 export type InformerHooks<F> = Pick<ListWatchOptions<F, unknown>, 'onListed' | 'onExpired' | 'stream'>;
 
-function options<F, C>(c: InformerClients, keep: (obj: F) => C, hooks: InformerHooks<F>): ListWatchOptions<F, C> {
-  return { ...hooks, keep, ...(c.onRequest === undefined ? {} : { onRequest: c.onRequest }) };
+function options<F, C>(c: InformerClients, keep: (obj: F) => C, hooks: InformerHooks<F>, source: { resource: string; namespace?: string }): ListWatchOptions<F, C> {
+  const { onExpired } = c;
+  const expired = onExpired === undefined ? hooks.onExpired : (): void => { hooks.onExpired?.(); onExpired(source.resource, source.namespace); };
+  return { ...hooks, keep, ...(c.onRequest === undefined ? {} : { onRequest: c.onRequest }), ...(expired === undefined ? {} : { onExpired: expired }) };
 }
 
 /**
@@ -78,7 +82,7 @@ export function sealedInformer<C>(
     listPage,
     ...(namespace === undefined ? {} : { namespace }),
   };
-  return new ListWatch(kc, source, options(c, keep, hooks));
+  return new ListWatch(kc, source, options(c, keep, hooks, source));
 }
 
 /**
@@ -111,7 +115,7 @@ export function secretInformer<C>(
     listPage,
     ...(namespace === undefined ? {} : { namespace }),
   };
-  return new ListWatch(kc, source, options(c, keep, hooks));
+  return new ListWatch(kc, source, options(c, keep, hooks, source));
 }
 
 /** The default entry of a Secret: the Secret without managedFields (often a third of a small object), which sealbox never reads. */

@@ -11,7 +11,7 @@ export default defineConfig({
     include: ['test/scale/**/*.test.ts'],
     maxWorkers: 1,
     fileParallelism: false,
-    testTimeout: 40 * 60_000,
+    testTimeout: 60 * 60_000,
     hookTimeout: 300_000,
   },
 });

@@ -2,8 +2,9 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BackoffOptions, ScopeInformer } from '../../../src/controller/informers.js';
-import { Backoff, Informers, REFLECTOR_BACKOFF } from '../../../src/controller/informers.js';
+import { Backoff, Informers, REFLECTOR_BACKOFF, relistReporter } from '../../../src/controller/informers.js';
 import type { Logger } from '../../../src/controller/log.js';
+import { Metrics } from '../../../src/controller/metrics.js';
 
 interface Obj { metadata: { namespace: string; name: string } }
 
@@ -239,5 +240,24 @@ describe('Informers', () => {
     const { informers, scopes } = scripted(['a']);
     scopes[0]?.failures.push('throw');
     await expect(informers.start()).rejects.toThrow('credentials could not be loaded');
+  });
+});
+
+describe('relistReporter', () => {
+  it('logs one info line naming the resource and scope, and counts it in sealbox_watch_relists_total by resource', async () => {
+    const { log, lines } = capturingLogger();
+    const metrics = new Metrics();
+    const report = relistReporter(log, metrics.relists);
+    report('sealedsecrets', undefined);
+    report('secrets', 'team-a');
+    report('secrets', 'team-a');
+    expect(lines.map(({ level, msg, resource, namespace }) => ({ level, msg, resource, namespace }))).toEqual([
+      { level: 30, msg: 'resourceVersion expired (HTTP 410); listing again', resource: 'sealedsecrets', namespace: 'all namespaces' },
+      { level: 30, msg: 'resourceVersion expired (HTTP 410); listing again', resource: 'secrets', namespace: 'team-a' },
+      { level: 30, msg: 'resourceVersion expired (HTTP 410); listing again', resource: 'secrets', namespace: 'team-a' },
+    ]);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('sealbox_watch_relists_total{resource="sealedsecrets"} 1');
+    expect(text).toContain('sealbox_watch_relists_total{resource="secrets"} 2');
   });
 });

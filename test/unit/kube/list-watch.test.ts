@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import * as http from 'node:http';
 import * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { KubeApi } from '../../../src/kube/api.js';
 import { KubeError } from '../../../src/kube/errors.js';
 import { ListWatch } from '../../../src/kube/list-watch.js';
 import type { ListPage } from '../../../src/kube/pager.js';
@@ -137,6 +138,26 @@ describe('ListWatch against a server that refuses the streaming list', () => {
     // the relist replaced the cache: d, which it did not deliver, is gone with a 'delete'
     expect(inf.list().sort()).toEqual(['a', 'b', 'c']);
     expect(deleted).toEqual(['d']);
+    await inf.stop();
+  });
+});
+
+describe('KubeApi\'s informers', () => {
+  it.each(['sealed', 'secret'] as const)('report a list started again after a 410 to KubeApi\'s onExpired, with the resource and namespace (%s informer)', async (kind) => {
+    const f = await fakeApiServer();
+    fake = f;
+    const expired: string[] = [];
+    const api = new KubeApi(kubeConfigFor(f.url), { qps: 100, burst: 100, onExpired: (resource, namespace) => { expired.push(`${resource} in ${String(namespace)}`); } });
+    const name = (o: KubeObject): string => o.metadata?.name ?? '';
+    const inf = kind === 'sealed' ? api.sealedInformer('n', name) : api.secretInformer('a=b', 'n', name);
+    await inf.start();
+    // the continue token of the first paged list expired once
+    expect(f.seen.slice(0, 5)).toEqual(['stream', 'list page 1', 'list page 2', 'list page 1', 'list page 2']);
+    expect(expired).toEqual([`${kind === 'sealed' ? 'sealedsecrets' : 'secrets'} in n`]);
+    await waitUntil(() => inf.get('d', 'n') !== undefined);
+    // the watch from "21" gets a 410: listed again, and reported again
+    f.open.splice(0).forEach((res) => { res.end(); });
+    await waitUntil(() => expired.length === 2);
     await inf.stop();
   });
 });
