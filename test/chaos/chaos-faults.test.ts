@@ -10,6 +10,7 @@
 // renew deadline steps down and exits, as client-go controllers do, and a
 // kube-apiserver relaunch on a loaded 2-core machine took 3-9 s here; the
 // margin keeps "converges without a restart" about the watches, not the lease.
+// Last, an expired resourceVersion (a CRD update) is logged and counted.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -200,4 +201,27 @@ describe(`faults while reconciling ${N} sealed resources`, () => {
     await expectMatchesGit(items);
     figures.push(`leader of two replicas SIGKILLed at ${atKill}/${N}: the follower led ${(tookOverMs / 1000).toFixed(1)} s later, all ${N} correct`);
   }, 600_000);
+
+  it('logs and counts the list it starts again when the resourceVersion of its sealed resources expires (410: a CRD update replaced their storage)', async () => {
+    const ctl = await env.leader();
+    const logBefore = ctl.log().length;
+    const relists = async (): Promise<number> => metricValue(await scrape(ctl.url), 'sealbox_watch_relists_total', (l) => l.resource === SEALED.plural);
+    const before = await relists();
+    const ext = pc.kc.makeApiClient(k8s.ApiextensionsV1Api);
+    const name = `${SEALED.plural}.${SEALED.group}`;
+    const crd = await ext.readCustomResourceDefinition({ name });
+    const version = crd.spec.versions.find((v) => v.name === SEALED.version);
+    if (version === undefined) throw new Error(`the ${name} crd has no version ${SEALED.version}`);
+    // a new printer column: the API server replaces the resource's storage, whose new watch cache starts after the controller's resourceVersion
+    version.additionalPrinterColumns = [...(version.additionalPrinterColumns ?? []), { name: 'Chaos', type: 'string', jsonPath: '.metadata.name', priority: 1 }];
+    await ext.replaceCustomResourceDefinition({ name, body: crd });
+    const after = await eventually('the controller to list its sealed resources again', async () => {
+      const n = await relists();
+      return n > before ? n : undefined;
+    }, 120_000);
+    expect(after).toBeGreaterThan(before);
+    expect(ctl.log().slice(logBefore)).toMatch(/"resource":"sealedsecrets".*"msg":"resourceVersion expired \(HTTP 410\); listing again"/);
+    expect(ctl.alive()).toBe(true);
+    figures.push(`sealed resources' storage replaced (CRD update): ${after - before} relist(s) logged and counted`);
+  }, 300_000);
 });
