@@ -34,9 +34,9 @@ const N = Number(process.env.SEALBOX_SCALE_RESOURCES ?? '40000');
 const NAMESPACES = 20;
 /**
  * Cold start limits: it fails at once when the controller exits, after
- * STALL_MS with no Secret created, or after SYNC_MS in all. 40,000 took
- * <see docs/DEPLOY.md> on the 2-core build machine; the machine CI shares
- * may be much slower, and a stall says more than a slow clock.
+ * STALL_MS with no Secret created, or after SYNC_MS in all. On the 2-core
+ * build machine shared with other work (load 15-20) 5,000 took 216 s and
+ * 40,000 about 50 min (docs/DEPLOY.md): a stall says more than a slow clock.
  */
 const SYNC_MS = 40 * 60_000;
 const STALL_MS = 5 * 60_000;
