@@ -5,6 +5,7 @@
  */
 import { toBase64 } from '../crypto/base64.js';
 import type { SecretData } from '../format/secret.js';
+import { BITNAMI_API_VERSION, BITNAMI_KIND } from '../format/bitnami.js';
 import { MANAGED_LABEL } from '../format/template.js';
 import type { V1OwnerReference, V1Secret } from '../kube/types.js';
 
@@ -55,6 +56,28 @@ function canTakeOver(secret: V1Secret, owner: Owner): boolean {
   return !otherController && secret.metadata?.annotations?.[TAKEOVER_ANNOTATION] === 'true';
 }
 
+/**
+ * True when `secret` is controlled by the Sealed Secrets SealedSecret of the
+ * same name and sealbox would leave its values and type exactly as they are:
+ * a resource `sealbox convert` made from that SealedSecret takes it over
+ * without a gap (the owner reference moves; no value changes, nothing is
+ * deleted). A resource whose values differ still needs the take-over
+ * annotation: only someone who knows every value can adopt this way.
+ */
+export function adoptsFromSealedSecrets(secret: V1Secret, owner: Owner, data: Readonly<Record<string, string>>, type: string): boolean {
+  const ref = (secret.metadata?.ownerReferences ?? []).find((r) => r.controller === true);
+  return ref !== undefined && ref.apiVersion === BITNAMI_API_VERSION && ref.kind === BITNAMI_KIND && ref.name === owner.name &&
+    (secret.type ?? 'Opaque') === type && sameMap(secret.data ?? {}, data);
+}
+
+function notOwned(owner: Owner): Plan {
+  return {
+    action: 'refuse',
+    reason: 'SecretNotOwned',
+    message: `secret "${owner.namespace}/${owner.name}" exists and is not managed by this sealed secret; annotate it with ${TAKEOVER_ANNOTATION}="true" to let sealbox take it over, or delete it`,
+  };
+}
+
 function encodeData(data: ReadonlyMap<string, Uint8Array>): Record<string, string> {
   // fromEntries defines own properties, so a key named "__proto__" survives.
   return Object.fromEntries([...data].map(([k, v]) => [k, toBase64(v)]));
@@ -91,13 +114,8 @@ export function plan(owner: Owner, existing: V1Secret | undefined, desired: Secr
   }
   const meta = existing.metadata ?? {};
   const owned = isOwnedBy(existing, owner);
-  if (!owned && !canTakeOver(existing, owner)) {
-    return {
-      action: 'refuse',
-      reason: 'SecretNotOwned',
-      message: `secret "${owner.namespace}/${owner.name}" exists and is not managed by this sealed secret; annotate it with ${TAKEOVER_ANNOTATION}="true" to let sealbox take it over, or delete it`,
-    };
-  }
+  const adopting = !owned && adoptsFromSealedSecrets(existing, owner, data, desired.type);
+  if (!owned && !adopting && !canTakeOver(existing, owner)) return notOwned(owner);
   const existingData = existing.data ?? {};
   const nextData = opts.patch ? { ...existingData, ...data } : data;
   const existingLabels = meta.labels ?? {};
@@ -118,6 +136,8 @@ export function plan(owner: Owner, existing: V1Secret | undefined, desired: Secr
   };
   // Kubernetes refuses to change a Secret's type, or anything of an immutable Secret.
   if (type !== desired.type || (existing.immutable === true && (!sameMap(existingData, nextData) || desired.immutable !== true))) {
+    // An adoption never deletes the Secret: re-creating it is for a take-over the user asked for.
+    if (adopting) return notOwned(owner);
     const uid = meta.uid ?? '';
     const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, managedFields: _mf, ...fresh } = secret.metadata ?? {};
     return { action: 'recreate', uid, secret: { ...secret, metadata: fresh } };

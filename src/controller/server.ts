@@ -15,6 +15,7 @@ import type { BodyResult, ReadLimits } from './body.js';
 import { readBody } from './body.js';
 import { statusMessage } from './hints.js';
 import { compactWork } from './compact.js';
+import { convertWork } from './convert.js';
 import type { EndpointDeps, EndpointWork } from './endpoint.js';
 import type { KeyManager } from './keys.js';
 import { rotateWork, verifyWork } from './kubeseal-endpoints.js';
@@ -119,7 +120,7 @@ async function rewrapRoute(req: IncomingMessage, o: ServerOptions, gates: Gates,
 }
 
 /** The endpoints that take one sealed resource; they share the re-wrap gates (docs/SECURITY.md). */
-const SEALED_ROUTES = new Map<string, EndpointWork>([['/v1/rewrap', rewrap], ['/v1/validate', validateWork], ['/v1/compact', compactWork]]);
+const SEALED_ROUTES = new Map<string, EndpointWork>([['/v1/rewrap', rewrap], ['/v1/validate', validateWork], ['/v1/compact', compactWork], ['/v1/convert', convertWork]]);
 /** kubeseal's endpoints, in compatibility mode only; they share the same gates. */
 const KUBESEAL_ROUTES = new Map<string, EndpointWork>([['/v1/verify', verifyWork], ['/v1/rotate', rotateWork]]);
 

@@ -1,0 +1,106 @@
+/**
+ * `POST /v1/convert` (`sealbox convert`): the controller opens a Sealed
+ * Secrets SealedSecret (`bitnami.com/v1alpha1`, as JSON) with its sealing
+ * keys, imported Sealed Secrets keys included, and answers the same secret
+ * as a sealbox SealedSecret sealed for its newest key: ciphertext only, the
+ * plaintext never leaves this process and is zeroed once sealed.
+ *
+ * The values open only under the label their own SealedSecret gives them
+ * (`namespace/name`, `namespace` or none, from its name, namespace and
+ * scope annotations), and the answer is bound to that same place and scope:
+ * a value sealed for one namespace or name cannot come out usable in
+ * another. Bounded as re-wrap is (server.ts gates, rewrap.ts JSON scan):
+ * at most MAX_CONVERT_VALUES values and a budget of RSA operations.
+ */
+import { openBitnamiValue, splitBitnamiValue } from '../crypto/bitnami.js';
+import { SealboxError } from '../errors.js';
+import type { BitnamiOpener } from '../format/bitnami.js';
+import { parseBitnamiSealed, unsealBitnami } from '../format/bitnami.js';
+import { convertedSecret, isBitnamiManifest, keptMetadata, scopeOfBitnami } from '../format/convert.js';
+import { sealSecret } from '../format/seal.js';
+import { sealedManifest } from '../format/sealed.js';
+import type { EndpointAnswer, EndpointDeps } from './endpoint.js';
+import { errorJson } from './endpoint.js';
+import type { SealingKey } from './keys.js';
+import { checkJsonText } from './rewrap.js';
+
+/** Most values (encryptedData entries) one request may hold: each costs an RSA operation. */
+export const MAX_CONVERT_VALUES = 64;
+/** RSA operations one request may spend beyond one per value (finding the key, a few failures). */
+export const CONVERT_SPARE_OPS = 4;
+
+/**
+ * An opener that tries `keys` in turn (the one that opened the last value
+ * first) and spends one of `budget` per RSA operation; past it, or once the
+ * client went away, it throws SealboxError('INPUT').
+ */
+export function budgetedOpener(keys: readonly SealingKey[], budget: number, what: string, cancelled: () => boolean): BitnamiOpener {
+  let left = budget;
+  let preferred: SealingKey | undefined;
+  return async (value, label) => {
+    const parts = splitBitnamiValue(value);
+    if (parts === null) return null;
+    const order = preferred === undefined ? keys : [preferred, ...keys.filter((k) => k !== preferred)];
+    for (const k of order) {
+      if (cancelled()) throw new SealboxError('INPUT', `${what}: the client went away; conversion stopped`);
+      if (left-- <= 0) throw new SealboxError('INPUT', `${what}: needs more than ${String(budget)} key operations to convert; it holds values none of the controller's keys opens`);
+      const sessionKey = await k.identity.unwrapBitnami(parts.wrapped, label);
+      const plain = sessionKey === null ? null : openBitnamiValue(sessionKey, parts.sealed);
+      sessionKey?.fill(0);
+      if (plain === null) continue;
+      preferred = k;
+      return plain;
+    }
+    return null;
+  };
+}
+
+/** Parses the body: one bitnami SealedSecret as JSON. Throws SealboxError('INPUT') naming what is wrong. */
+function parseBody(body: string): { doc: Record<string, unknown>; what: string } {
+  checkJsonText(body);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    throw new SealboxError('INPUT', 'request: not JSON; send one bitnami.com/v1alpha1 SealedSecret as JSON');
+  }
+  if (!isBitnamiManifest(doc)) throw new SealboxError('INPUT', 'request: not a bitnami.com/v1alpha1 SealedSecret');
+  const meta = typeof doc.metadata === 'object' && doc.metadata !== null ? (doc.metadata as Record<string, unknown>) : {};
+  const id = `${typeof meta.namespace === 'string' ? meta.namespace : ''}/${typeof meta.name === 'string' ? meta.name : ''}`;
+  return { doc, what: `sealedsecret "${id.slice(0, 320)}"` };
+}
+
+/**
+ * Converts one SealedSecret (JSON text) for `newest`; returns the sealbox
+ * SealedSecret as JSON text. Throws SealboxError: INPUT (malformed, too
+ * many values, over the budget), NO_KEY (a value no key opens under its
+ * label), and what sealing throws.
+ */
+export async function convertRequest(body: string, keys: readonly SealingKey[], newest: SealingKey, cancelled: () => boolean): Promise<string> {
+  const { doc, what } = parseBody(body);
+  const s = parseBitnamiSealed(doc, what);
+  const count = Object.keys(s.encryptedData).length;
+  if (count > MAX_CONVERT_VALUES) throw new SealboxError('INPUT', `${what}: ${String(count)} values, more than the ${String(MAX_CONVERT_VALUES)} the controller converts in one request; split the SealedSecret`);
+  const opened = await unsealBitnami(s, budgetedOpener(keys, count + keys.length + CONVERT_SPARE_OPS, what, cancelled), what);
+  const secret = convertedSecret(s, opened, what);
+  try {
+    const sealed = await sealSecret(secret, { scope: scopeOfBitnami(s.scope), wrappers: [newest.recipient] });
+    return `${JSON.stringify(sealedManifest({ ...sealed, ...keptMetadata(doc) }))}\n`;
+  } finally {
+    for (const v of secret.data.values()) v.fill(0);
+  }
+}
+
+/** The endpoint: 200 with the sealbox SealedSecret, 422 `{"error":…,"code":…}` when refused, 503 before the first key. */
+export async function convertWork(body: string, o: EndpointDeps, cancelled: () => boolean): Promise<EndpointAnswer> {
+  const newest = o.keys.newest;
+  if (newest === undefined) return { status: 503, body: 'error: no sealing key yet\n' };
+  try {
+    return { status: 200, body: await convertRequest(body, o.keys.keys, newest, cancelled) };
+  } catch (err) {
+    if (err instanceof SealboxError) return { status: 422, body: errorJson(err) };
+    throw err;
+  } finally {
+    o.keys.countRsaOps();
+  }
+}
