@@ -104,3 +104,29 @@ describe('plan', () => {
     expect(isOwnedBy(existing({}, { ownerReferences: [{ ...ref, controller: false }] }), owner)).toBe(false);
   });
 });
+
+describe('plan: adopting the Secret of a converted Sealed Secrets SealedSecret (sealbox convert)', () => {
+  const bitnamiRef = { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', name: 'db', uid: 'bitnami-uid', controller: true, blockOwnerDeletion: true };
+  const bitnamiSecret = (over: Partial<V1Secret> = {}, ref: object = bitnamiRef): V1Secret => existing(over, { labels: { app: 'db' }, ownerReferences: [ref as typeof bitnamiRef] });
+
+  it('moves the controller reference from the bitnami SealedSecret to the sealed resource, data and uid untouched', () => {
+    const p = plan(owner, bitnamiSecret(), desired(), { patch: false });
+    expect(p.action).toBe('update');
+    if (p.action !== 'update') return;
+    expect(p.secret.metadata?.ownerReferences).toEqual([ref]);
+    expect(p.secret.metadata?.uid).toBe('secret-uid');
+    expect(p.secret.data).toEqual({ pw: b64('s3cret') });
+    expect(p.secret.metadata?.labels).toEqual({ app: 'db', [MANAGED_LABEL]: 'sealbox' });
+  });
+
+  it.each([
+    ['its values differ', bitnamiSecret({ data: { pw: b64('other') } })],
+    ['it has a value the sealed resource lacks', bitnamiSecret({ data: { pw: b64('s3cret'), extra: b64('x') } })],
+    ['its type differs (adopting would re-create it)', bitnamiSecret({ type: 'kubernetes.io/basic-auth' })],
+    ['it is immutable and the sealed resource is not (adopting would re-create it)', bitnamiSecret({ immutable: true })],
+    ['its bitnami SealedSecret has another name', bitnamiSecret({}, { ...bitnamiRef, name: 'other' })],
+    ['its controller is something else', bitnamiSecret({}, { ...bitnamiRef, apiVersion: 'example.com/v1' })],
+  ])('refuses (SecretNotOwned) when %s', (_what, secret) => {
+    expect(plan(owner, secret, desired(), { patch: false })).toMatchObject({ action: 'refuse', reason: 'SecretNotOwned' });
+  });
+});
