@@ -121,7 +121,7 @@ describe('sealbox controller --sealed-secrets-compat with a key imported from Se
     expect((parse(offline.stdout) as { data: Record<string, string> }).data).toEqual(expected);
   });
 
-  it('unseals a 1 MiB value and records the Unsealed event', async () => {
+  it('unseals a 1 MiB value, records the Unsealed event, and sealbox unseal --key recovers it offline', async () => {
     const ns = env.namespace;
     const big = Buffer.alloc(1024 * 1024, 7);
     big.write('start', 0);
@@ -131,6 +131,11 @@ describe('sealbox controller --sealed-secrets-compat with a key imported from Se
     expect(Buffer.from(secret.data?.blob ?? '', 'base64').equals(big)).toBe(true);
     const unsealed = await eventually('an Unsealed event', async () => (await eventsFor(ns, 'big')).find((e) => e.reason === 'Unsealed'), 30_000);
     expect(unsealed.type).toBe('Normal');
+    const file = join(env.dir, 'big.yaml');
+    writeFileSync(file, text);
+    const offline = sealbox(['unseal', '--key', vectorKey('a').keyPath, '-f', file]);
+    expect(offline.status, offline.stderr).toBe(0);
+    expect(Buffer.from((parse(offline.stdout) as { data: Record<string, string> }).data.blob ?? '', 'base64').equals(big)).toBe(true);
   });
 
   it('re-creates a deleted Secret', async () => {

@@ -35,6 +35,8 @@ function compatRbac(namespace: string, suffix: string): Manifest[] {
 
 const env = useController({
   prefix: 'compat-rec',
+  // no resync during a test: one would (rightly) create the Secrets the tests check stay absent
+  resyncPeriod: '10m',
   extraArgs: ['--sealed-secrets-compat'],
   rbac: (ns, _watched, suffix) => [...controllerRbac(ns, suffix), ...compatRbac(ns, suffix)],
 });
@@ -89,9 +91,10 @@ const decoded = (s: k8s.V1Secret): Record<string, string> => Object.fromEntries(
 describe('sealbox controller --sealed-secrets-compat and Secrets of other writers', () => {
   it('leaves the name of a Secret another writer deleted a moment ago to that writer, then creates its own', async () => {
     const ns = env.namespace;
+    const sealed = await bitnamiSealed(ns, 'replaced', { password: 'hunter2' });
     await createForeignSecret(ns, 'replaced');
     await core().deleteNamespacedSecret({ namespace: ns, name: 'replaced' });
-    await createBitnami(ns, await bitnamiSealed(ns, 'replaced', { password: 'hunter2' }));
+    await createBitnami(ns, sealed);
     await expectAbsentFor(ns, 'replaced', 1000);
     const secret = await waitForSecret(ns, 'replaced', () => true, 20_000);
     expect(decoded(secret)).toEqual({ password: 'hunter2' });
