@@ -203,8 +203,8 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
     const q: Record<string, string> = { allowWatchBookmarks: 'true' };
     if (this.#src.labelSelector !== undefined) q.labelSelector = this.#src.labelSelector;
     if (this.#rv === '') {
-      // no timeoutSeconds: the server's own (30 to 60 min) leaves a slow initial list time to finish
-      Object.assign(q, { sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan' });
+      // 6 h: the server's default (30-60 min) ended a back-pressured list of 40,000 after 33 min; it started over
+      Object.assign(q, { sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan', timeoutSeconds: String(6 * 3600) });
       this.#seen = new Set();
     } else {
       // as client-go: 5 to 10 minutes, so that watches of many replicas do not end together

@@ -227,10 +227,11 @@ describe('openWatch', () => {
  * `ends` (else the stream stays open and silent). Lists [a, b] at version
  * "5" in one page; a watch from "5" stays open.
  */
-async function streamingServer(ends: boolean): Promise<Fake> {
+async function streamingServer(ends: boolean, urls: string[] = []): Promise<Fake> {
   const seen: string[] = [];
   const open: http.ServerResponse[] = [];
   const server = http.createServer((req, res) => {
+    urls.push(req.url ?? '');
     const q = new URL(req.url ?? '/', 'http://x').searchParams;
     const event = (type: string, object: unknown): string => `${JSON.stringify({ type, object })}\n`;
     if (q.get('watch') !== 'true') {
@@ -288,5 +289,17 @@ describe('ListWatch with a streaming initial list that never ends', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(f.seen).toEqual(['stream']);
     await inf.stop();
+  });
+
+  it('asks the server for hours before it ends the stream: a back-pressured initial list of 40,000 outlived its default 30 to 60 min and started over', async () => {
+    const urls: string[] = [];
+    const f = await streamingServer(true, urls);
+    fake = f;
+    const inf = new ListWatch(kubeConfigFor(f.url), { resource: 'things', namespace: 'n', path: PATH, pageSize: 10, listPage: pagesOf(f) }, { keep: (o) => o.metadata?.name ?? '' });
+    await inf.start();
+    await inf.stop();
+    const q = new URL(urls[0] ?? '/', 'http://x').searchParams;
+    expect(q.get('sendInitialEvents')).toBe('true');
+    expect(Number(q.get('timeoutSeconds'))).toBeGreaterThanOrEqual(6 * 3600);
   });
 });
