@@ -6,6 +6,8 @@
 #   $SEALBOX_CACHE/peers-sealed-secrets-v<V>/bin/{kubeseal,controller}
 #   $SEALBOX_CACHE/peers-sops-v<V>/bin/sops
 #
+# `bench/peers.sh sops` installs only sops and prints its path.
+#
 # Versions: `go list -m -versions <module>` lists only v0.27.1 and v0.40.0 of
 # sealed-secrets on our proxy, and v0.40.0 declares its module path as
 # github.com/bitnami/sealed-secrets, so `go install` of the bitnami-labs path
@@ -35,6 +37,13 @@ install() { # dir module/cmd version
   mv "$tmp/$name" "$dir/bin/$name"
   rm -rf "$tmp"
 }
+
+# `peers.sh sops`: only sops (what test/kms/convert-sops.test.ts and .ci/run need); prints its path
+if [[ "${1:-}" == sops ]]; then
+  install "$sops_dir" github.com/getsops/sops/v3/cmd/sops "$SOPS_VERSION"
+  echo "$sops_dir/bin/sops"
+  exit 0
+fi
 
 install "$ss_dir" github.com/bitnami-labs/sealed-secrets/cmd/kubeseal "$SEALED_SECRETS_VERSION"
 install "$ss_dir" github.com/bitnami-labs/sealed-secrets/cmd/controller "$SEALED_SECRETS_VERSION"

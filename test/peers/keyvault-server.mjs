@@ -8,8 +8,9 @@
 // implements, and nothing more (keyvault-store.mjs; names as in the spec):
 //
 //   keys     CreateKey, RotateKey, GetKey (newest without version), GetKeyVersions,
-//            UpdateKey (enabled, key_ops, tags), DeleteKey, wrapKey and unwrapKey
-//            (RSA-OAEP-256 and RSA-OAEP, done with real node:crypto RSA keys)
+//            UpdateKey (enabled, key_ops, tags), DeleteKey, wrapKey and unwrapKey,
+//            encrypt and decrypt (RSA-OAEP-256 and RSA-OAEP, done with real
+//            node:crypto RSA keys; sops uses encrypt/decrypt)
 //   secrets  SetSecret (value <= 25 KiB, as Key Vault), GetSecret, GetSecretVersions
 //   errors   the spec's KeyVaultError body { error: { code, message } }: 404
 //            KeyNotFound / SecretNotFound for a missing name or version, 400
@@ -29,7 +30,7 @@
 //            violation, but such a request that passes validation is one.
 //
 // State is in memory. Not implemented: everything else (certificates, backup,
-// soft-delete, RBAC, EC keys, encrypt/decrypt/sign).
+// soft-delete, RBAC, EC keys, sign/verify).
 //
 //   node test/peers/keyvault-server.mjs --cert FILE --key FILE [--port N] [--host H]
 //       [--token T] [--identity-header H] [--spec-dir DIR] [--corrupt-field a.b]

@@ -93,6 +93,9 @@ export class KeyVaultStore {
     DeleteKey: (c) => this.#deleteKey(c),
     wrapKey: (c) => wrapOrUnwrap(this.#keyVersion(c), 'wrapKey', c),
     unwrapKey: (c) => wrapOrUnwrap(this.#keyVersion(c), 'unwrapKey', c),
+    // sops encrypts its data key with encrypt/decrypt (RSA-OAEP-256), not wrapKey (azkv/keysource.go)
+    encrypt: (c) => wrapOrUnwrap(this.#keyVersion(c), 'encrypt', c),
+    decrypt: (c) => wrapOrUnwrap(this.#keyVersion(c), 'decrypt', c),
     SetSecret: (c) => this.#setSecret(c, c.body()),
     GetSecret: (c) => secretBundle(c, this.#secretVersion(c)),
     GetSecretVersions: (c) => ({ value: this.#secretVersions(c).map((s) => { const { value: _v, ...item } = secretBundle(c, s); return item; }) }),
@@ -200,10 +203,11 @@ function secretBundle(c, s) {
 }
 
 /**
- * wrapKey / unwrapKey with RSA-OAEP-256 (or RSA-OAEP): a disabled key is
- * refused with 403, an operation the key does not allow or an algorithm this
- * stand-in lacks with 400, and wrapped bytes that do not decrypt with 400.
- * @param {KeyVersion} k @param {'wrapKey' | 'unwrapKey'} op @param {Call} c
+ * wrapKey / unwrapKey (and encrypt / decrypt, the same RSA operation for an
+ * RSA key) with RSA-OAEP-256 (or RSA-OAEP): a disabled key is refused with
+ * 403, an operation the key does not allow or an algorithm this stand-in
+ * lacks with 400, and wrapped bytes that do not decrypt with 400.
+ * @param {KeyVersion} k @param {'wrapKey' | 'unwrapKey' | 'encrypt' | 'decrypt'} op @param {Call} c
  */
 function wrapOrUnwrap(k, op, c) {
   const body = c.body();
@@ -215,7 +219,7 @@ function wrapOrUnwrap(k, op, c) {
   const input = Buffer.from(body.value, 'base64url');
   const padding = constants.RSA_PKCS1_OAEP_PADDING;
   const kid = kidOf(c, k);
-  if (op === 'wrapKey') return { kid, value: b64u(publicEncrypt({ key: createPublicKey(k.privateKey), padding, oaepHash }, input)) };
+  if (op === 'wrapKey' || op === 'encrypt') return { kid, value: b64u(publicEncrypt({ key: createPublicKey(k.privateKey), padding, oaepHash }, input)) };
   try {
     return { kid, value: b64u(privateDecrypt({ key: k.privateKey, padding, oaepHash }, input)) };
   } catch {
