@@ -34,6 +34,7 @@ metadata:
   labels: {app: db}
   annotations: {team: payments}
 type: Opaque
+immutable: false
 data:
   token: ${Buffer.from(TOKEN).toString('base64')}
 stringData:
@@ -110,6 +111,30 @@ describe('sealbox convert --from-sops (AWS KMS, real sops)', () => {
     const r = sealbox(['convert', '--from-sops', path], { env: env() });
     expect(r.status, r.stderr).toBe(0);
     expect(unsealed(path)).toEqual({ db: { token: TOKEN, password: PASSWORD, user: 'admin' }, cache: { token: TOKEN, password: 'other', user: 'admin' } });
+  });
+
+  it.each([
+    ['--unencrypted-regex', ['--unencrypted-regex', '^(apiVersion|kind|metadata|type|immutable)$']],
+    ['--encrypted-suffix', ['--encrypted-suffix', 'Data']],
+    ['--encryption-context (KMS context)', ['--encryption-context', 'team:payments,env:prod']],
+  ])('reads a file sops encrypted with %s', (name, extra) => {
+    const path = sopsFile(`rule-${name.slice(2, 12)}`, SECRET, { extra });
+    const r = sealbox(['convert', '--from-sops', path], { env: env() });
+    expect(r.status, r.stderr).toBe(0);
+    expect(unsealed(path)).toEqual({ db: { token: TOKEN, password: PASSWORD, user: 'admin' } });
+  });
+
+  it('reads a file sops encrypted with mac_only_encrypted (a .sops.yaml setting)', () => {
+    const config = join(dir, 'mac-only.sops.yaml');
+    writeFileSync(config, `creation_rules:\n  - kms: ${arn}\n    mac_only_encrypted: true\n    encrypted_regex: '^(data|stringData)$'\n`);
+    const plain = join(dir, 'mac-only.plain.yaml');
+    writeFileSync(plain, SECRET);
+    const path = join(dir, 'mac-only.yaml');
+    writeFileSync(path, sopsEncrypt(plain, undefined, env(), { config }));
+    expect(readFileSync(path, 'utf8')).toContain('mac_only_encrypted: true');
+    const r = sealbox(['convert', '--from-sops', path], { env: env() });
+    expect(r.status, r.stderr).toBe(0);
+    expect(unsealed(path)).toEqual({ db: { token: TOKEN, password: PASSWORD, user: 'admin' } });
   });
 
   it('leaves no plaintext on disk: the converted files and the CLI\'s temporary folder hold no value', () => {

@@ -22,6 +22,8 @@ export interface SopsEncryptOptions {
   readonly encryptedRegex?: string;
   /** Extra sops flags, e.g. `['--age', RECIPIENT]`. */
   readonly extra?: readonly string[];
+  /** A .sops.yaml to use (`sops --config FILE`), for settings that have no flag (mac_only_encrypted). */
+  readonly config?: string;
 }
 
 /**
@@ -30,7 +32,7 @@ export interface SopsEncryptOptions {
  * Throws with sops' error output when sops fails.
  */
 export function sopsEncrypt(file: string, arn: string | undefined, env: NodeJS.ProcessEnv, o: SopsEncryptOptions = {}): string {
-  const args = ['encrypt', ...(arn === undefined ? [] : ['--kms', arn]), ...(o.encryptedRegex === undefined ? [] : ['--encrypted-regex', o.encryptedRegex]), ...(o.extra ?? []), file];
+  const args = [...(o.config === undefined ? [] : ['--config', o.config]), 'encrypt', ...(arn === undefined ? [] : ['--kms', arn]), ...(o.encryptedRegex === undefined ? [] : ['--encrypted-regex', o.encryptedRegex]), ...(o.extra ?? []), file];
   return execFileSync(sopsBinary(), args, { encoding: 'utf8', env: sopsEnv(env), stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
 }
 
