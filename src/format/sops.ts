@@ -41,7 +41,7 @@ export function isSopsDocument(v: unknown): boolean {
 export function parseSopsFile(docs: readonly SourceDocument[], source: string): SopsFile {
   const first = docs[0];
   if (first === undefined || !isSopsDocument(first.value)) {
-    throw new SealboxError('INPUT', `${source} is not a sops-encrypted file (no "sops:" metadata with a mac); convert --from-sops reads files written by "sops encrypt"`);
+    throw new SealboxError('INPUT', `${source} is not a sops-encrypted file (no "sops:" metadata with a mac); give a file written by "sops encrypt"`);
   }
   return { source, docs, meta: parseSopsMetadata((first.value as JsonObject).sops, source) };
 }
