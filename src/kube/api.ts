@@ -8,7 +8,7 @@ import * as k8s from '@kubernetes/client-node';
 import { clientConfiguration, clusterServer } from './config.js';
 import { isKubeStatus, kubeErrorOf } from './errors.js';
 import type { InformerClients, InformerHooks } from './informers.js';
-import { sealedInformer, secretInformer, trimSealed, withoutManagedFields } from './informers.js';
+import { BITNAMI_PAGE, sealedInformer, secretInformer, trimSealed, withoutManagedFields } from './informers.js';
 import { BITNAMI_RESOURCE, SEALED_GROUP, SEALED_PLURAL, SEALED_VERSION } from './names.js';
 import type { ProxyResponse } from './proxy.js';
 import { sendThroughServiceProxy } from './proxy.js';
@@ -166,6 +166,14 @@ export class KubeApi implements SecretApi {
     );
   }
 
+  /** Returns a whole Sealed Secrets SealedSecret (compatibility mode), or undefined when it does not exist (the informer cache keeps summaries only). */
+  async getBitnami(namespace: string, name: string): Promise<SealedSecretObject | undefined> {
+    const { group, version, plural } = BITNAMI_RESOURCE;
+    return this.#find(`${plural}.${group}`, `get sealedsecret ${namespace}/${name}`, async () =>
+      (await this.#custom.getNamespacedCustomObject({ group, version, namespace, plural, name })) as SealedSecretObject,
+    );
+  }
+
   /** Merge-patches the status subresource of a Sealed Secrets SealedSecret (compatibility mode); KubeError 404 when it is gone. */
   async patchBitnamiStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
     const { group, version, plural } = BITNAMI_RESOURCE;
@@ -267,9 +275,14 @@ export class KubeApi implements SecretApi {
     return secretInformer(this.kc, this.#informerClients(), labelSelector, namespace, keep ?? withoutManagedFields, hooks);
   }
 
-  /** An informer of Sealed Secrets' SealedSecrets (compatibility mode), as sealedInformer. */
-  bitnamiInformer(namespace?: string): KubeInformer<SealedSecretObject> {
-    return sealedInformer(this.kc, this.#informerClients(), namespace, trimSealed, {}, BITNAMI_RESOURCE);
+  /**
+   * An informer of Sealed Secrets' SealedSecrets (compatibility mode), as
+   * sealedInformer, whose cache holds `keep(sealed)`; its pages are
+   * BITNAMI_PAGE objects, as a SealedSecret may hold a Secret's worth of
+   * ciphertext and more.
+   */
+  bitnamiInformer<C>(namespace: string | undefined, keep: (s: SealedSecretObject) => C, hooks: InformerHooks<SealedSecretObject> = {}): KubeInformer<C> {
+    return sealedInformer(this.kc, this.#informerClients(), namespace, keep, hooks, BITNAMI_RESOURCE, BITNAMI_PAGE);
   }
 
   #informerClients(): InformerClients {

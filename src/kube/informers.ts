@@ -26,6 +26,13 @@ export const SECRET_PAGE = 10;
  */
 export const SEALED_PAGE = 500;
 
+/**
+ * Sealed Secrets' SealedSecrets per page (compatibility mode): each value is
+ * an RSA ciphertext and more, so one may be 1.4 MB, and a tenant may make
+ * many such; pages of SEALED_PAGE of them were 700 MB (docs/SECURITY.md 1a.8).
+ */
+export const BITNAMI_PAGE = SECRET_PAGE;
+
 /** A list as JSON. */
 interface RawList { items: SealedSecretObject[]; metadata?: { resourceVersion?: string; continue?: string } }
 
@@ -52,7 +59,7 @@ function options<F, C>(c: InformerClients, keep: (obj: F) => C, hooks: InformerH
 
 /**
  * An informer of sealed resources, cluster-wide or in one namespace, whose
- * cache holds `keep(sealed)`.
+ * cache holds `keep(sealed)`; a paged initial list comes `pageSize` at a time.
  */
 export function sealedInformer<C>(
   kc: k8s.KubeConfig,
@@ -61,6 +68,7 @@ export function sealedInformer<C>(
   keep: (s: SealedSecretObject) => C,
   hooks: InformerHooks<SealedSecretObject> = {},
   resource: CustomResource = SEALED_RESOURCE,
+  pageSize = SEALED_PAGE,
 ): KubeInformer<C> {
   const { group, version, plural } = resource;
   const base = `/apis/${group}/${version}`;
@@ -78,7 +86,7 @@ export function sealedInformer<C>(
   const source = {
     resource: plural,
     path: namespace === undefined ? `${base}/${plural}` : `${base}/namespaces/${namespace}/${plural}`,
-    pageSize: SEALED_PAGE,
+    pageSize,
     listPage,
     ...(namespace === undefined ? {} : { namespace }),
   };

@@ -3,12 +3,15 @@
  * resources, the controller reconciles Sealed Secrets' `bitnami.com/v1alpha1`
  * SealedSecrets with its sealing keys (imported ones included), through its
  * own informers and work queue. It watches every Secret's metadata, as Sealed
- * Secrets does, so a deleted Secret is re-created at once.
+ * Secrets does, so a deleted Secret is re-created at once. Its cache keeps a
+ * summary of each SealedSecret (cache.ts); reconcile takes the whole object
+ * from the initial list (a ColdStart, bounded in count and bytes) or GETs it.
  */
 import { DataKeyCache } from '../../crypto/key-cache.js';
 import { BITNAMI_API_VERSION, BITNAMI_KIND, BITNAMI_MANAGED } from '../../format/bitnami.js';
 import type { KubeApi } from '../../kube/api.js';
 import type { SealedSecretObject, V1Secret } from '../../kube/types.js';
+import { ColdStart } from '../cold-start.js';
 import { EventRecorder } from '../events.js';
 import type { KeyManager } from '../keys.js';
 import type { ControllerOptions } from '../options.js';
@@ -17,6 +20,8 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { WorkQueue } from '../queue.js';
 import { FOREIGN_DELETE_WINDOW_MS, ForeignDeletions, isForeignSecret, isOwnSecret } from './foreign.js';
+import type { CompatSummary } from './cache.js';
+import { COMPAT_COLD_START_BYTES, COMPAT_COLD_START_HOLD, fullSealed, summarizeBitnami } from './cache.js';
 import { WorkingKeys } from './opener.js';
 import { CompatReconciler } from './reconciler.js';
 
@@ -59,8 +64,10 @@ export function secretMeta(s: V1Secret): V1Secret {
 
 /** Sealed Secrets' SealedSecrets, reconciled by sealbox. */
 export class CompatMode {
+  readonly #api: KubeApi;
   readonly #queue: WorkQueue;
-  readonly #sealed: Informers<SealedSecretObject>;
+  readonly #coldStart: ColdStart;
+  readonly #sealed: Informers<CompatSummary>;
   readonly #secrets: Informers<V1Secret>;
   /** The uid and generation each SealedSecret was last enqueued at, by namespace/name. */
   readonly #generations = new Map<string, string>();
@@ -68,25 +75,36 @@ export class CompatMode {
   #synced = false;
 
   constructor(o: CompatModeOptions) {
+    this.#api = o.api;
     const reconciler = new CompatReconciler({
       api: o.api, log: o.log, metrics: o.metrics, working: new WorkingKeys(),
       events: new EventRecorder(o.api, o.log, o.identity, { types: o.o.events ?? 'all' }),
       keys: () => o.keys.keys, afterUnseal: () => { o.keys.countRsaOps(); },
-      cache: new DataKeyCache(o.o.dataKeyCacheSize), getSealed: (ns, name) => this.#sealed.get(ns, name),
+      cache: new DataKeyCache(o.o.dataKeyCacheSize), getSealed: (ns, name) => this.#whole(ns, name),
       waitToCreate: (key) => this.#waitToCreate(key),
     });
-    const queue = new WorkQueue((key) => reconciler.reconcile(key), { workers: o.o.workers, baseDelayMs: 1000, maxDelayMs: o.o.maxBackoffMs });
+    // A held object of the initial list never outlives its work item.
+    const queue = new WorkQueue((key) => reconciler.reconcile(key).finally(() => this.#coldStart.take(key)), { workers: o.o.workers, baseDelayMs: 1000, maxDelayMs: o.o.maxBackoffMs });
     this.#queue = queue;
+    const coldStart = new ColdStart(COMPAT_COLD_START_HOLD, (key) => { queue.add(key); }, COMPAT_COLD_START_BYTES);
+    this.#coldStart = coldStart;
     this.#sealed = new Informers({
-      kind: 'sealedsecrets.bitnami.com', scopes: o.scopes, log: o.log, open: (ns) => o.api.bitnamiInformer(ns),
-      onAdd: (obj) => { this.#specChanged(obj); queue.add(keyOf(obj)); },
+      kind: 'sealedsecrets.bitnami.com', scopes: o.scopes, log: o.log,
+      open: (ns) => o.api.bitnamiInformer(ns, summarizeBitnami, { onListed: (obj) => coldStart.offer(obj) }),
+      onAdd: (obj) => { this.#specChanged(obj); if (!coldStart.claimAdded(keyOf(obj))) queue.add(keyOf(obj)); },
       onUpdate: (obj) => { if (this.#specChanged(obj)) queue.add(keyOf(obj)); },
-      onDelete: (obj) => { this.#generations.delete(keyOf(obj)); queue.forget(keyOf(obj)); },
+      onDelete: (obj) => { this.#generations.delete(keyOf(obj)); queue.forget(keyOf(obj)); coldStart.take(keyOf(obj)); },
     });
     this.#secrets = new Informers({
       kind: 'secrets (sealed secrets compatibility)', scopes: o.scopes, log: o.log, open: (ns) => o.api.secretInformer('', ns, secretMeta),
       onDelete: (s) => { this.#secretDeleted(s); },
     });
+  }
+
+  /** The whole SealedSecret `namespace/name` as it is now, or undefined when it is gone (see fullSealed). */
+  #whole(namespace: string, name: string): Promise<SealedSecretObject | undefined> {
+    const listed = this.#coldStart.take(`${namespace}/${name}`);
+    return fullSealed(this.#sealed.get(namespace, name), listed, () => this.#api.getBitnami(namespace, name));
   }
 
   /**
@@ -99,9 +117,9 @@ export class CompatMode {
    * deleted is created at once (the suite's "unowned secret ... should not
    * recreate the secret").
    */
-  #specChanged(obj: SealedSecretObject): boolean {
+  #specChanged(obj: CompatSummary): boolean {
     const key = keyOf(obj);
-    const version = `${obj.metadata?.uid ?? ''}/${String(obj.metadata?.generation ?? 0)}`;
+    const version = `${obj.metadata.uid}/${String(obj.metadata.generation)}`;
     if (this.#generations.get(key) === version) return false;
     this.#generations.set(key, version);
     return true;
@@ -115,7 +133,7 @@ export class CompatMode {
     const key = keyOf(s);
     if (isForeignSecret(s)) this.#foreign.deleted(key);
     const sealed = this.#sealed.get(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
-    if (sealed !== undefined && isOwnSecret(s, sealed.metadata?.uid)) this.#queue.add(key);
+    if (sealed !== undefined && isOwnSecret(s, sealed.metadata.uid)) this.#queue.add(key);
   }
 
   /**
@@ -149,6 +167,7 @@ export class CompatMode {
 
   async stop(): Promise<void> {
     this.#queue.stop();
+    this.#coldStart.clear();
     await Promise.all([this.#sealed.stop(), this.#secrets.stop()]);
   }
 }

@@ -25,8 +25,8 @@ export interface CompatDeps {
   readonly events: EventRecorder;
   readonly log: Logger;
   readonly metrics: Metrics;
-  /** SealedSecret from the informer cache. */
-  readonly getSealed: (namespace: string, name: string) => SealedSecretObject | undefined;
+  /** The whole SealedSecret (the cache keeps summaries: held from the initial list, or a GET), undefined when it is gone. */
+  readonly getSealed: (namespace: string, name: string) => Promise<SealedSecretObject | undefined>;
   /** Every sealing key, in the order to try them. */
   readonly keys: () => readonly OpenerKey[];
   readonly cache: DataKeyCache;
@@ -77,7 +77,7 @@ export class CompatReconciler {
   /** Reconciles `namespace/name`; throws to ask the work queue for a retry. */
   async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
-    const obj = this.#d.getSealed(namespace, name);
+    const obj = await this.#d.getSealed(namespace, name);
     if (obj === undefined) {
       this.#d.working.delete(key);
       return; // deleted: garbage collection removes the Secret
