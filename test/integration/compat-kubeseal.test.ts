@@ -2,57 +2,31 @@
  * Sealed Secrets compatibility (issue 16 §1, §2, §5) on the real control
  * plane: a Sealed Secrets key imported with `sealbox keys import
  * --from-sealed-secrets` from a `kubectl get secret -o yaml` backup; files
- * sealed by the real kubeseal v0.36.6 (bench/peers.sh) with that key, in each
+ * sealed by the real kubeseal v0.36.6 (test/cluster/ss-suite.sh) with that key, in each
  * scope, with empty, binary and 1 MiB values, unsealed by `sealbox
  * controller --sealed-secrets-compat` and offline by `sealbox unseal --key`.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { eventually, kubeConfig, kubeconfigPath } from '../cluster/helpers.js';
+import { BITNAMI, compatRbac, kubesealFile, realKubeseal } from '../controller/compat.js';
 import { useController } from '../controller/harness.js';
-import type { Manifest } from '../controller/manifests.js';
-import { readManifests } from '../controller/manifests.js';
 import { controllerRbac } from '../controller/rbac.js';
 import { eventsFor, readSecret, waitForSecret } from '../controller/sealed.js';
-import { ROOT, sealbox } from '../helpers/cli.js';
+import { sealbox } from '../helpers/cli.js';
 import { vectorKey } from '../helpers/keys.js';
 
-const BITNAMI = { group: 'bitnami.com', version: 'v1alpha1', plural: 'sealedsecrets' } as const;
-
-/** deploy/compat/'s RBAC, moved to the test's controller namespace with unique cluster-scoped names. */
-function compatRbac(namespace: string, suffix: string): Manifest[] {
-  return readManifests('deploy/compat').filter((d) => d.file.endsWith('rbac-compat.yaml')).map((d) => {
-    const o = structuredClone(d.object);
-    o.metadata = { ...o.metadata, name: `${o.metadata.name}-${suffix}` };
-    if (o.kind === 'ClusterRoleBinding') {
-      o.roleRef = { ...(o.roleRef as object), name: `sealbox-controller-compat-${suffix}` };
-      o.subjects = (o.subjects as { namespace?: string }[]).map((s) => ({ ...s, namespace }));
-    }
-    return o;
-  });
-}
 
 const env = useController({
   prefix: 'compat',
   extraArgs: ['--sealed-secrets-compat'],
   rbac: (ns, _watched, suffix) => [...controllerRbac(ns, suffix), ...compatRbac(ns, suffix)],
 });
-let kubeseal = '';
 
-/** The real kubeseal, installed (once, cached) by bench/peers.sh. */
-function findKubeseal(): string {
-  const out = execFileSync('bash', [join(ROOT, 'bench', 'peers.sh')], { encoding: 'utf8', timeout: 1_800_000 });
-  return (JSON.parse(out) as { kubeseal: string }).kubeseal;
-}
 
-/** Seals a Secret with the real kubeseal, offline, for test key a. */
-function kubesealFile(secret: object, scope: string): string {
-  return execFileSync(kubeseal, ['--cert', vectorKey('a').certPath, '--scope', scope, '-o', 'yaml'], { input: stringify(secret), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-}
 
 function custom(): k8s.CustomObjectsApi {
   return kubeConfig().makeApiClient(k8s.CustomObjectsApi);
@@ -81,7 +55,7 @@ function secretOf(name: string, namespace: string, annotations: Record<string, s
 }
 
 beforeAll(async () => {
-  kubeseal = findKubeseal();
+  realKubeseal();
   // A Sealed Secrets key Secret as `kubectl get secret -n kube-system -l ... -o yaml` prints it.
   const key = vectorKey('a');
   const backup = { apiVersion: 'v1', kind: 'List', items: [{

@@ -12,26 +12,11 @@ import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { bitnamiLabel, sealBitnamiValue } from '../../src/crypto/bitnami.js';
 import { eventually, kubeConfig } from '../cluster/helpers.js';
+import { BITNAMI, compatRbac } from '../controller/compat.js';
 import { useController } from '../controller/harness.js';
-import type { Manifest } from '../controller/manifests.js';
-import { readManifests } from '../controller/manifests.js';
 import { controllerRbac } from '../controller/rbac.js';
 import { eventsFor, fetchCert, readSecret, waitForSecret } from '../controller/sealed.js';
 
-const BITNAMI = { group: 'bitnami.com', version: 'v1alpha1', plural: 'sealedsecrets' } as const;
-
-/** deploy/compat/'s RBAC, moved to the test's controller namespace with unique cluster-scoped names. */
-function compatRbac(namespace: string, suffix: string): Manifest[] {
-  return readManifests('deploy/compat').filter((d) => d.file.endsWith('rbac-compat.yaml')).map((d) => {
-    const o = structuredClone(d.object);
-    o.metadata = { ...o.metadata, name: `${o.metadata.name}-${suffix}` };
-    if (o.kind === 'ClusterRoleBinding') {
-      o.roleRef = { ...(o.roleRef as object), name: `sealbox-controller-compat-${suffix}` };
-      o.subjects = (o.subjects as { namespace?: string }[]).map((s) => ({ ...s, namespace }));
-    }
-    return o;
-  });
-}
 
 const env = useController({
   prefix: 'compat-rec',

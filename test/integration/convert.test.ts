@@ -8,36 +8,20 @@
  * Secret sees every write: its value never changes, it is never deleted,
  * and kube-controller-manager's garbage collector leaves it alone.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { eventually, kubeConfig, kubeconfigPath } from '../cluster/helpers.js';
+import { BITNAMI, compatRbac, kubesealFile, realKubeseal } from '../controller/compat.js';
 import { useController } from '../controller/harness.js';
-import type { Manifest } from '../controller/manifests.js';
-import { readManifests } from '../controller/manifests.js';
 import { controllerRbac } from '../controller/rbac.js';
 import type { SealedObject } from '../controller/sealed.js';
 import { createSealed, readSecret, waitForReady, waitForSecret } from '../controller/sealed.js';
-import { ROOT, sealbox } from '../helpers/cli.js';
+import { sealbox } from '../helpers/cli.js';
 import { vectorKey } from '../helpers/keys.js';
 
-const BITNAMI = { group: 'bitnami.com', version: 'v1alpha1', plural: 'sealedsecrets' } as const;
-
-/** deploy/compat/'s RBAC, moved to the test's controller namespace with unique cluster-scoped names. */
-function compatRbac(namespace: string, suffix: string): Manifest[] {
-  return readManifests('deploy/compat').filter((d) => d.file.endsWith('rbac-compat.yaml')).map((d) => {
-    const o = structuredClone(d.object);
-    o.metadata = { ...o.metadata, name: `${o.metadata.name}-${suffix}` };
-    if (o.kind === 'ClusterRoleBinding') {
-      o.roleRef = { ...(o.roleRef as object), name: `sealbox-controller-compat-${suffix}` };
-      o.subjects = (o.subjects as { namespace?: string }[]).map((s) => ({ ...s, namespace }));
-    }
-    return o;
-  });
-}
 
 const env = useController({
   prefix: 'convert',
@@ -45,14 +29,9 @@ const env = useController({
   extraArgs: ['--sealed-secrets-compat'],
   rbac: (ns, _watched, suffix) => [...controllerRbac(ns, suffix), ...compatRbac(ns, suffix)],
 });
-let kubeseal = '';
 const custom = (): k8s.CustomObjectsApi => kubeConfig().makeApiClient(k8s.CustomObjectsApi);
 const core = (): k8s.CoreV1Api => kubeConfig().makeApiClient(k8s.CoreV1Api);
 
-/** Seals a Secret with the real kubeseal (installed, cached, by bench/peers.sh), offline, for test key a. */
-function kubesealFile(secret: object, scope: string): string {
-  return execFileSync(kubeseal, ['--cert', vectorKey('a').certPath, '--scope', scope, '-o', 'yaml'], { input: stringify(secret), encoding: 'utf8' });
-}
 
 const values = { password: 'hunter2', binary: Buffer.from([0, 0xff, 0x10, 0xee]).toString('base64') };
 const expected = { password: Buffer.from('hunter2').toString('base64'), binary: values.binary, url: Buffer.from('postgres://app:hunter2@db').toString('base64') };
@@ -73,7 +52,7 @@ async function watchSecret(namespace: string, name: string, resourceVersion: str
 }
 
 beforeAll(async () => {
-  kubeseal = (JSON.parse(execFileSync('bash', [join(ROOT, 'bench', 'peers.sh')], { encoding: 'utf8', timeout: 1_800_000 })) as { kubeseal: string }).kubeseal;
+  realKubeseal();
   const key = vectorKey('a');
   const backup = { apiVersion: 'v1', kind: 'List', items: [{
     apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
