@@ -12,15 +12,31 @@ import { PATCH_ANNOTATION } from './plan.js';
 import type { StatusView } from './status.js';
 import { statusView } from './status.js';
 
+/** What a cache entry keeps of an object's metadata: its identity and version. */
+export interface SummaryMetadata {
+  readonly name: string;
+  readonly namespace: string;
+  /** The uid a Secret's controller reference must name. */
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly generation: number;
+}
+
+/** Returns the identity and version of `obj`'s metadata, the namespace interned. */
+export function summaryMetadata(obj: SealedSecretObject): SummaryMetadata {
+  const meta = obj.metadata ?? {};
+  return {
+    name: meta.name ?? '',
+    namespace: intern(meta.namespace ?? ''),
+    uid: meta.uid ?? '',
+    resourceVersion: meta.resourceVersion ?? '',
+    generation: meta.generation ?? 0,
+  };
+}
+
 /** The cache entry of one sealed resource. */
 export interface SealedSummary {
-  readonly metadata: {
-    readonly name: string;
-    readonly namespace: string;
-    readonly uid: string;
-    readonly resourceVersion: string;
-    readonly generation: number;
-  };
+  readonly metadata: SummaryMetadata;
   /** A deletionTimestamp is set: garbage collection is removing the Secret. */
   readonly deleting: boolean;
   /** The patch annotation is "true". */
@@ -39,13 +55,7 @@ export function specDigest(spec: unknown): string {
 export function summarizeSealed(obj: SealedSecretObject): SealedSummary {
   const meta = obj.metadata ?? {};
   return {
-    metadata: {
-      name: meta.name ?? '',
-      namespace: intern(meta.namespace ?? ''),
-      uid: meta.uid ?? '',
-      resourceVersion: meta.resourceVersion ?? '',
-      generation: meta.generation ?? 0,
-    },
+    metadata: summaryMetadata(obj),
     deleting: meta.deletionTimestamp !== undefined,
     patch: meta.annotations?.[PATCH_ANNOTATION] === 'true',
     spec: specDigest(obj.spec),

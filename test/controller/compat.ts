@@ -3,10 +3,13 @@
 // kubeseal v0.36.6 (test/cluster/ss-suite.sh, which .ci/run installs and
 // caches before the tests).
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ROOT } from '../helpers/cli.js';
+import { eventually, kubeconfigPath } from '../cluster/helpers.js';
+import { ROOT, sealbox } from '../helpers/cli.js';
 import { vectorKey } from '../helpers/keys.js';
+import type { ControllerEnv } from './harness.js';
 import type { Manifest } from './manifests.js';
 import { readManifests } from './manifests.js';
 
@@ -37,4 +40,28 @@ export function realKubeseal(): string {
 /** Seals a Secret with the real kubeseal, offline, for test key a, in `scope`. */
 export function kubesealFile(secret: object, scope: string): string {
   return execFileSync(realKubeseal(), ['--cert', vectorKey('a').certPath, '--scope', scope, '-o', 'yaml'], { input: stringify(secret), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+}
+
+/**
+ * Imports test key a as a Sealed Secrets key, as a user would: a `kubectl get
+ * secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o
+ * yaml` backup (Secret `secretName`) through `sealbox keys import
+ * --from-sealed-secrets`, then waits until `env`'s controller serves its
+ * certificate.
+ */
+export async function importSealedSecretsKey(env: ControllerEnv, secretName: string): Promise<void> {
+  const key = vectorKey('a');
+  const backup = { apiVersion: 'v1', kind: 'List', items: [{
+    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
+    metadata: { name: secretName, namespace: 'kube-system', creationTimestamp: '2025-01-02T03:04:05Z', labels: { 'sealedsecrets.bitnami.com/sealed-secrets-key': 'active' } },
+    data: { 'tls.crt': Buffer.from(key.certPem).toString('base64'), 'tls.key': Buffer.from(key.keyPem).toString('base64') },
+  }] };
+  const file = join(env.dir, 'sealed-secrets-keys.yaml');
+  writeFileSync(file, stringify(backup), { mode: 0o600 });
+  const r = sealbox(['keys', 'import', '--from-sealed-secrets', '-f', file, '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace]);
+  if (!r.stderr.includes('imported 1 Sealed Secrets key(s)')) throw new Error(`keys import: ${r.stderr}`);
+  await eventually('the imported key in /v1/certs.pem', async () => {
+    const pems = await (await fetch(`${env.controllers[0]?.url ?? ''}/v1/certs.pem`)).text();
+    return pems.includes(key.certPem.trim().split('\n')[1] ?? 'x') ? pems : undefined;
+  }, 30_000);
 }

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { eventually, kubeConfig, kubeconfigPath } from '../cluster/helpers.js';
-import { BITNAMI, compatRbac, kubesealFile, realKubeseal } from '../controller/compat.js';
+import { eventually, kubeConfig } from '../cluster/helpers.js';
+import { BITNAMI, compatRbac, kubesealFile, importSealedSecretsKey, realKubeseal } from '../controller/compat.js';
 import { useController } from '../controller/harness.js';
 import { controllerRbac } from '../controller/rbac.js';
 import { eventsFor, readSecret, waitForSecret } from '../controller/sealed.js';
@@ -56,22 +56,7 @@ function secretOf(name: string, namespace: string, annotations: Record<string, s
 
 beforeAll(async () => {
   realKubeseal();
-  // A Sealed Secrets key Secret as `kubectl get secret -n kube-system -l ... -o yaml` prints it.
-  const key = vectorKey('a');
-  const backup = { apiVersion: 'v1', kind: 'List', items: [{
-    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
-    metadata: { name: 'sealed-secrets-keyabcde', namespace: 'kube-system', creationTimestamp: '2025-01-02T03:04:05Z', labels: { 'sealedsecrets.bitnami.com/sealed-secrets-key': 'active' } },
-    data: { 'tls.crt': Buffer.from(key.certPem).toString('base64'), 'tls.key': Buffer.from(key.keyPem).toString('base64') },
-  }] };
-  const file = join(env.dir, 'sealed-secrets-keys.yaml');
-  writeFileSync(file, stringify(backup), { mode: 0o600 });
-  const r = sealbox(['keys', 'import', '--from-sealed-secrets', '-f', file, '--kubeconfig', kubeconfigPath(), '--controller-namespace', env.controllerNamespace]);
-  expect(r.stderr).toContain('imported 1 Sealed Secrets key(s)');
-  // The controller loads it: its certificate list grows to two.
-  await eventually('the imported key in /v1/certs.pem', async () => {
-    const pems = await (await fetch(`${env.controllers[0]?.url ?? ''}/v1/certs.pem`)).text();
-    return pems.includes(key.certPem.trim().split('\n')[1] ?? 'x') ? pems : undefined;
-  }, 30_000);
+  await importSealedSecretsKey(env, 'sealed-secrets-keyabcde');
 }, 1_900_000);
 
 describe('sealbox controller --sealed-secrets-compat with a key imported from Sealed Secrets', () => {

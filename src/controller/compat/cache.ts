@@ -8,7 +8,8 @@
  * own, bounded in count and bytes) or a GET.
  */
 import type { SealedSecretObject } from '../../kube/types.js';
-import { intern } from '../digest.js';
+import type { SummaryMetadata } from '../sealed-cache.js';
+import { summaryMetadata } from '../sealed-cache.js';
 
 /** Most SealedSecrets held for their first reconcile, as for sealbox's own. */
 export const COMPAT_COLD_START_HOLD = 1000;
@@ -18,28 +19,12 @@ export const COMPAT_COLD_START_BYTES = 16 * 1024 * 1024;
 
 /** The cache entry of one bitnami SealedSecret. */
 export interface CompatSummary {
-  readonly metadata: {
-    readonly name: string;
-    readonly namespace: string;
-    /** The uid a re-created Secret's controller reference must name. */
-    readonly uid: string;
-    readonly resourceVersion: string;
-    readonly generation: number;
-  };
+  readonly metadata: SummaryMetadata;
 }
 
 /** Returns the summary of `obj`, a new object; `obj` is left as it is. */
 export function summarizeBitnami(obj: SealedSecretObject): CompatSummary {
-  const meta = obj.metadata ?? {};
-  return {
-    metadata: {
-      name: meta.name ?? '',
-      namespace: intern(meta.namespace ?? ''),
-      uid: meta.uid ?? '',
-      resourceVersion: meta.resourceVersion ?? '',
-      generation: meta.generation ?? 0,
-    },
-  };
+  return { metadata: summaryMetadata(obj) };
 }
 
 /**
