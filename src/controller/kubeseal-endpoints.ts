@@ -84,15 +84,38 @@ export function parseBitnamiSealed(body: string): BitnamiSealed {
 }
 
 /**
+ * The RSA operations a request may still spend, and how to pay for more.
+ * The tokens charged up front pay VALUES_PER_TOKEN operations each, plus
+ * one search through every key; values sealed for the key last in turn
+ * (a tenant holds every public certificate) cost one operation per key
+ * each, so operations beyond that are charged as they come.
+ */
+interface Meter {
+  left: number;
+  readonly charge: Charge;
+  readonly cancelled: () => boolean;
+}
+
+/** Spends one RSA operation of `meter`; throws SealboxError('REFUSED') (429) when no token pays for it. */
+function spend(s: BitnamiSealed, meter: Meter): void {
+  if (meter.left <= 0) {
+    if (!meter.charge(1)) throw new SealboxError('REFUSED', `${s.what}: its values need more key operations than the controller's rate limit has left (values sealed for many different keys); retry shortly, or reseal them for one key`);
+    meter.left += VALUES_PER_TOKEN;
+  }
+  meter.left--;
+}
+
+/**
  * Opens one value with the first key that fits, trying `order`'s keys in
  * turn; moves the key that opened it to the front. Returns the plaintext,
  * or throws SealboxError('NO_KEY') naming the value (never its content).
  */
-async function openValue(s: BitnamiSealed, key: string, order: SealingKey[], cancelled: () => boolean): Promise<Uint8Array> {
+async function openValue(s: BitnamiSealed, key: string, order: SealingKey[], meter: Meter): Promise<Uint8Array> {
   const parts = splitBitnamiValue(new Uint8Array(Buffer.from(s.values[key] ?? '', 'base64')));
   if (parts !== null) {
     for (const [i, k] of order.entries()) {
-      if (cancelled()) throw new SealboxError('INPUT', `${s.what}: the client went away`);
+      if (meter.cancelled()) throw new SealboxError('INPUT', `${s.what}: the client went away`);
+      spend(s, meter);
       const session = await k.identity.unwrapBitnami(parts.wrapped, s.label);
       const value = session === null ? null : openBitnamiValue(session, parts.sealed);
       session?.fill(0);
@@ -106,10 +129,10 @@ async function openValue(s: BitnamiSealed, key: string, order: SealingKey[], can
 }
 
 /** Opens every value of `s` in turn and hands each to `use` before zeroing it. */
-async function eachValue(s: BitnamiSealed, keys: readonly SealingKey[], cancelled: () => boolean, use: (key: string, value: Uint8Array) => void): Promise<void> {
+async function eachValue(s: BitnamiSealed, keys: readonly SealingKey[], meter: Meter, use: (key: string, value: Uint8Array) => void): Promise<void> {
   const order = [...keys];
   for (const key of Object.keys(s.values)) {
-    const value = await openValue(s, key, order, cancelled);
+    const value = await openValue(s, key, order, meter);
     try {
       use(key, value);
     } finally {
@@ -127,15 +150,17 @@ function unpaid(s: BitnamiSealed, charge: Charge): EndpointAnswer | undefined {
   return { status: 429, body, type: TEXT };
 }
 
-async function answer(body: string, o: EndpointDeps, charge: Charge, work: (s: BitnamiSealed, keys: readonly SealingKey[]) => Promise<EndpointAnswer>): Promise<EndpointAnswer> {
+async function answer(body: string, o: EndpointDeps, charge: Charge, cancelled: () => boolean, work: (s: BitnamiSealed, keys: readonly SealingKey[], meter: Meter) => Promise<EndpointAnswer>): Promise<EndpointAnswer> {
   const keys = o.keys.keys;
   if (keys.length === 0) return { status: 503, body: 'error: no sealing key yet\n' };
   try {
     const s = parseBitnamiSealed(body);
-    return unpaid(s, charge) ?? await work(s, keys);
+    const meter = { left: Math.ceil(Object.keys(s.values).length / VALUES_PER_TOKEN) * VALUES_PER_TOKEN + keys.length, charge, cancelled };
+    return unpaid(s, charge) ?? await work(s, keys, meter);
   } catch (err) {
     if (!(err instanceof SealboxError)) throw err;
-    return { status: err.code === 'INPUT' ? 400 : 409, body: `error: ${err.message}\n`, type: TEXT };
+    const status = err.code === 'INPUT' ? 400 : err.code === 'REFUSED' ? 429 : 409;
+    return { status, body: `error: ${err.message}\n`, type: TEXT };
   } finally {
     o.keys.countRsaOps();
   }
@@ -147,8 +172,8 @@ async function answer(body: string, o: EndpointDeps, charge: Charge, work: (s: B
  * tokens than the rate limits have left.
  */
 export function verifyWork(body: string, o: EndpointDeps, cancelled: () => boolean, charge: Charge): Promise<EndpointAnswer> {
-  return answer(body, o, charge, async (s, keys) => {
-    await eachValue(s, keys, cancelled, () => undefined);
+  return answer(body, o, charge, cancelled, async (s, keys, meter) => {
+    await eachValue(s, keys, meter, () => undefined);
     return { status: 200, body: 'ok\n', type: TEXT };
   });
 }
@@ -161,10 +186,10 @@ export function verifyWork(body: string, o: EndpointDeps, cancelled: () => boole
 export function rotateWork(body: string, o: EndpointDeps, cancelled: () => boolean, charge: Charge): Promise<EndpointAnswer> {
   const sealing = o.keys.newest;
   if (sealing === undefined) return Promise.resolve({ status: 503, body: 'error: no sealing key yet\n', type: TEXT });
-  return answer(body, o, charge, async (s, keys) => {
+  return answer(body, o, charge, cancelled, async (s, keys, meter) => {
     const newest = createPublicKey(sealing.certificatePem);
     const sealed: Record<string, string> = {};
-    await eachValue(s, keys, cancelled, (key, value) => {
+    await eachValue(s, keys, meter, (key, value) => {
       sealed[key] = Buffer.from(sealBitnamiValue(newest, value, s.label)).toString('base64');
     });
     const spec = isRecord(s.doc.spec) ? s.doc.spec : {};

@@ -2,12 +2,12 @@
 // server in compatibility mode, in-process with the committed test keys, on
 // SealedSecrets made by the real kubeseal v0.36.6 (test/vectors/bitnami).
 // test/integration/kubeseal-endpoints.test.ts drives them with kubeseal itself.
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { bitnamiLabel, bitnamiScopeOf, decryptBitnamiValue } from '../../../src/crypto/bitnami.js';
+import { bitnamiLabel, bitnamiScopeOf, decryptBitnamiValue, sealBitnamiValue } from '../../../src/crypto/bitnami.js';
 import type { GateLimits } from '../../../src/controller/admission.js';
 import type { SealingKey } from '../../../src/controller/keys.js';
 import { MAX_KUBESEAL_VALUES } from '../../../src/controller/kubeseal-endpoints.js';
@@ -126,6 +126,33 @@ describe('the rate limits of kubeseal\'s endpoints', () => {
     expect(big.text).toMatch(/^error: sealed secret "prod\/db": its 192 values count as 3 requests \(one per 64 values\)/);
     expect((await post(url, '/v1/verify', many(1))).status, 'the refused request spent only its admission token').toBe(409);
     expect((await post(url, '/v1/verify', many(1))).status, 'and now the burst is spent').toBe(429);
+  });
+
+  it('charges the key operations that values sealed for different keys cost: each value sealed for the key last in turn tried every key (attack18)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const [fa, fb] = [sealingKey('a', '2026-02-01T00:00:00Z'), sealingKey('b', '2026-01-01T00:00:00Z')];
+    const url = await start([fa, fb], true, { concurrency: 4, perClientConcurrency: 1, rate: 1, perClientRate: 1 });
+    const input = bitnamiVector('a.strict.yaml');
+    const label = bitnamiLabel('strict', input.metadata.namespace, input.metadata.name);
+    const pubs = { a: createPublicKey(vectorKey('a').certPem), b: createPublicKey(vectorKey('b').certPem) };
+    const sealedFor = (who: (i: number) => 'a' | 'b'): object => ({ ...input, spec: { encryptedData: Object.fromEntries(Array.from({ length: 128 }, (_, i) => [`k${String(i)}`, Buffer.from(sealBitnamiValue(pubs[who(i)], Buffer.from('v'), label)).toString('base64')])) } });
+    // b, a, b, a…: with the key that opened the last value tried first, every value cost both keys: 256 operations for 2 tokens.
+    const r = await post(url, '/v1/verify', sealedFor((i) => (i % 2 === 0 ? 'b' : 'a')));
+    expect(r.status, r.text).toBe(429);
+    expect(r.text).toMatch(/need more key operations than the controller's rate limit has left/);
+    expect(fa.identity.privateOps + fb.identity.privateOps).toBeLessThanOrEqual(2 * 64 + 2);
+  });
+
+  it('takes 128 values sealed for the older key with the 2 tokens they are charged', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const [fa, fb] = [sealingKey('a', '2026-02-01T00:00:00Z'), sealingKey('b', '2026-01-01T00:00:00Z')];
+    const url = await start([fa, fb], true, { concurrency: 4, perClientConcurrency: 1, rate: 1, perClientRate: 1 });
+    const input = bitnamiVector('a.strict.yaml');
+    const label = bitnamiLabel('strict', input.metadata.namespace, input.metadata.name);
+    const pub = createPublicKey(vectorKey('b').certPem);
+    const body = { ...input, spec: { encryptedData: Object.fromEntries(Array.from({ length: 128 }, (_, i) => [`k${String(i)}`, Buffer.from(sealBitnamiValue(pub, Buffer.from('v'), label)).toString('base64')])) } };
+    expect((await post(url, '/v1/verify', body)).status).toBe(200);
+    expect(fa.identity.privateOps + fb.identity.privateOps).toBe(129);
   });
 
   it(`still takes a request of ${String(MAX_KUBESEAL_VALUES)} values under the default limits`, async () => {
