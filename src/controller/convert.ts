@@ -16,7 +16,7 @@ import { openBitnamiValue, splitBitnamiValue } from '../crypto/bitnami.js';
 import { SealboxError } from '../errors.js';
 import type { BitnamiOpener } from '../format/bitnami.js';
 import { parseBitnamiSealed, unsealBitnami } from '../format/bitnami.js';
-import { convertedSecret, isBitnamiManifest, keptMetadata, scopeOfBitnami } from '../format/convert.js';
+import { checkConvertibleTemplates, convertedSecret, isBitnamiManifest, keptMetadata, scopeOfBitnami } from '../format/convert.js';
 import { sealSecret } from '../format/seal.js';
 import { sealedManifest } from '../format/sealed.js';
 import type { EndpointAnswer, EndpointDeps } from './endpoint.js';
@@ -79,6 +79,7 @@ function parseBody(body: string): { doc: Record<string, unknown>; what: string }
 export async function convertRequest(body: string, keys: readonly SealingKey[], newest: SealingKey, cancelled: () => boolean): Promise<string> {
   const { doc, what } = parseBody(body);
   const s = parseBitnamiSealed(doc, what);
+  checkConvertibleTemplates(s, what);
   const count = Object.keys(s.encryptedData).length;
   if (count > MAX_CONVERT_VALUES) throw new SealboxError('INPUT', `${what}: ${String(count)} values, more than the ${String(MAX_CONVERT_VALUES)} the controller converts in one request; split the SealedSecret`);
   const opened = await unsealBitnami(s, budgetedOpener(keys, count + keys.length + CONVERT_SPARE_OPS, what, cancelled), what);

@@ -20,6 +20,29 @@ import { stripManagedAnnotations } from './managed.js';
 import { isObject } from './object.js';
 import type { SecretData } from './secret.js';
 
+/** An action that only places one value, `{{ .key }}` or `{{ $.key }}`, or a comment; with or without trim markers. */
+const PLAIN_ACTION_RE = /\{\{-?\s*(?:\$?\.[A-Za-z_][A-Za-z0-9_]*|\/\*[\s\S]*?\*\/)\s*-?\}\}/y;
+
+/**
+ * Throws SealboxError('INPUT') naming `what` and the entry when a
+ * `template.data` entry holds an action other than a plain value reference.
+ * The converter answers the rendered text as ciphertext, whose length is the
+ * text's: a function over a value (`{{ hasPrefix "a" .password }}`) would let
+ * whoever reaches the endpoint read someone else's value bit by bit from the
+ * answer's length or from a refusal. Literal text and plain references only
+ * reveal the lengths the Sealed Secrets ciphertexts already show.
+ */
+export function checkConvertibleTemplates(s: BitnamiSealed, what: string): void {
+  for (const [key, text] of Object.entries(s.template.data)) {
+    for (let at = text.indexOf('{{'); at >= 0; at = text.indexOf('{{', PLAIN_ACTION_RE.lastIndex)) {
+      PLAIN_ACTION_RE.lastIndex = at;
+      if (PLAIN_ACTION_RE.exec(text) === null) {
+        throw new SealboxError('INPUT', `${what}: template data "${key.slice(0, 253)}" does more than place values ({{ .key }}); the controller converts only plain references, so render this entry yourself and add it with sealbox seal --merge-into`);
+      }
+    }
+  }
+}
+
 /** The sealbox scope of a Sealed Secrets scope. */
 export function scopeOfBitnami(scope: BitnamiScope): Scope {
   if (scope === 'cluster-wide') return 'cluster';

@@ -98,6 +98,26 @@ describe('POST /v1/convert', () => {
     expect(r.text).not.toContain('hunter2');
   });
 
+  it('refuses template data that does more than place values, before any RSA operation: the answer\'s length was an oracle of someone else\'s value', async () => {
+    const a = sealingKey('a', '2026-01-01T00:00:00Z');
+    const url = await start([a]);
+    // The victim's SealedSecret, exactly as in Git (its label opens), with a template the attacker wrote:
+    // rendered "true" or "false" and sealed, the answer's ciphertext length told whether the password starts with "h".
+    const victim = bitnamiVector('a.strict.yaml');
+    const probes = ['{{ hasPrefix "h" .password }}', '{{ .password | trunc 1 }}', 'x{{ .password }}{{ len .password }}', '{{ index . "password" }}', '{{ .password.x }}', '{{ if .password }}a{{ end }}'];
+    for (const probe of probes) {
+      const r = await convert(url, { ...victim, spec: { ...victim.spec, template: { ...victim.spec.template as object, data: { leak: probe } } } });
+      expect(r.status, probe).toBe(422);
+      expect(JSON.parse(r.text), probe).toMatchObject({ code: 'INPUT' });
+      expect((JSON.parse(r.text) as { error: string }).error).toMatch(/template data "leak" does more than place values/);
+      expect(r.text).not.toContain('hunter2');
+    }
+    expect(a.identity.privateOps).toBe(0);
+    const plain = await convert(url, { ...victim, spec: { ...victim.spec, template: { ...victim.spec.template as object, data: { url: 'db://{{- .password -}}@x {{ $.empty }}{{/* a comment */}}' } } } });
+    expect(plain.status, plain.text).toBe(200);
+    expect(Buffer.from((await opened(plain.text, 'a')).url ?? '', 'base64').toString()).toBe('db://hunter2@x ');
+  });
+
   it('refuses a strict value moved to another namespace or name, a namespace-wide value moved to another namespace, and a strict one re-annotated as wider', async () => {
     const url = await start([sealingKey('a', '2026-01-01T00:00:00Z')]);
     const strict = bitnamiVector('a.strict.yaml');
