@@ -188,6 +188,7 @@ export class Controller implements RunningController {
         listen: this.#o.listen, keys: this.#keys, metrics: this.#metrics, log: this.log,
         extraUnwrappers: () => withKmsDeadline(this.#extraUnwrappers, this.#kmsBudget),
         ready: () => this.#keys.keys.length > 0 && (!this.#leading() || this.#synced), sealedSecretsCompat: this.#o.sealedSecretsCompat === true,
+        liveBitnami: this.#compat === undefined ? undefined : (ns, name) => this.#api.getBitnami(ns, name),
       });
     } catch (err) {
       await this.stop();

@@ -11,15 +11,23 @@
  * a value sealed for one namespace or name cannot come out usable in
  * another. Bounded as re-wrap is (server.ts gates, rewrap.ts JSON scan):
  * at most MAX_CONVERT_VALUES values and a budget of RSA operations.
+ *
+ * Template data beyond text, plain references and comments (a function over
+ * a value) is converted only when the SealedSecret is exactly the live one
+ * of its namespace and name (same scope, template data and encrypted data):
+ * its template is then the namespace owner's, not the caller's, and its
+ * rendering is what that owner's Secret already holds. Anything else is
+ * refused before any RSA operation (docs/SECURITY.md 1a.4g).
  */
 import { openBitnamiValue, splitBitnamiValue } from '../crypto/bitnami.js';
 import { SealboxError } from '../errors.js';
 import type { BitnamiOpener } from '../format/bitnami.js';
 import { parseBitnamiSealed, unsealBitnami } from '../format/bitnami.js';
-import { checkConvertibleTemplates, convertedSecret, isBitnamiManifest, keptMetadata, scopeOfBitnami } from '../format/convert.js';
+import type { BitnamiSealed } from '../format/bitnami.js';
+import { convertedSecret, isBitnamiManifest, keptMetadata, sameTemplateAndValues, scopeOfBitnami, templateBeyondPlain } from '../format/convert.js';
 import { sealSecret } from '../format/seal.js';
 import { sealedManifest } from '../format/sealed.js';
-import type { EndpointAnswer, EndpointDeps } from './endpoint.js';
+import type { EndpointAnswer, EndpointDeps, LiveBitnami } from './endpoint.js';
 import { errorJson } from './endpoint.js';
 import type { SealingKey } from './keys.js';
 import { checkJsonText } from './rewrap.js';
@@ -71,15 +79,44 @@ function parseBody(body: string): { doc: Record<string, unknown>; what: string }
 }
 
 /**
+ * Throws SealboxError('INPUT') unless `s`, whose template data entry `key`
+ * does more than place values, is exactly the live SealedSecret of its
+ * namespace and name, read with `live` (undefined without compatibility
+ * mode). An absent and a different live object get the same answer, so a
+ * refusal does not tell whether one exists.
+ */
+async function checkLiveTemplate(s: BitnamiSealed, key: string, what: string, live: LiveBitnami | undefined): Promise<void> {
+  const refuse = (why: string): SealboxError => new SealboxError('INPUT', `${what}: template data "${key.slice(0, 253)}" does more than place values ({{ .key }}) and ${why}; apply the Sealed Secrets SealedSecret to the cluster first and convert it as it is there, or render this entry yourself and add it with sealbox seal --merge-into`);
+  if (live === undefined) throw refuse('the controller converts such templates only in compatibility mode (--sealed-secrets-compat), from the live SealedSecret');
+  if (s.namespace === '' || s.name === '') throw refuse('the SealedSecret has no namespace or name to find the live one by');
+  let found: unknown;
+  try {
+    found = await live(s.namespace, s.name);
+  } catch {
+    throw refuse('the controller could not read the live SealedSecret (it needs get on sealedsecrets.bitnami.com in that namespace: deploy/compat/)');
+  }
+  let same = false;
+  try {
+    same = found !== undefined && sameTemplateAndValues(s, parseBitnamiSealed(found, what));
+  } catch {
+    same = false;
+  }
+  if (!same) throw refuse('is not exactly the live SealedSecret of that namespace and name (same scope, template data and encrypted data)');
+}
+
+/**
  * Converts one SealedSecret (JSON text) for `newest`; returns the sealbox
- * SealedSecret as JSON text. Throws SealboxError: INPUT (malformed, too
- * many values, over the budget), NO_KEY (a value no key opens under its
+ * SealedSecret as JSON text. `live` reads the live SealedSecret of a
+ * namespace and name (compatibility mode only). Throws SealboxError: INPUT
+ * (malformed, a template of functions not the live one's, too many values,
+ * over the budget), NO_KEY (a value no key opens under its
  * label), and what sealing throws.
  */
-export async function convertRequest(body: string, keys: readonly SealingKey[], newest: SealingKey, cancelled: () => boolean): Promise<string> {
+export async function convertRequest(body: string, keys: readonly SealingKey[], newest: SealingKey, cancelled: () => boolean, live?: LiveBitnami): Promise<string> {
   const { doc, what } = parseBody(body);
   const s = parseBitnamiSealed(doc, what);
-  checkConvertibleTemplates(s, what);
+  const key = templateBeyondPlain(s);
+  if (key !== undefined) await checkLiveTemplate(s, key, what, live);
   const count = Object.keys(s.encryptedData).length;
   if (count > MAX_CONVERT_VALUES) throw new SealboxError('INPUT', `${what}: ${String(count)} values, more than the ${String(MAX_CONVERT_VALUES)} the controller converts in one request; split the SealedSecret`);
   const opened = await unsealBitnami(s, budgetedOpener(keys, count + keys.length + CONVERT_SPARE_OPS, what, cancelled), what);
@@ -97,7 +134,7 @@ export async function convertWork(body: string, o: EndpointDeps, cancelled: () =
   const newest = o.keys.newest;
   if (newest === undefined) return { status: 503, body: 'error: no sealing key yet\n' };
   try {
-    return { status: 200, body: await convertRequest(body, o.keys.keys, newest, cancelled) };
+    return { status: 200, body: await convertRequest(body, o.keys.keys, newest, cancelled, o.liveBitnami) };
   } catch (err) {
     if (err instanceof SealboxError) return { status: 422, body: errorJson(err) };
     throw err;

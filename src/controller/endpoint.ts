@@ -13,10 +13,19 @@ import { statusMessage } from './hints.js';
 import type { KeyManager } from './keys.js';
 import { parseRewrapBody } from './rewrap.js';
 
+/**
+ * Reads the live Sealed Secrets SealedSecret `namespace/name` (whole, as the
+ * API server answers it), undefined when there is none; rejects when it
+ * cannot be read (KubeApi.getBitnami).
+ */
+export type LiveBitnami = (namespace: string, name: string) => Promise<unknown>;
+
 /** What an endpoint's work needs from the server (ServerOptions has it). */
 export interface EndpointDeps {
   readonly keys: Pick<KeyManager, 'keys' | 'newest' | 'countRsaOps'>;
   readonly extraUnwrappers: () => readonly KeyUnwrapper[];
+  /** In compatibility mode: reads live bitnami SealedSecrets (`/v1/convert` checks templates against them). */
+  readonly liveBitnami?: LiveBitnami;
 }
 
 /** An HTTP answer: status and JSON or text body. */

@@ -16,7 +16,7 @@ import { readBody } from './body.js';
 import { statusMessage } from './hints.js';
 import { compactWork } from './compact.js';
 import { convertWork } from './convert.js';
-import type { EndpointDeps, EndpointWork } from './endpoint.js';
+import type { EndpointDeps, EndpointWork, LiveBitnami } from './endpoint.js';
 import type { KeyManager } from './keys.js';
 import { rotateWork, verifyWork } from './kubeseal-endpoints.js';
 import type { Logger } from './log.js';
@@ -44,6 +44,8 @@ export interface ServerOptions {
   readonly readLimits?: ReadLimits;
   /** Also serve kubeseal's `/v1/verify` and `/v1/rotate` (`--sealed-secrets-compat`; kubeseal-endpoints.ts). */
   readonly sealedSecretsCompat?: boolean;
+  /** In compatibility mode: reads live bitnami SealedSecrets for `/v1/convert` (KubeApi.getBitnami). */
+  readonly liveBitnami?: LiveBitnami;
 }
 
 /** Re-wrap admission by default: 4 at once (1 per client), 20/s overall, 10/s per client. */

@@ -24,23 +24,37 @@ import type { SecretData } from './secret.js';
 const PLAIN_ACTION_RE = /\{\{-?\s*(?:\$?\.[A-Za-z_][A-Za-z0-9_]*|\/\*[\s\S]*?\*\/)\s*-?\}\}/y;
 
 /**
- * Throws SealboxError('INPUT') naming `what` and the entry when a
- * `template.data` entry holds an action other than a plain value reference.
+ * The first `template.data` entry that holds an action other than a plain
+ * value reference (`{{ .key }}`, `{{ $.key }}`) or a comment, or undefined.
  * The converter answers the rendered text as ciphertext, whose length is the
- * text's: a function over a value (`{{ hasPrefix "a" .password }}`) would let
- * whoever reaches the endpoint read someone else's value bit by bit from the
- * answer's length or from a refusal. Literal text and plain references only
- * reveal the lengths the Sealed Secrets ciphertexts already show.
+ * text's: a function over a value (`{{ hasPrefix "a" .password }}`) in a
+ * template of the caller's own would let whoever reaches the endpoint read
+ * someone else's value bit by bit from the answer's length or from a
+ * refusal. Literal text and plain references only reveal the lengths the
+ * Sealed Secrets ciphertexts already show.
  */
-export function checkConvertibleTemplates(s: BitnamiSealed, what: string): void {
+export function templateBeyondPlain(s: BitnamiSealed): string | undefined {
   for (const [key, text] of Object.entries(s.template.data)) {
     for (let at = text.indexOf('{{'); at >= 0; at = text.indexOf('{{', PLAIN_ACTION_RE.lastIndex)) {
       PLAIN_ACTION_RE.lastIndex = at;
-      if (PLAIN_ACTION_RE.exec(text) === null) {
-        throw new SealboxError('INPUT', `${what}: template data "${key.slice(0, 253)}" does more than place values ({{ .key }}); the controller converts only plain references, so render this entry yourself and add it with sealbox seal --merge-into`);
-      }
+      if (PLAIN_ACTION_RE.exec(text) === null) return key;
     }
   }
+  return undefined;
+}
+
+/** A string map as JSON with its keys in order, so that key order does not count. */
+function canonical(m: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * True when `a` and `b` have the same scope and exactly the same template
+ * data and encrypted data (compared as canonical JSON): a template `a`
+ * carries is then the one whoever deployed `b` wrote, over the same values.
+ */
+export function sameTemplateAndValues(a: BitnamiSealed, b: BitnamiSealed): boolean {
+  return a.scope === b.scope && canonical(a.template.data) === canonical(b.template.data) && canonical(a.encryptedData) === canonical(b.encryptedData);
 }
 
 /** The sealbox scope of a Sealed Secrets scope. */

@@ -3,7 +3,8 @@
  * SealedSecret sealed by the real kubeseal v0.36.6 for a key imported with
  * `sealbox keys import --from-sealed-secrets`, unsealed into a Secret by
  * `sealbox controller --sealed-secrets-compat` (standing in for Sealed
- * Secrets' controller); converted through the controller's /v1/convert;
+ * Secrets' controller); converted through the controller's /v1/convert
+ * (its template's function converts because it is the live SealedSecret's);
  * the sealbox resource applied; the bitnami one deleted. A watch on the
  * Secret sees every write: its value never changes, it is never deleted,
  * and kube-controller-manager's garbage collector leaves it alone.
@@ -33,12 +34,16 @@ const core = (): k8s.CoreV1Api => kubeConfig().makeApiClient(k8s.CoreV1Api);
 
 
 const values = { password: 'hunter2', binary: Buffer.from([0, 0xff, 0x10, 0xee]).toString('base64') };
-const expected = { password: Buffer.from('hunter2').toString('base64'), binary: values.binary, url: Buffer.from('postgres://app:hunter2@db').toString('base64') };
+const expected = {
+  password: Buffer.from('hunter2').toString('base64'), binary: values.binary, url: Buffer.from('postgres://app:hunter2@db').toString('base64'),
+  token: Buffer.from(Buffer.from('hunter2').toString('base64')).toString('base64'),
+};
 
-function bitnamiFile(name: string, namespace: string): string {
+/** A kubeseal-made file; its template data has a function (converted only from the live SealedSecret) unless `plainOnly`. */
+function bitnamiFile(name: string, namespace: string, plainOnly = false): string {
   const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels: { app: name } }, type: 'Opaque', stringData: { password: values.password }, data: { binary: values.binary } };
   const doc = parse(kubesealFile(secret, 'strict')) as { spec: { template: { data?: Record<string, string> } } };
-  doc.spec.template.data = { url: 'postgres://app:{{ .password }}@db' };
+  doc.spec.template.data = { url: 'postgres://app:{{ .password }}@db', ...(plainOnly ? {} : { token: '{{ .password | b64enc }}' }) };
   return `# the team's comment stays\n${stringify(doc)}`;
 }
 
@@ -110,10 +115,22 @@ describe('sealbox convert', () => {
     }
   });
 
+  it('refuses template data with a function unless it is the live SealedSecret\'s, exits 3, and writes nothing', () => {
+    const file = join(env.dir, 'not-applied.yaml');
+    const text = bitnamiFile('not-applied', env.namespace);
+    writeFileSync(file, text);
+    const r = sealbox(['convert', file, '--controller-url', env.controllers[0]?.url ?? '']);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toContain('template data "token" does more than place values');
+    expect(r.stderr).toContain('apply the Sealed Secrets SealedSecret to the cluster first');
+    expect(r.stderr).not.toContain('hunter2');
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
   it('refuses to convert a value sealed for one namespace into another, exits 5, and writes nothing', async () => {
     const [home, other] = env.namespaces;
     const file = join(env.dir, 'moved.yaml');
-    const doc = parse(bitnamiFile('app', home ?? '')) as { metadata: { namespace: string } };
+    const doc = parse(bitnamiFile('app', home ?? '', true)) as { metadata: { namespace: string } };
     doc.metadata.namespace = other ?? '';
     const text = stringify(doc);
     writeFileSync(file, text);

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONVERT_SPARE_OPS, MAX_CONVERT_VALUES } from '../../../src/controller/convert.js';
+import type { LiveBitnami } from '../../../src/controller/endpoint.js';
 import type { SealingKey } from '../../../src/controller/keys.js';
 import { Metrics } from '../../../src/controller/metrics.js';
 import { startServer } from '../../../src/controller/server.js';
@@ -28,11 +29,11 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => { s.closeAllConnections(); s.close(r); })));
 });
 
-/** Starts the server with `keys` (newest first), not in compatibility mode; returns its URL. */
-async function start(keys: readonly SealingKey[]): Promise<string> {
+/** Starts the server with `keys` (newest first), not in compatibility mode unless `liveBitnami` reads live SealedSecrets; returns its URL. */
+async function start(keys: readonly SealingKey[], liveBitnami?: LiveBitnami): Promise<string> {
   const server = await startServer({
     listen: '127.0.0.1:0', keys: { keys, newest: keys[0], countRsaOps: () => undefined }, metrics: new Metrics(),
-    log: pino({ level: 'silent' }), extraUnwrappers: () => [], ready: () => true,
+    log: pino({ level: 'silent' }), extraUnwrappers: () => [], ready: () => true, liveBitnami,
   });
   servers.push(server);
   return `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
@@ -116,6 +117,66 @@ describe('POST /v1/convert', () => {
     const plain = await convert(url, { ...victim, spec: { ...victim.spec, template: { ...victim.spec.template as object, data: { url: 'db://{{- .password -}}@x {{ $.empty }}{{/* a comment */}}' } } } });
     expect(plain.status, plain.text).toBe(200);
     expect(Buffer.from((await opened(plain.text, 'a')).url ?? '', 'base64').toString()).toBe('db://hunter2@x ');
+  });
+
+  describe('template data with functions', () => {
+    const template = { type: 'Opaque', data: { token: '{{ .password | b64enc }}', upper: 'x-{{ upper .username }}' } };
+    const values = { password: 'hunter2', username: 'app' };
+    /** What the API server answers for `sealed` applied: the same spec, keys in another order, with server fields. */
+    const applied = (sealed: BitnamiSealed): unknown => {
+      const spec = sealed.spec as { encryptedData: Record<string, string>; template: { data: Record<string, string> } };
+      const reversed = (m: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(m).reverse());
+      return { ...sealed, metadata: { ...sealed.metadata, uid: 'u-1', resourceVersion: '42', generation: 1 }, spec: { template: { ...spec.template, data: reversed(spec.template.data) }, encryptedData: reversed(spec.encryptedData) }, status: { observedGeneration: 1 } };
+    };
+
+    it('converts them when the SealedSecret is exactly the live one of its namespace and name: the owner\'s template, rendered as its Secret holds it', async () => {
+      const a = sealingKey('a', '2026-01-01T00:00:00Z');
+      const input = ownSealed({ name: 'db', namespace: 'prod' }, values, template);
+      const asked: string[] = [];
+      const url = await start([a], (ns, name) => { asked.push(`${ns}/${name}`); return Promise.resolve(applied(input)); });
+      const r = await convert(url, input);
+      expect(r.status, r.text).toBe(200);
+      expect(asked).toEqual(['prod/db']);
+      const got = Object.fromEntries(Object.entries(await opened(r.text, 'a')).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+      expect(got).toEqual({ ...values, token: Buffer.from('hunter2').toString('base64'), upper: 'x-APP' });
+      expect(r.text).not.toContain('hunter2');
+    });
+
+    it('refuses them before any RSA operation, saying what to do, without compatibility mode, when the live one is absent or unreadable, or differs in template data, encrypted data or scope', async () => {
+      const a = sealingKey('a', '2026-01-01T00:00:00Z');
+      const input = ownSealed({ name: 'db', namespace: 'prod' }, values, template);
+      const other = ownSealed({ name: 'db', namespace: 'prod' }, { ...values, password: 'hunter3' }, template);
+      const spec = input.spec as { template: { data: Record<string, string> } };
+      const cases: [string, LiveBitnami | undefined, RegExp][] = [
+        ['no compatibility mode', undefined, /only in compatibility mode/],
+        ['absent', () => Promise.resolve(undefined), /is not exactly the live SealedSecret/],
+        ['forbidden (no RBAC)', () => Promise.reject(new Error('sealedsecrets.bitnami.com "db" is forbidden')), /could not read the live SealedSecret \(it needs get on sealedsecrets\.bitnami\.com/],
+        ['template differs', () => Promise.resolve(applied({ ...input, spec: { ...input.spec, template: { ...spec.template, data: { ...spec.template.data, token: '{{ .password | b64enc  }}' } } } })), /is not exactly the live SealedSecret/],
+        ['template has one entry more', () => Promise.resolve(applied({ ...input, spec: { ...input.spec, template: { ...spec.template, data: { ...spec.template.data, x: 'y' } } } })), /is not exactly the live SealedSecret/],
+        ['encryptedData differs', () => Promise.resolve(applied(other)), /is not exactly the live SealedSecret/],
+        ['scope differs', () => Promise.resolve(applied({ ...input, metadata: { ...input.metadata, annotations: { 'sealedsecrets.bitnami.com/namespace-wide': 'true' } } })), /is not exactly the live SealedSecret/],
+        ['not a SealedSecret', () => Promise.resolve({ kind: 'SealedSecret' }), /is not exactly the live SealedSecret/],
+      ];
+      for (const [why, live, reason] of cases) {
+        const url = await start([a], live);
+        const r = await convert(url, input);
+        expect(r.status, why).toBe(422);
+        const { error, code } = JSON.parse(r.text) as { error: string; code: string };
+        expect(code, why).toBe('INPUT');
+        expect(error, why).toMatch(reason);
+        expect(error, why).toMatch(/template data "token" does more than place values .*apply the Sealed Secrets SealedSecret to the cluster first.*or render this entry yourself and add it with sealbox seal --merge-into/);
+        expect(r.text, why).not.toContain('hunter2');
+      }
+      expect(a.identity.privateOps).toBe(0);
+    });
+
+    it('does not ask for the live object when the template only places values', async () => {
+      const asked: string[] = [];
+      const url = await start([sealingKey('a', '2026-01-01T00:00:00Z')], (ns, name) => { asked.push(`${ns}/${name}`); return Promise.resolve(undefined); });
+      const r = await convert(url, ownSealed({ name: 'db', namespace: 'prod' }, values, { data: { url: 'db://{{ .password }}' } }));
+      expect(r.status, r.text).toBe(200);
+      expect(asked).toEqual([]);
+    });
   });
 
   it('refuses a strict value moved to another namespace or name, a namespace-wide value moved to another namespace, and a strict one re-annotated as wider', async () => {
