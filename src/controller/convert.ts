@@ -19,7 +19,6 @@
  * rendering is what that owner's Secret already holds. Anything else is
  * refused before any RSA operation (docs/SECURITY.md 1a.4g).
  */
-import { openBitnamiValue, splitBitnamiValue } from '../crypto/bitnami.js';
 import { SealboxError } from '../errors.js';
 import type { BitnamiOpener } from '../format/bitnami.js';
 import { parseBitnamiSealed, unsealBitnami } from '../format/bitnami.js';
@@ -30,6 +29,7 @@ import { sealedManifest } from '../format/sealed.js';
 import type { EndpointAnswer, EndpointDeps, LiveBitnami } from './endpoint.js';
 import { errorJson } from './endpoint.js';
 import type { SealingKey } from './keys.js';
+import { openWithKeys } from './kubeseal-endpoints.js';
 import { checkJsonText } from './rewrap.js';
 
 /** Most values (encryptedData entries) one request may hold: each costs an RSA operation. */
@@ -46,20 +46,14 @@ export function budgetedOpener(keys: readonly SealingKey[], budget: number, what
   let left = budget;
   let preferred: SealingKey | undefined;
   return async (value, label) => {
-    const parts = splitBitnamiValue(value);
-    if (parts === null) return null;
     const order = preferred === undefined ? keys : [preferred, ...keys.filter((k) => k !== preferred)];
-    for (const k of order) {
+    const opened = await openWithKeys(value, label, order, () => {
       if (cancelled()) throw new SealboxError('INPUT', `${what}: the client went away; conversion stopped`);
       if (left-- <= 0) throw new SealboxError('INPUT', `${what}: needs more than ${String(budget)} key operations to convert; it holds values none of the controller's keys opens`);
-      const sessionKey = await k.identity.unwrapBitnami(parts.wrapped, label);
-      const plain = sessionKey === null ? null : openBitnamiValue(sessionKey, parts.sealed);
-      sessionKey?.fill(0);
-      if (plain === null) continue;
-      preferred = k;
-      return plain;
-    }
-    return null;
+    });
+    if (opened === null) return null;
+    preferred = opened.key;
+    return opened.value;
   };
 }
 

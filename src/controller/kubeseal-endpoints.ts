@@ -106,24 +106,40 @@ function spend(s: BitnamiSealed, meter: Meter): void {
 }
 
 /**
+ * Opens one Sealed Secrets value (its bytes) under `label` with the first of
+ * `order`'s keys that fits, trying them in turn and calling `beforeEach`
+ * before each RSA operation (it throws to stop: a budget, a client gone).
+ * Each session key is zeroed once used. Returns the plaintext and the key
+ * that opened it, or null when none does (or the value is malformed).
+ */
+export async function openWithKeys(bytes: Uint8Array, label: Uint8Array, order: readonly SealingKey[], beforeEach: () => void): Promise<{ value: Uint8Array; key: SealingKey } | null> {
+  const parts = splitBitnamiValue(bytes);
+  if (parts === null) return null;
+  for (const k of order) {
+    beforeEach();
+    const session = await k.identity.unwrapBitnami(parts.wrapped, label);
+    const value = session === null ? null : openBitnamiValue(session, parts.sealed);
+    session?.fill(0);
+    if (value !== null) return { value, key: k };
+  }
+  return null;
+}
+
+/**
  * Opens one value with the first key that fits, trying `order`'s keys in
  * turn; moves the key that opened it to the front. Returns the plaintext,
  * or throws SealboxError('NO_KEY') naming the value (never its content).
  */
 async function openValue(s: BitnamiSealed, key: string, order: SealingKey[], meter: Meter): Promise<Uint8Array> {
-  const parts = splitBitnamiValue(new Uint8Array(Buffer.from(s.values[key] ?? '', 'base64')));
-  if (parts !== null) {
-    for (const [i, k] of order.entries()) {
-      if (meter.cancelled()) throw new SealboxError('INPUT', `${s.what}: the client went away`);
-      spend(s, meter);
-      const session = await k.identity.unwrapBitnami(parts.wrapped, s.label);
-      const value = session === null ? null : openBitnamiValue(session, parts.sealed);
-      session?.fill(0);
-      if (value === null) continue;
-      order.splice(i, 1);
-      order.unshift(k);
-      return value;
-    }
+  const bytes = new Uint8Array(Buffer.from(s.values[key] ?? '', 'base64'));
+  const opened = await openWithKeys(bytes, s.label, order, () => {
+    if (meter.cancelled()) throw new SealboxError('INPUT', `${s.what}: the client went away`);
+    spend(s, meter);
+  });
+  if (opened !== null) {
+    order.splice(order.indexOf(opened.key), 1);
+    order.unshift(opened.key);
+    return opened.value;
   }
   throw new SealboxError('NO_KEY', `${s.what}: value "${key.slice(0, 253)}" does not unseal with any of this controller's ${String(order.length)} keys for its name, namespace and scope`);
 }
