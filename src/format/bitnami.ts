@@ -11,7 +11,7 @@ import type { BitnamiScope } from '../crypto/bitnami.js';
 import { isBase64 } from '../crypto/base64.js';
 import { SealboxError } from '../errors.js';
 import { renderGoTemplate } from './go-template.js';
-import { MAX_TEMPLATE_CHARS } from './go-template-funcs.js';
+import { MAX_TEMPLATE_CHARS, MAX_TEMPLATE_WORK } from './go-template-funcs.js';
 import { isObject } from './object.js';
 
 /** API version and kind of a Sealed Secrets SealedSecret. */
@@ -127,8 +127,9 @@ export async function unsealBitnami(s: BitnamiSealed, open: BitnamiOpener, what:
     throw new SealboxError('NO_KEY', `${what}: no key could decrypt secret (${failed.sort().join(', ')}${more}); it was sealed for another key or for another ${s.scope === 'strict' ? 'namespace or name' : 'namespace'}, or it was altered`);
   }
   let budget = MAX_TEMPLATE_CHARS; // all of them together: a Secret holds 1 MiB
+  const work = { left: MAX_TEMPLATE_WORK }; // and the CPU they take (attack19)
   for (const [key, template] of Object.entries(s.template.data)) {
-    const rendered = renderGoTemplate(template, text, `${what}: template data "${key}"`, budget);
+    const rendered = renderGoTemplate(template, text, `${what}: template data "${key}"`, budget, work);
     budget -= rendered.length;
     data[key] = Buffer.from(rendered, 'utf8').toString('base64');
   }

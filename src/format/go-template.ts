@@ -8,11 +8,18 @@
  * SealboxError('INPUT') naming it: never a Secret with a wrong value.
  */
 import { SealboxError } from '../errors.js';
-import { MAX_TEMPLATE_CHARS, TEMPLATE_FUNCTIONS, TemplateFunctionError, sizeOf } from './go-template-funcs.js';
+import { MAX_TEMPLATE_CHARS, MAX_TEMPLATE_WORK, TEMPLATE_FUNCTIONS, TemplateFunctionError, sizeOf } from './go-template-funcs.js';
 import type { TemplateValue } from './go-template-funcs.js';
 
 /** What `{{ .missing }}` prints, as Go does for a key absent from a map. */
 export const NO_VALUE = '<no value>';
+/**
+ * The work one action (`{{ }}`, a comment too) counts for, in characters:
+ * reading one costs about what a function over that many does (a few µs),
+ * and the 350,000 empty comments of a 2 MiB /v1/convert body were read for
+ * free; 4,096 actions fill MAX_TEMPLATE_WORK.
+ */
+const ACTION_WORK = 1024;
 /** Deepest nesting of parentheses read (each level is a recursion of the reader). */
 const MAX_PARENS = 64;
 
@@ -20,14 +27,19 @@ type Token = { kind: 'str' | 'num' | 'word' | 'field'; text: string; value?: Tem
 
 const TOKEN_RE = /\s*(?:("(?:[^"\\]|\\.)*")|(`[^`]*`)|(-?\d+(?:\.\d+)?)|(\$?(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\$|\.)|([A-Za-z_][A-Za-z0-9_]*)|([()|]))/y;
 
+/** Whitespace between tokens, skipped by position: trimming the rest of the action at each token was quadratic. */
+const SPACE_RE = /\s*/y;
+
 function tokenize(src: string, where: string): Token[] {
   const out: Token[] = [];
-  TOKEN_RE.lastIndex = 0;
-  let pos = 0;
-  while (src.slice(pos).trim() !== '') {
+  for (let pos = 0; ;) {
+    SPACE_RE.lastIndex = pos;
+    SPACE_RE.exec(src);
+    pos = SPACE_RE.lastIndex;
+    if (pos >= src.length) return out;
     TOKEN_RE.lastIndex = pos;
     const m = TOKEN_RE.exec(src);
-    if (m === null) throw new SealboxError('INPUT', `${where}: cannot read "${src.slice(pos).trim().slice(0, 40)}" in the template`);
+    if (m === null) throw new SealboxError('INPUT', `${where}: cannot read "${src.slice(pos, pos + 40).trim()}" in the template`);
     pos = TOKEN_RE.lastIndex;
     if (m[1] !== undefined) out.push({ kind: 'str', text: m[1], value: JSON.parse(m[1]) as string });
     else if (m[2] !== undefined) out.push({ kind: 'str', text: m[2], value: m[2].slice(1, -1) });
@@ -36,7 +48,11 @@ function tokenize(src: string, where: string): Token[] {
     else if (m[5] !== undefined) out.push({ kind: 'word', text: m[5] });
     else out.push({ kind: m[6] as '(' | ')' | '|' });
   }
-  return out;
+}
+
+/** What the templates of one SealedSecret may still do, shared by their renders (MAX_TEMPLATE_WORK). */
+export interface TemplateWork {
+  left: number;
 }
 
 /** Reads `{{ }}` actions and evaluates them against `dot`. */
@@ -44,7 +60,16 @@ class Evaluator {
   #tokens: Token[] = [];
   #at = 0;
   #depth = 0;
-  constructor(private readonly dot: Readonly<Record<string, string>>, private readonly where: string) {}
+  #dotSize: number | undefined;
+  constructor(private readonly dot: Readonly<Record<string, string>>, private readonly where: string, private readonly work: TemplateWork) {}
+
+  /** Spends `n` of the work left; throws SealboxError('INPUT') past MAX_TEMPLATE_WORK. */
+  spend(n: number): void {
+    this.work.left -= n;
+    if (this.work.left < 0) {
+      throw new SealboxError('INPUT', `${this.where}: the templates' functions read and build more than the ${String(MAX_TEMPLATE_WORK)} characters one SealedSecret's templates may (characters read and built, all its templates together); simplify them, or render the value before sealing it`);
+    }
+  }
 
   run(action: string): TemplateValue {
     this.#tokens = tokenize(action, this.where);
@@ -80,16 +105,36 @@ class Evaluator {
     const args: TemplateValue[] = [];
     while (this.#at < this.#tokens.length && this.#tokens[this.#at]?.kind !== '|' && this.#tokens[this.#at]?.kind !== ')') args.push(this.#operand());
     if (piped !== undefined) args.push(piped.value);
+    return this.#call(head.text, fn, args);
+  }
+
+  /** sizeOf, the dot's computed once. */
+  #sizeOf(v: TemplateValue): number {
+    if (v !== this.dot) return sizeOf(v);
+    this.#dotSize ??= sizeOf(this.dot);
+    return this.#dotSize;
+  }
+
+  /** Calls one function, its arguments and result bounded in size and counted as work. */
+  #call(name: string, fn: (...args: TemplateValue[]) => TemplateValue, args: TemplateValue[]): TemplateValue {
+    const tooLarge = `its arguments or result exceed ${String(MAX_TEMPLATE_CHARS)} characters, more than a Secret holds`;
+    const argsSize = args.reduce<number>((n, a) => n + this.#sizeOf(a), 0);
+    // index looks a key up in the dot: a charge of its whole size would leave room for a few `index . "a-b"` only
+    const looksUp = name === 'index' && args[0] === this.dot ? this.#sizeOf(this.dot) : 0;
+    if (argsSize <= MAX_TEMPLATE_CHARS) this.spend(argsSize - looksUp + args.length + 1);
+    let value: TemplateValue;
+    let size = 0;
     try {
-      const tooLarge = `its arguments or result exceed ${String(MAX_TEMPLATE_CHARS)} characters, more than a Secret holds`;
-      if (args.reduce<number>((n, a) => n + sizeOf(a), 0) > MAX_TEMPLATE_CHARS) throw new TemplateFunctionError(tooLarge);
-      const value = fn(...args);
-      if (sizeOf(value) > MAX_TEMPLATE_CHARS) throw new TemplateFunctionError(tooLarge);
-      return value;
+      if (argsSize > MAX_TEMPLATE_CHARS) throw new TemplateFunctionError(tooLarge);
+      value = fn(...args);
+      size = sizeOf(value);
+      if (size > MAX_TEMPLATE_CHARS) throw new TemplateFunctionError(tooLarge);
     } catch (err) {
       // Only our own messages: another error's may quote an argument, which may be a value.
-      throw new SealboxError('INPUT', `${this.where}: error calling ${head.text}: ${err instanceof TemplateFunctionError ? err.message : 'invalid arguments'}`);
+      throw new SealboxError('INPUT', `${this.where}: error calling ${name}: ${err instanceof TemplateFunctionError ? err.message : 'invalid arguments'}`);
     }
+    this.spend(size);
+    return value;
   }
 
   #operand(): TemplateValue {
@@ -111,7 +156,7 @@ class Evaluator {
 
   #field(path: string): TemplateValue {
     const parts = path.replace(/^\$/, '').split('.').filter((p) => p !== '');
-    if (parts.length === 0) return { ...this.dot };
+    if (parts.length === 0) return this.dot; // no function changes its arguments
     if (parts.length > 1) throw new SealboxError('INPUT', `${this.where}: "${path}": the values are strings, which have no fields`);
     const key = parts[0] ?? '';
     return Object.hasOwn(this.dot, key) ? this.dot[key] ?? null : undefined;
@@ -141,11 +186,13 @@ function tooLong(where: string, budget: number): SealboxError {
 /**
  * Renders one Go template against `dot` (the unsealed values as strings).
  * Throws SealboxError('INPUT') naming `where` for syntax it does not read,
- * functions it does not have, and an output longer than `budget` characters
- * (default MAX_TEMPLATE_CHARS); the message never quotes a value.
+ * functions it does not have, an output longer than `budget` characters
+ * (default MAX_TEMPLATE_CHARS) and more work than `work` has left (shared by
+ * the templates of one SealedSecret; default MAX_TEMPLATE_WORK for this one
+ * alone); the message never quotes a value.
  */
-export function renderGoTemplate(template: string, dot: Readonly<Record<string, string>>, where: string, budget = MAX_TEMPLATE_CHARS): string {
-  const ev = new Evaluator(dot, where);
+export function renderGoTemplate(template: string, dot: Readonly<Record<string, string>>, where: string, budget = MAX_TEMPLATE_CHARS, work: TemplateWork = { left: MAX_TEMPLATE_WORK }): string {
+  const ev = new Evaluator(dot, where, work);
   let out = '';
   let rest = template;
   for (;;) {
@@ -170,6 +217,7 @@ export function renderGoTemplate(template: string, dot: Readonly<Record<string, 
       rest = rest.trimStart();
     }
     out += text;
+    ev.spend(ACTION_WORK);
     if (/^\s*\/\*[\s\S]*\*\/\s*$/.test(action)) continue;
     out += printValue(ev.run(action));
   }
