@@ -26,7 +26,7 @@ import type { BitnamiSealed } from '../format/bitnami.js';
 import { convertedSecret, isBitnamiManifest, keptMetadata, sameTemplateAndValues, scopeOfBitnami, templateBeyondPlain } from '../format/convert.js';
 import { sealSecret } from '../format/seal.js';
 import { sealedManifest } from '../format/sealed.js';
-import type { EndpointAnswer, EndpointDeps, LiveBitnami } from './endpoint.js';
+import type { Charge, EndpointAnswer, EndpointDeps, LiveBitnami } from './endpoint.js';
 import { errorJson } from './endpoint.js';
 import type { SealingKey } from './keys.js';
 import { openWithKeys } from './kubeseal-endpoints.js';
@@ -36,6 +36,14 @@ import { checkJsonText } from './rewrap.js';
 export const MAX_CONVERT_VALUES = 64;
 /** RSA operations one request may spend beyond one per value (finding the key, a few failures). */
 export const CONVERT_SPARE_OPS = 4;
+/**
+ * Tokens of the admission's rate limits a request pays beyond its own when
+ * its template is checked against the live SealedSecret: each check is a
+ * GET under the controller's API rate limit (--kube-api-qps), which its
+ * reconciles share; at one token, the admission's 20 requests a second
+ * took 40% of the default 50 (attack19).
+ */
+export const LIVE_CHECK_TOKENS = 4;
 
 /**
  * An opener that tries `keys` in turn (the one that opened the last value
@@ -79,10 +87,11 @@ function parseBody(body: string): { doc: Record<string, unknown>; what: string }
  * mode). An absent and a different live object get the same answer, so a
  * refusal does not tell whether one exists.
  */
-async function checkLiveTemplate(s: BitnamiSealed, key: string, what: string, live: LiveBitnami | undefined): Promise<void> {
+async function checkLiveTemplate(s: BitnamiSealed, key: string, what: string, live: LiveBitnami | undefined, charge: Charge): Promise<void> {
   const refuse = (why: string): SealboxError => new SealboxError('INPUT', `${what}: template data "${key.slice(0, 253)}" does more than place values ({{ .key }}) and ${why}; apply the Sealed Secrets SealedSecret to the cluster first and convert it as it is there, or render this entry yourself and add it with sealbox seal --merge-into`);
   if (live === undefined) throw refuse('the controller converts such templates only in compatibility mode (--sealed-secrets-compat), from the live SealedSecret');
   if (s.namespace === '' || s.name === '') throw refuse('the SealedSecret has no namespace or name to find the live one by');
+  if (!charge(LIVE_CHECK_TOKENS)) throw new SealboxError('REFUSED', `${what}: checking its template against the live SealedSecret counts as ${String(LIVE_CHECK_TOKENS + 1)} requests against the controller's rate limit, more than are left; retry shortly`);
   let found: unknown;
   try {
     found = await live(s.namespace, s.name);
@@ -101,16 +110,17 @@ async function checkLiveTemplate(s: BitnamiSealed, key: string, what: string, li
 /**
  * Converts one SealedSecret (JSON text) for `newest`; returns the sealbox
  * SealedSecret as JSON text. `live` reads the live SealedSecret of a
- * namespace and name (compatibility mode only). Throws SealboxError: INPUT
- * (malformed, a template of functions not the live one's, too many values,
- * over the budget), NO_KEY (a value no key opens under its
- * label), and what sealing throws.
+ * namespace and name (compatibility mode only), after `charge` took
+ * LIVE_CHECK_TOKENS. Throws SealboxError: INPUT (malformed, a template of
+ * functions not the live one's, too many values, over the budget), REFUSED
+ * (no tokens left for the live check), NO_KEY (a value no key opens under
+ * its label), and what sealing throws.
  */
-export async function convertRequest(body: string, keys: readonly SealingKey[], newest: SealingKey, cancelled: () => boolean, live?: LiveBitnami): Promise<string> {
+export async function convertRequest(body: string, keys: readonly SealingKey[], newest: SealingKey, cancelled: () => boolean, live?: LiveBitnami, charge: Charge = () => true): Promise<string> {
   const { doc, what } = parseBody(body);
   const s = parseBitnamiSealed(doc, what);
   const key = templateBeyondPlain(s);
-  if (key !== undefined) await checkLiveTemplate(s, key, what, live);
+  if (key !== undefined) await checkLiveTemplate(s, key, what, live, charge);
   const count = Object.keys(s.encryptedData).length;
   if (count > MAX_CONVERT_VALUES) throw new SealboxError('INPUT', `${what}: ${String(count)} values, more than the ${String(MAX_CONVERT_VALUES)} the controller converts in one request; split the SealedSecret`);
   const opened = await unsealBitnami(s, budgetedOpener(keys, count + keys.length + CONVERT_SPARE_OPS, what, cancelled), what);
@@ -123,14 +133,18 @@ export async function convertRequest(body: string, keys: readonly SealingKey[], 
   }
 }
 
-/** The endpoint: 200 with the sealbox SealedSecret, 422 `{"error":…,"code":…}` when refused, 503 before the first key. */
-export async function convertWork(body: string, o: EndpointDeps, cancelled: () => boolean): Promise<EndpointAnswer> {
+/**
+ * The endpoint: 200 with the sealbox SealedSecret, 422 `{"error":…,"code":…}`
+ * when refused, 429 (same body) when the live check's tokens are not left,
+ * 503 before the first key.
+ */
+export async function convertWork(body: string, o: EndpointDeps, cancelled: () => boolean, charge: Charge): Promise<EndpointAnswer> {
   const newest = o.keys.newest;
   if (newest === undefined) return { status: 503, body: 'error: no sealing key yet\n' };
   try {
-    return { status: 200, body: await convertRequest(body, o.keys.keys, newest, cancelled, o.liveBitnami) };
+    return { status: 200, body: await convertRequest(body, o.keys.keys, newest, cancelled, o.liveBitnami, charge) };
   } catch (err) {
-    if (err instanceof SealboxError) return { status: 422, body: errorJson(err) };
+    if (err instanceof SealboxError) return { status: err.code === 'REFUSED' ? 429 : 422, body: errorJson(err), type: 'application/json' };
     throw err;
   } finally {
     o.keys.countRsaOps();

@@ -7,11 +7,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONVERT_SPARE_OPS, MAX_CONVERT_VALUES } from '../../../src/controller/convert.js';
+import { CONVERT_SPARE_OPS, LIVE_CHECK_TOKENS, MAX_CONVERT_VALUES } from '../../../src/controller/convert.js';
 import type { LiveBitnami } from '../../../src/controller/endpoint.js';
 import type { SealingKey } from '../../../src/controller/keys.js';
 import { Metrics } from '../../../src/controller/metrics.js';
 import { startServer } from '../../../src/controller/server.js';
+import type { GateLimits } from '../../../src/controller/admission.js';
 import { bitnamiLabel, sealBitnamiValue } from '../../../src/crypto/bitnami.js';
 import { unsealSealedSecret } from '../../../src/format/seal.js';
 import { parseSealedSecret } from '../../../src/format/sealed.js';
@@ -30,10 +31,10 @@ afterEach(async () => {
 });
 
 /** Starts the server with `keys` (newest first), not in compatibility mode unless `liveBitnami` reads live SealedSecrets; returns its URL. */
-async function start(keys: readonly SealingKey[], liveBitnami?: LiveBitnami): Promise<string> {
+async function start(keys: readonly SealingKey[], liveBitnami?: LiveBitnami, rewrapLimits?: GateLimits): Promise<string> {
   const server = await startServer({
     listen: '127.0.0.1:0', keys: { keys, newest: keys[0], countRsaOps: () => undefined }, metrics: new Metrics(),
-    log: pino({ level: 'silent' }), extraUnwrappers: () => [], ready: () => true, liveBitnami,
+    log: pino({ level: 'silent' }), extraUnwrappers: () => [], ready: () => true, liveBitnami, rewrapLimits,
   });
   servers.push(server);
   return `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
@@ -168,6 +169,27 @@ describe('POST /v1/convert', () => {
         expect(r.text, why).not.toContain('hunter2');
       }
       expect(a.identity.privateOps).toBe(0);
+    });
+
+    it('charges LIVE_CHECK_TOKENS more for the live check, a GET under the API rate limit reconciles share, and answers 429 without it when they are not left', async () => {
+      // attack19: at one token each, the admission's 20 requests a second were
+      // 20 GETs a second, 40% of the controller's default --kube-api-qps.
+      const a = sealingKey('a', '2026-01-01T00:00:00Z');
+      const input = ownSealed({ name: 'db', namespace: 'prod' }, values, template);
+      const asked: string[] = [];
+      const live: LiveBitnami = (ns, name) => { asked.push(`${ns}/${name}`); return Promise.resolve(applied(input)); };
+      const limits = (perClientRate: number): GateLimits => ({ concurrency: 4, perClientConcurrency: 1, rate: 100, perClientRate });
+      // A client's burst is twice its rate: LIVE_CHECK_TOKENS + 1 fit in one of 3, not in one of 2.
+      const poor = await start([a], live, limits(2));
+      const refused = await convert(poor, input);
+      expect(refused.status, refused.text).toBe(429);
+      expect(JSON.parse(refused.text)).toMatchObject({ code: 'REFUSED', error: expect.stringMatching(/checking its template against the live SealedSecret counts as 5 requests/) as unknown });
+      expect(asked).toEqual([]);
+      expect(a.identity.privateOps).toBe(0);
+      expect((await convert(poor, ownSealed({ name: 'db', namespace: 'prod' }, values, { data: { url: 'db://{{ .password }}' } }))).status).toBe(200);
+      const rich = await start([a], live, limits((LIVE_CHECK_TOKENS + 1) / 2));
+      expect((await convert(rich, input)).status).toBe(200);
+      expect(asked).toEqual(['prod/db']);
     });
 
     it('does not ask for the live object when the template only places values', async () => {
