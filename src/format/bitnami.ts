@@ -10,7 +10,7 @@ import { bitnamiLabel, bitnamiScopeOf } from '../crypto/bitnami.js';
 import type { BitnamiScope } from '../crypto/bitnami.js';
 import { isBase64 } from '../crypto/base64.js';
 import { SealboxError } from '../errors.js';
-import { renderGoTemplate } from './go-template.js';
+import { placesValuesOnly, renderGoTemplate } from './go-template.js';
 import { MAX_TEMPLATE_CHARS, MAX_TEMPLATE_WORK } from './go-template-funcs.js';
 import { isObject } from './object.js';
 
@@ -101,6 +101,28 @@ export const MAX_FAILED_VALUES = 8;
 export type BitnamiOpener = (value: Uint8Array, label: Uint8Array) => Promise<Uint8Array | null>;
 
 /**
+ * Renders each template over the opened values (`text` as UTF-8 text,
+ * `bytes` one character a byte); returns the results as base64. Throws
+ * SealboxError('INPUT') as renderGoTemplate does.
+ */
+function renderTemplates(templates: Readonly<Record<string, string>>, text: Record<string, string>, bytes: Record<string, string>, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let budget = MAX_TEMPLATE_CHARS; // all of them together: a Secret holds 1 MiB
+  const work = { left: MAX_TEMPLATE_WORK }; // and the CPU they take (attack19)
+  for (const [key, template] of Object.entries(templates)) {
+    // Go renders bytes: a template that only places values gives them as they
+    // are, not as UTF-8 text (a byte not UTF-8 became 3 bytes of U+FFFD, and
+    // /v1/convert's answer length told how many a value held).
+    const exact = placesValuesOnly(template);
+    const where = `${what}: template data "${key}"`;
+    const rendered = exact ? renderGoTemplate(Buffer.from(template, 'utf8').toString('latin1'), bytes, where, budget, work) : renderGoTemplate(template, text, where, budget, work);
+    budget -= rendered.length;
+    out[key] = Buffer.from(rendered, exact ? 'latin1' : 'utf8').toString('base64');
+  }
+  return out;
+}
+
+/**
  * Unseals a SealedSecret. Throws SealboxError naming every value that failed
  * (`NO_KEY` when no key opens one, `INPUT` for bad base64 or a template that
  * cannot be rendered); no value, no key is ever part of the message.
@@ -109,6 +131,7 @@ export async function unsealBitnami(s: BitnamiSealed, open: BitnamiOpener, what:
   const label = bitnamiLabel(s.scope, s.namespace, s.name);
   const data: Record<string, string> = {};
   const text: Record<string, string> = {};
+  const bytes: Record<string, string> = {};
   const failed: string[] = [];
   let untried = 0;
   for (const [key, value] of Object.entries(s.encryptedData)) {
@@ -121,18 +144,13 @@ export async function unsealBitnami(s: BitnamiSealed, open: BitnamiOpener, what:
     }
     data[key] = Buffer.from(plain).toString('base64');
     text[key] = Buffer.from(plain).toString('utf8');
+    bytes[key] = Buffer.from(plain).toString('latin1'); // one character a byte
   }
   if (failed.length > 0) {
     const more = untried > 0 ? `, and ${String(untried)} more values not tried` : '';
     throw new SealboxError('NO_KEY', `${what}: no key could decrypt secret (${failed.sort().join(', ')}${more}); it was sealed for another key or for another ${s.scope === 'strict' ? 'namespace or name' : 'namespace'}, or it was altered`);
   }
-  let budget = MAX_TEMPLATE_CHARS; // all of them together: a Secret holds 1 MiB
-  const work = { left: MAX_TEMPLATE_WORK }; // and the CPU they take (attack19)
-  for (const [key, template] of Object.entries(s.template.data)) {
-    const rendered = renderGoTemplate(template, text, `${what}: template data "${key}"`, budget, work);
-    budget -= rendered.length;
-    data[key] = Buffer.from(rendered, 'utf8').toString('base64');
-  }
+  Object.assign(data, renderTemplates(s.template.data, text, bytes, what));
   const t = s.template;
   return {
     ...(t.labels === undefined ? {} : { labels: { ...t.labels } }),

@@ -16,12 +16,10 @@ import type { Scope } from '../crypto/types.js';
 import { SealboxError } from '../errors.js';
 import type { BitnamiSealed, BitnamiSecret } from './bitnami.js';
 import { BITNAMI_API_VERSION, BITNAMI_KIND } from './bitnami.js';
+import { placesValuesOnly } from './go-template.js';
 import { stripManagedAnnotations } from './managed.js';
 import { isObject } from './object.js';
 import type { SecretData } from './secret.js';
-
-/** An action that only places one value, `{{ .key }}` or `{{ $.key }}`, or a comment; with or without trim markers. */
-const PLAIN_ACTION_RE = /\{\{-?\s*(?:\$?\.[A-Za-z_][A-Za-z0-9_]*|\/\*[\s\S]*?\*\/)\s*-?\}\}/y;
 
 /**
  * The first `template.data` entry that holds an action other than a plain
@@ -31,16 +29,11 @@ const PLAIN_ACTION_RE = /\{\{-?\s*(?:\$?\.[A-Za-z_][A-Za-z0-9_]*|\/\*[\s\S]*?\*\
  * template of the caller's own would let whoever reaches the endpoint read
  * someone else's value bit by bit from the answer's length or from a
  * refusal. Literal text and plain references only reveal the lengths the
- * Sealed Secrets ciphertexts already show.
+ * Sealed Secrets ciphertexts already show (they render bytes as they are:
+ * unsealBitnami).
  */
 export function templateBeyondPlain(s: BitnamiSealed): string | undefined {
-  for (const [key, text] of Object.entries(s.template.data)) {
-    for (let at = text.indexOf('{{'); at >= 0; at = text.indexOf('{{', PLAIN_ACTION_RE.lastIndex)) {
-      PLAIN_ACTION_RE.lastIndex = at;
-      if (PLAIN_ACTION_RE.exec(text) === null) return key;
-    }
-  }
-  return undefined;
+  return Object.entries(s.template.data).find(([, text]) => !placesValuesOnly(text))?.[0];
 }
 
 /** A string map as JSON with its keys in order, so that key order does not count. */

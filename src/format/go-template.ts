@@ -179,6 +179,39 @@ export function printValue(v: TemplateValue): string {
   return `map[${Object.keys(map).sort().map((k) => `${k}:${printValue(map[k])}`).join(' ')}]`;
 }
 
+/**
+ * Removes Go's trim-marker spaces (space, tab, CR, LF: text/template's
+ * spaceChars) from one end of `s`; not JavaScript's wider trim, which took a
+ * no-break space, or a byte 0xA0 of a value rendered as bytes.
+ */
+function trimGoSpace(s: string, end: 'start' | 'end'): string {
+  const space = (i: number): boolean => ' \t\r\n'.includes(s.charAt(i));
+  if (end === 'start') {
+    let i = 0;
+    while (i < s.length && space(i)) i++;
+    return s.slice(i);
+  }
+  let i = s.length;
+  while (i > 0 && space(i - 1)) i--;
+  return s.slice(0, i);
+}
+
+/** An action that only places one value, `{{ .key }}` or `{{ $.key }}`, or a comment; with or without trim markers. */
+const PLAIN_ACTION_RE = /\{\{-?\s*(?:\$?\.[A-Za-z_][A-Za-z0-9_]*|\/\*[\s\S]*?\*\/)\s*-?\}\}/y;
+
+/**
+ * True when every action of `template` is a plain value reference
+ * (`{{ .key }}`, `{{ $.key }}`) or a comment: its output is then its text
+ * and the values as they are, with no function over them.
+ */
+export function placesValuesOnly(template: string): boolean {
+  for (let at = template.indexOf('{{'); at >= 0; at = template.indexOf('{{', PLAIN_ACTION_RE.lastIndex)) {
+    PLAIN_ACTION_RE.lastIndex = at;
+    if (PLAIN_ACTION_RE.exec(template) === null) return false;
+  }
+  return true;
+}
+
 function tooLong(where: string, budget: number): SealboxError {
   return new SealboxError('INPUT', `${where}: the rendered templates exceed ${String(budget)} characters, more than a Secret holds`);
 }
@@ -204,17 +237,17 @@ export function renderGoTemplate(template: string, dot: Readonly<Record<string, 
     }
     let text = rest.slice(0, open);
     let body = rest.slice(open + 2);
-    if (/^-\s/.test(body)) {
-      text = text.trimEnd();
+    if (/^-[ \t\r\n]/.test(body)) {
+      text = trimGoSpace(text, 'end');
       body = body.slice(1);
     }
     const close = body.indexOf('}}');
     if (close < 0) throw new SealboxError('INPUT', `${where}: unclosed action "{{" in the template`);
     let action = body.slice(0, close);
     rest = body.slice(close + 2);
-    if (/\s-$/.test(action)) {
+    if (/[ \t\r\n]-$/.test(action)) {
       action = action.slice(0, -1);
-      rest = rest.trimStart();
+      rest = trimGoSpace(rest, 'start');
     }
     out += text;
     ev.spend(ACTION_WORK);
