@@ -79,3 +79,10 @@ describe('Go templates: quote, printf, b32enc and nospace in one pass give what 
     expect(renderGoTemplate(template, dot, 'k')).toBe(out);
   });
 });
+
+describe('Go templates: a string literal sealbox cannot read', () => {
+  it('is refused as INPUT naming it, not thrown as a SyntaxError (a 500 from /v1/convert, V8\'s words in a status)', () => {
+    const err = refusal(() => renderGoTemplate('{{ "\\x41" | upper }}', {}, 'sealedsecret "t/a": template data "k"'));
+    expect(err.message).toContain('sealedsecret "t/a": template data "k": cannot read the string "\\x41"');
+  });
+});
