@@ -37,11 +37,14 @@ export function canonicalJson(v: unknown): string {
 const INTERN_MAX = 4096;
 const interned = new Map<string, string>();
 
-/** Returns the shared copy of `s` (or `s` itself once the pool is full). */
+/** Longest string shared: a namespace or a condition's type, status or time is far shorter. */
+const INTERN_CHARS = 256;
+
+/** Returns the shared copy of `s` (or `s` itself once the pool is full, or when it is long). */
 export function intern(s: string): string {
   const hit = interned.get(s);
   if (hit !== undefined) return hit;
-  if (interned.size < INTERN_MAX) interned.set(s, s);
+  if (interned.size < INTERN_MAX && s.length <= INTERN_CHARS) interned.set(s, s);
   return s;
 }
 

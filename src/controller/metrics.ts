@@ -16,7 +16,7 @@ export class Metrics {
   readonly leader = new Gauge({ name: 'sealbox_leader', help: '1 while this replica is the leader (with --shards: holds shard 0 and leads key management)', registers: [this.registry] });
   readonly shards = new Gauge({ name: 'sealbox_shards', help: 'Shards the sealed resources are spread over (--shards)', registers: [this.registry] });
   readonly shardHeld = new Gauge({ name: 'sealbox_shard_held', help: '1 while this replica holds the shard (and reconciles its namespaces), with --shards above 1', labelNames: ['shard'] as const, registers: [this.registry] });
-  readonly syncRecords = new Gauge({ name: 'sealbox_sync_records', help: 'Sealed resources the reconciler keeps a sync record of (about 150 bytes each)', registers: [this.registry] });
+  readonly syncRecords = new Gauge({ name: 'sealbox_sync_records', help: 'Sealed resources the reconciler keeps a sync record of (about 90 bytes each)', registers: [this.registry] });
   readonly eventDedupeBytes = new Gauge({ name: 'sealbox_event_dedupe_bytes', help: 'Memory the event de-duplication uses (bounded)', registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'sealbox_workqueue_depth', help: 'Keys queued, running or waiting to retry', registers: [this.registry] });
 

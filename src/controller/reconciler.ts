@@ -20,7 +20,7 @@ import type { Metrics } from './metrics.js';
 import type { Owner, Plan, PlanOptions } from './plan.js';
 import { plan } from './plan.js';
 import type { SealedSummary } from './sealed-cache.js';
-import { summarizeSealed } from './sealed-cache.js';
+import { summarizeSealed, withStatus } from './sealed-cache.js';
 import type { SecretSummary } from './secret-cache.js';
 import { secretDigest } from './secret-cache.js';
 import type { StatusResult, StatusView } from './status.js';
@@ -111,14 +111,14 @@ export class Reconciler {
     const listed = this.#d.takeListed?.(key);
     const cached = this.#d.getSealed(namespace, name) ?? (listed === undefined ? undefined : summarizeSealed(listed));
     if (cached === undefined) {
-      this.#forget(key);
+      this.#forget(namespace, name);
       return; // deleted: garbage collection removes the Secret
     }
     // Being deleted (a finalizer, --cascade=foreground): garbage collection is
     // removing the Secret, and writing it again would undo that.
     if (cached.deleting) return;
     this.#records.keysNow(this.#d.fingerprints());
-    if (this.#records.matches(key, cached, this.#d.getCachedSecret(namespace, name))) {
+    if (this.#records.matches(cached, this.#d.getCachedSecret(namespace, name))) {
       this.#d.metrics.reconciles.inc({ result: 'unchanged' });
       return;
     }
@@ -127,9 +127,9 @@ export class Reconciler {
     await this.#sync(key, obj);
   }
 
-  #forget(key: string): void {
-    this.#fights.forget(key);
-    this.#records.delete(key);
+  #forget(namespace: string, name: string): void {
+    this.#fights.forget(namespace, name);
+    this.#records.delete(`${namespace}/${name}`);
   }
 
   /** The sealed resource as it is now, or undefined when it is gone; a failed GET is reported as a failed reconcile. */
@@ -137,7 +137,7 @@ export class Reconciler {
     const { namespace, name } = cached.metadata;
     try {
       const obj = await this.#d.api.getSealed(namespace, name);
-      if (obj === undefined) this.#forget(key);
+      if (obj === undefined) this.#forget(namespace, name);
       return obj;
     } catch (err) {
       this.#records.delete(key);
@@ -161,7 +161,7 @@ export class Reconciler {
       this.#d.metrics.reconciles.inc({ result: applied.result });
       const status = await this.#setStatus(current, { ok: true, reason: 'Unsealed', message: `the secret matches the sealed resource${this.#d.shardNote?.(namespace) ?? ''}` }, usedKeys(sealed, this.#d.fingerprints()));
       if (status === undefined) this.#records.delete(key);
-      else this.#records.set(key, { ...current, status }, applied.digest);
+      else this.#records.set(withStatus(current, status), applied.digest);
       if (applied.result !== 'unchanged') this.#logLimited(key, (suppressed) => { this.#d.log.debug({ namespace, name, generation, result: applied.result, suppressed }, 'secret synced'); });
     } catch (err) {
       this.#records.delete(key);
@@ -264,7 +264,7 @@ export class Reconciler {
   async #guarded(t: Target, write: () => Promise<V1Secret>): Promise<V1Secret> {
     const key = `${t.owner.namespace}/${t.owner.name}`;
     checkShard(this.#d.mayWrite, t.owner.namespace, `secret "${key}"`);
-    const verdict = this.#fights.check(key, t.version, Date.now());
+    const verdict = this.#fights.check(t.owner.namespace, t.owner.name, t.version, Date.now());
     if (verdict.hold) {
       throw new ReconcileError(
         'REFUSED',
@@ -274,7 +274,7 @@ export class Reconciler {
       );
     }
     const written = await write();
-    this.#fights.written(key, t.version, Date.now());
+    this.#fights.written(t.owner.namespace, t.owner.name, t.version, Date.now());
     return written;
   }
 

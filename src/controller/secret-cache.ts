@@ -18,7 +18,8 @@
  * with extra labels (one GET each, then recorded). A summary's size no
  * longer depends on the number of keys, so a Secret of 30,000 empty values
  * (the re-attack of SECURITY.md 1a.6b) costs no more than any other.
- * (Bytes per entry not measured yet: see the slimcache report.)
+ * An entry is about 210 bytes of heap with its map slot and strings
+ * (test/unit/controller/cache-memory.test.ts, docs/DEPLOY.md).
  */
 import type { V1Secret } from '../kube/types.js';
 import { intern, shortDigest } from './digest.js';
@@ -30,13 +31,33 @@ export interface SecretSummary {
   readonly metadata: {
     readonly name: string;
     readonly namespace: string;
-    readonly uid: string;
     readonly resourceVersion: string;
   };
   /** The name of the SealedSecret its ownerReferences name as controller (a claim only), or undefined. */
   readonly owner: string | undefined;
   /** secretDigest of the Secret; '' when no sealed resource claims it. */
   readonly digest: string;
+}
+
+/** A SecretSummary as one object, its own metadata (a getter): 64 bytes and its strings (issue 17 §1). */
+class Summary implements SecretSummary {
+  readonly name: string;
+  readonly namespace: string;
+  readonly resourceVersion: string;
+  readonly owner: string | undefined;
+  readonly digest: string;
+
+  constructor(name: string, namespace: string, resourceVersion: string, owner: string | undefined, digest: string) {
+    this.name = name;
+    this.namespace = namespace;
+    this.resourceVersion = resourceVersion;
+    this.owner = owner;
+    this.digest = digest;
+  }
+
+  get metadata(): SecretSummary['metadata'] {
+    return this;
+  }
 }
 
 function sortedEntries(m: Readonly<Record<string, string>> | undefined): string[] {
@@ -78,14 +99,14 @@ function claimedOwner(s: V1Secret): string | undefined {
   return ref !== undefined && OBJECT_NAME.test(ref.name) ? ref.name : undefined;
 }
 
-/** Returns the cache entry of `s`, a new object; `s` is left as it is. */
-export function summarizeSecret(s: V1Secret): SecretSummary {
+/**
+ * Returns the cache entry of `s`, a new object; `s` is left as it is. With
+ * `old` (the entry it replaces), its name is taken from `old` when equal.
+ */
+export function summarizeSecret(s: V1Secret, old?: SecretSummary): SecretSummary {
   const meta = s.metadata ?? {};
-  const name = meta.name ?? '';
+  const fresh = meta.name ?? '';
+  const name = old?.metadata.name === fresh ? old.metadata.name : fresh;
   const owner = claimedOwner(s);
-  return {
-    metadata: { name, namespace: intern(meta.namespace ?? ''), uid: meta.uid ?? '', resourceVersion: meta.resourceVersion ?? '' },
-    owner: owner === name ? name : owner,
-    digest: owner === undefined ? '' : secretDigest(s),
-  };
+  return new Summary(name, intern(meta.namespace ?? ''), meta.resourceVersion ?? '', owner === name ? name : owner, owner === undefined ? '' : secretDigest(s));
 }

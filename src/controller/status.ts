@@ -110,14 +110,37 @@ function statusCheck(observedGeneration: unknown, conditions: readonly Partial<R
 
 const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object';
 
-/** The view of a status as the API server returns it (any shape: a user may have written it). */
+/** Most distinct status views shared (VIEWS); the pool starts over when full. */
+const VIEWS_MAX = 4096;
+/** A status with longer conditions (someone else wrote it) is not shared: the pool stays small. */
+const VIEW_KEY_MAX = 512;
+
+/**
+ * Status views are shared: the resources synced in one second with one
+ * generation and one set of keys have equal ones, and a view of its own
+ * was about 270 bytes per resource (issue 17 §1). Views are never changed.
+ */
+const VIEWS = new Map<string, StatusView>();
+
+function sharedView(since: StatusView['since'], check: string): StatusView {
+  const key = [check, ...since.flatMap((s) => [s.type, s.status, s.time])].join('\0');
+  const hit = VIEWS.get(key);
+  if (hit !== undefined) return hit;
+  const view = { since, check };
+  if (key.length > VIEW_KEY_MAX) return view;
+  if (VIEWS.size >= VIEWS_MAX) VIEWS.clear();
+  VIEWS.set(key, view);
+  return view;
+}
+
+/** The view of a status as the API server returns it (any shape: a user may have written it); equal views are one object. */
 export function statusView(raw: unknown): StatusView {
   const status = isObject(raw) ? raw : {};
   const conditions = (Array.isArray(status.conditions) ? (status.conditions as unknown[]) : []).filter(isObject);
-  const since = conditions.flatMap((c) => (typeof c.type === 'string' && typeof c.status === 'string' && typeof c.lastTransitionTime === 'string'
-    ? [{ type: intern(c.type), status: intern(c.status), time: intern(c.lastTransitionTime) }]
-    : []));
-  return { since, check: statusCheck(status.observedGeneration, conditions, status.keyIds) };
+  const since = conditions
+    .filter((c) => typeof c.type === 'string' && typeof c.status === 'string' && typeof c.lastTransitionTime === 'string')
+    .map((c) => ({ type: intern(String(c.type)), status: intern(String(c.status)), time: intern(String(c.lastTransitionTime)) }));
+  return sharedView(since, statusCheck(status.observedGeneration, conditions, status.keyIds));
 }
 
 /**

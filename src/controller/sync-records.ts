@@ -6,9 +6,10 @@
  * whose cached summaries still give the same digest has nothing to do: no
  * GET, no unseal, no request. Anything else takes the full path.
  *
- * A record is a 22-character digest (about 150 bytes with its map entry
- * and key), never a value.
+ * A record is a 22-character digest (about 90 bytes with its map entry:
+ * the key is the cached summary's name string, NamespacedMap), never a value.
  */
+import { NamespacedMap } from '../kube/namespaced-map.js';
 import { shortDigest } from './digest.js';
 import type { SealedSummary } from './sealed-cache.js';
 import type { SecretSummary } from './secret-cache.js';
@@ -18,9 +19,19 @@ function recordOf(sealed: SealedSummary, secretDigest: string): string {
   return shortDigest([m.uid, String(m.generation), sealed.spec, sealed.patch ? 'patch' : 'replace', sealed.status.check, secretDigest]);
 }
 
-/** The sync records of the resources a reconciler has synced, by `namespace/name`. */
+/** The namespace and name of a `namespace/name` key. */
+function split(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+/**
+ * The sync records of the resources a reconciler has synced, stored under
+ * the namespace and name strings of the summary each is set with (the
+ * cache's, at a cold start), not a key string of their own.
+ */
 export class SyncRecords {
-  readonly #records = new Map<string, string>();
+  readonly #records = new NamespacedMap<string>();
   #keys: ReadonlySet<string> = new Set();
   readonly #onSize: (size: number) => void;
 
@@ -34,20 +45,22 @@ export class SyncRecords {
     return this.#records.size;
   }
 
-  /** True when `sealed` and `secret` (the cached summaries) are as the last sync of `key` left them. */
-  matches(key: string, sealed: SealedSummary, secret: SecretSummary | undefined): boolean {
-    const record = this.#records.get(key);
+  /** True when `sealed` and `secret` (the cached summaries) are as the last sync of that resource left them. */
+  matches(sealed: SealedSummary, secret: SecretSummary | undefined): boolean {
+    const record = this.#records.get(sealed.metadata.namespace, sealed.metadata.name);
     return record !== undefined && secret !== undefined && secret.digest !== '' && record === recordOf(sealed, secret.digest);
   }
 
-  /** Records a sync of `key`: the sealed resource as `sealed` shows it, its Secret with digest `secretDigest`. */
-  set(key: string, sealed: SealedSummary, secretDigest: string): void {
-    this.#records.set(key, recordOf(sealed, secretDigest));
+  /** Records a sync: the sealed resource as `sealed` shows it, its Secret with digest `secretDigest`. */
+  set(sealed: SealedSummary, secretDigest: string): void {
+    const { namespace, name } = sealed.metadata;
+    this.#records.set(namespace, name, recordOf(sealed, secretDigest));
     this.#onSize(this.#records.size);
   }
 
+  /** Forgets the record of `namespace/name`. */
   delete(key: string): void {
-    if (this.#records.delete(key)) this.#onSize(this.#records.size);
+    if (this.#records.delete(...split(key))) this.#onSize(this.#records.size);
   }
 
   /**

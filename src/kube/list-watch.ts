@@ -9,7 +9,8 @@
  *   (HTTP 400/422: the WatchList feature is off) or silent (STREAM_IDLE_MS),
  *   it comes in pages (`limit`/`continue`). Either way each object becomes
  *   its cache entry before the next is read: the list is never all in memory.
- * - The cache holds only what `keep` returns, and callbacks get that form.
+ * - The cache holds only what `keep` returns, and callbacks get that form
+ *   (InformerCache, src/kube/informer-cache.ts).
  * - An initial list replaces the cache: what it did not deliver is deleted.
  * - The watch resumes from the last resourceVersion seen (events and
  *   bookmarks); an expired one (410, as an HTTP status, an ERROR event, or
@@ -22,14 +23,21 @@ import { truncate } from '../errors.js';
 import { KubeError } from './errors.js';
 import type { ListWatchSource } from './pager.js';
 import { listInPages } from './pager.js';
+import type { CacheVerb, Unseen } from './informer-cache.js';
+import { InformerCache } from './informer-cache.js';
 import type { KubeInformer } from './types.js';
 import type { WatchEnd, WatchEvent, WatchStream } from './watch-stream.js';
 import { openWatch } from './watch-stream.js';
 
 /** How a ListWatch treats what it receives. */
 export interface ListWatchOptions<F, C> {
-  /** The cache entry of a full object: the cache holds nothing else. */
-  readonly keep: (obj: F) => C;
+  /**
+   * The cache entry of a full object, given the entry it replaces (so that
+   * it can keep that entry's strings): the cache holds nothing else. An
+   * entry's `metadata.resourceVersion`, if it has one, lets an object
+   * delivered again unchanged (a relist) be no update.
+   */
+  readonly keep: (obj: F, old: C | undefined) => C;
   /** Called once per request sent (a list page, a watch), for metrics. */
   readonly onRequest?: (verb: string, resource: string) => void;
   /**
@@ -53,24 +61,18 @@ export interface ListWatchOptions<F, C> {
  */
 export const STREAM_IDLE_MS = 60_000;
 
-type Verb = 'add' | 'update' | 'delete';
-interface Entry<C> { readonly obj: C; readonly rv: string | undefined; readonly namespace: string }
 const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 /** The kubeconfig's credentials could not be had (e.g. its exec plugin failed). */
 class CredentialsError extends KubeError {}
-
-function keyOf(obj: k8s.KubernetesObject): string {
-  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-}
 
 /** List + watch + cache of one kind in one scope; see the module comment. */
 export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInformer<C> {
   readonly #kc: k8s.KubeConfig;
   readonly #src: ListWatchSource<F>;
   readonly #o: ListWatchOptions<F, C>;
-  readonly #cache = new Map<string, Entry<C>>();
-  readonly #cbs = { add: [] as ((o: C) => void)[], update: [] as ((o: C) => void)[], delete: [] as ((o: C) => void)[], error: [] as ((e?: unknown) => void)[] };
+  readonly #cache: InformerCache<F, C>;
+  readonly #onError: ((e?: unknown) => void)[] = [];
   /** Where the watch resumes; '' when a list is needed. */
   #rv = '';
   /** Bumped by start() and stop(): a loop of an older generation stops. */
@@ -78,8 +80,8 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
   #stopped = true;
   #watch: WatchStream | undefined;
   #streamRefused: boolean;
-  /** Keys delivered by the streaming initial list in progress; undefined when none is. */
-  #seen: Set<string> | undefined;
+  /** Set while a streaming initial list is in progress (empty at a cold start). */
+  #unseen: Unseen | undefined;
   /** What the last watch's ERROR event said, if it had one. */
   #watchError: { code: number; message: string } | undefined;
   #events = 0;
@@ -89,26 +91,26 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
     this.#kc = kc;
     this.#src = source;
     this.#o = options;
+    this.#cache = new InformerCache(options.keep);
     this.#streamRefused = options.stream === false;
   }
 
   /** Registers a callback; cache callbacks get the cached form (what `keep` returned). */
-  on(verb: Verb, cb: (obj: C) => void): void;
+  on(verb: CacheVerb, cb: (obj: C) => void): void;
   on(verb: 'error', cb: (err?: unknown) => void): void;
-  on(verb: Verb | 'error', cb: ((obj: C) => void) | ((err?: unknown) => void)): void {
-    (this.#cbs[verb] as unknown[]).push(cb);
+  on(verb: CacheVerb | 'error', cb: ((obj: C) => void) | ((err?: unknown) => void)): void {
+    if (verb === 'error') this.#onError.push(cb as (err?: unknown) => void);
+    else this.#cache.on(verb, cb);
   }
 
   /** The cached entry, or undefined. */
   get(name: string, namespace?: string): C | undefined {
-    return this.#cache.get(`${namespace ?? ''}/${name}`)?.obj;
+    return this.#cache.get(namespace ?? '', name);
   }
 
   /** Every cached entry, or those of one namespace. */
   list(namespace?: string): C[] {
-    const out: C[] = [];
-    for (const e of this.#cache.values()) if (namespace === undefined || e.namespace === namespace) out.push(e.obj);
-    return out;
+    return this.#cache.list(namespace);
   }
 
   /** The resourceVersion the watch resumes from ('' before the first list). */
@@ -162,14 +164,14 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
     } catch (err) {
       if (!this.#live(gen)) return;
       if (err instanceof CredentialsError && this.#synced !== undefined) reject(err);
-      else for (const cb of this.#cbs.error) cb(err);
+      else for (const cb of this.#onError) cb(err);
     }
   }
 
   /** Decides what follows a watch: returns to watch or list again, or throws the failure. */
   #afterWatch(end: WatchEnd, ms: number): void {
-    const streaming = this.#seen !== undefined;
-    this.#seen = undefined;
+    const streaming = this.#unseen !== undefined;
+    this.#unseen = undefined;
     const error = this.#watchError;
     this.#watchError = undefined;
     if (streaming && end.kind === 'idle') {
@@ -205,14 +207,14 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
     if (this.#rv === '') {
       // 6 h: the server's default (30-60 min) ended a back-pressured list of 40,000 after 33 min; it started over
       Object.assign(q, { sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan', timeoutSeconds: String(6 * 3600) });
-      this.#seen = new Set();
+      this.#unseen = this.#cache.unseen();
     } else {
       // as client-go: 5 to 10 minutes, so that watches of many replicas do not end together
       Object.assign(q, { resourceVersion: this.#rv, timeoutSeconds: String(300 + Math.floor(Math.random() * 300)) });
     }
     this.#events = 0;
     this.#o.onRequest?.('watch', this.#src.resource);
-    const w = openWatch(this.#kc, this.#src.path, q, (e) => this.#onEvent(gen, e), this.#seen === undefined ? undefined : this.#o.streamIdleMs ?? STREAM_IDLE_MS);
+    const w = openWatch(this.#kc, this.#src.path, q, (e) => this.#onEvent(gen, e), this.#unseen === undefined ? undefined : this.#o.streamIdleMs ?? STREAM_IDLE_MS);
     this.#watch = w;
     const end = await w.ended;
     if (this.#watch === w) this.#watch = undefined;
@@ -228,73 +230,52 @@ export class ListWatch<F extends k8s.KubernetesObject, C> implements KubeInforme
       return;
     }
     const obj = e.object as F;
-    const seen = this.#seen;
+    const unseen = this.#unseen;
     if (e.type === 'BOOKMARK') {
-      if (seen !== undefined && obj.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') this.#replaced(seen, obj.metadata.resourceVersion ?? '');
-      else if (seen === undefined) this.#rv = obj.metadata?.resourceVersion ?? this.#rv;
+      if (unseen !== undefined && obj.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') this.#replaced(unseen, obj.metadata.resourceVersion ?? '');
+      else if (unseen === undefined) this.#rv = obj.metadata?.resourceVersion ?? this.#rv;
       return;
     }
     if (e.type === 'DELETED') {
-      seen?.delete(keyOf(obj));
-      this.#remove(keyOf(obj));
-    } else if (seen !== undefined) {
-      await this.#listed(obj, seen);
+      if (unseen !== undefined) InformerCache.seen(unseen, obj);
+      this.#cache.remove(obj);
+    } else if (unseen !== undefined) {
+      await this.#listed(obj, unseen);
     } else {
-      this.#put(obj);
+      this.#cache.put(obj);
     }
     // the objects of an initial list carry their own, older versions: the list's is its bookmark's
-    if (seen === undefined) this.#rv = obj.metadata?.resourceVersion ?? this.#rv;
+    if (unseen === undefined) this.#rv = obj.metadata?.resourceVersion ?? this.#rv;
   }
 
   /** A paged list (src/kube/pager.ts), then the cache is replaced by what it delivered. */
   async #listPages(gen: number): Promise<void> {
-    let seen = new Set<string>();
+    let unseen = this.#cache.unseen();
     const rv = await listInPages(this.#src, {
       onRequest: () => this.#o.onRequest?.('list', this.#src.resource),
-      onRestart: () => { seen = new Set(); this.#o.onExpired?.(); },
+      onRestart: () => { unseen = this.#cache.unseen(); this.#o.onExpired?.(); },
       onObject: (obj) => {
         // stopped or restarted meanwhile: end this list (#loop reports nothing for a dead generation)
         if (!this.#live(gen)) throw new KubeError(0, `list ${this.#src.resource}: stopped`);
-        return this.#listed(obj, seen);
+        return this.#listed(obj, unseen);
       },
     });
-    if (this.#live(gen)) this.#replaced(seen, rv);
+    if (this.#live(gen)) this.#replaced(unseen, rv);
   }
 
-  async #listed(obj: F, seen: Set<string>): Promise<void> {
-    seen.add(keyOf(obj));
+  async #listed(obj: F, unseen: Unseen): Promise<void> {
+    InformerCache.seen(unseen, obj);
     await this.#o.onListed?.(obj);
-    this.#put(obj);
+    this.#cache.put(obj);
   }
 
   /** Ends an initial list: deletes what it did not deliver and resumes watching from `rv`. */
-  #replaced(seen: ReadonlySet<string>, rv: string): void {
-    for (const key of [...this.#cache.keys()]) if (!seen.has(key)) this.#remove(key);
-    this.#seen = undefined;
+  #replaced(unseen: Unseen, rv: string): void {
+    this.#cache.replaced(unseen);
+    this.#unseen = undefined;
     this.#watch?.allowSilence();
     this.#rv = rv;
     this.#synced?.();
     this.#synced = undefined;
-  }
-
-  #put(obj: F): void {
-    const key = keyOf(obj);
-    const rv = obj.metadata?.resourceVersion;
-    const old = this.#cache.get(key);
-    if (old !== undefined && rv !== undefined && old.rv === rv) return;
-    const entry: Entry<C> = { obj: this.#o.keep(obj), rv, namespace: obj.metadata?.namespace ?? '' };
-    this.#cache.set(key, entry);
-    this.#emit(old === undefined ? 'add' : 'update', entry.obj);
-  }
-
-  #remove(key: string): void {
-    const old = this.#cache.get(key);
-    if (old === undefined) return;
-    this.#cache.delete(key);
-    this.#emit('delete', old.obj);
-  }
-
-  #emit(verb: Verb, obj: C): void {
-    for (const cb of this.#cbs[verb]) cb(obj);
   }
 }

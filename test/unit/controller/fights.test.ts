@@ -3,12 +3,12 @@ import type { FightVerdict } from '../../../src/controller/fights.js';
 import { FIGHT_DEFAULTS, FightDetector } from '../../../src/controller/fights.js';
 
 const V = 'uid-1/3';
-const K = 'prod/db';
+const [NS, NAME] = ['prod', 'db'];
 
 /** Writes as the reconciler does: check, and record the write when allowed. */
 function attempt(f: FightDetector, at: number, version = V): FightVerdict {
-  const v = f.check(K, version, at);
-  if (!v.hold) f.written(K, version, at);
+  const v = f.check(NS, NAME, version, at);
+  if (!v.hold) f.written(NS, NAME, version, at);
   return v;
 }
 
@@ -66,7 +66,7 @@ describe('FightDetector', () => {
     const t = fight(f, 5);
     expect(attempt(f, t, 'uid-1/4').hold).toBe(false);
     fight(f, 5, t + 1000);
-    f.forget(K);
+    f.forget(NS, NAME);
     expect(f.size).toBe(0);
     expect(attempt(f, t + 10_000).hold).toBe(false);
   });

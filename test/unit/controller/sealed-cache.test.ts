@@ -20,8 +20,8 @@ describe('summarizeSealed', () => {
     const before = structuredClone(obj);
     const s = summarizeSealed({ ...obj, metadata: { ...obj.metadata, annotations: { [PATCH_ANNOTATION]: 'true' } } });
     expect(obj).toEqual(before);
-    expect(Object.keys(s).sort()).toEqual(['deleting', 'metadata', 'patch', 'spec', 'status']);
-    expect(s.metadata).toEqual({ name: 'db', namespace: 'prod', uid: 'uid-sealed-db', resourceVersion: '7', generation: 1 });
+    expect(Object.keys(s).sort()).toEqual(['deleting', 'generation', 'name', 'namespace', 'patch', 'resourceVersion', 'spec', 'status', 'uid']);
+    expect(s.metadata).toMatchObject({ name: 'db', namespace: 'prod', uid: 'uid-sealed-db', resourceVersion: '7', generation: 1 });
     expect(s).toMatchObject({ deleting: false, patch: true });
     const text = JSON.stringify(s);
     expect(text).not.toContain('encryptedData');
@@ -57,6 +57,16 @@ describe('the status view', () => {
     expect(next?.conditions[0]?.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
     expect(nextStatus('db', 1, statusView(obj.status), OK, ['cert:def'], new Date())).toBeDefined();
     expect(nextStatus('db', 1, statusView(obj.status), { ...OK, ok: false }, ['cert:abc'], new Date())?.conditions[0]?.lastTransitionTime).not.toBe('2026-01-01T00:00:00Z');
+  });
+
+  it('is one shared object for equal statuses (resources synced together), whatever the copy it is read from', () => {
+    const status = nextStatus('db', 1, statusView(undefined), OK, ['cert:abc'], new Date('2026-01-01T00:00:00Z')) as unknown as Record<string, unknown>;
+    expect(statusView(structuredClone(status))).toBe(statusView(structuredClone(status)));
+    expect(statusView({ ...status, observedGeneration: 2 })).not.toBe(statusView(status));
+    // a status someone else wrote with long conditions is read, not shared
+    const long = { ...status, conditions: [{ type: 'Ready', status: 'True', reason: 'x', message: 'y', lastTransitionTime: 't'.repeat(600) }] };
+    expect(statusView(long)).not.toBe(statusView(structuredClone(long)));
+    expect(statusView(long).since[0]?.time).toBe('t'.repeat(600));
   });
 
   it('takes any shape a user may have written without throwing', () => {
