@@ -31,6 +31,7 @@ interface ControllerFlags {
   kmsTimeout: number;
   kmsAllow: string;
   sealedSecretsCompat: boolean;
+  compatRsaPerNamespacePerMinute: number;
 }
 
 /** The options of `sealbox controller`, each with its environment variable; see README "Controller flags". */
@@ -63,6 +64,7 @@ function controllerOptions(): Option[] {
     opt('--kms-providers <list>', 'cloud key services to unwrap with the pod identity: aws, azure or aws,azure (docs/KMS.md); empty for none', 'SEALBOX_KMS_PROVIDERS').default(''),
     opt('--kms-timeout <duration>', 'time limit of one KMS call, SDK retries included', 'SEALBOX_KMS_TIMEOUT').default(parseDuration('15s'), '15s').argParser(parseDuration),
     opt('--sealed-secrets-compat', 'act as a drop-in for the Sealed Secrets controller: reconcile bitnami.com/v1alpha1 SealedSecrets as it does (needs deploy/compat/: CRD and RBAC), serve kubeseal\'s /v1/verify and /v1/rotate, label new keys as Sealed Secrets does (docs/MIGRATION.md)', 'SEALBOX_SEALED_SECRETS_COMPAT').default(false),
+    opt('--compat-rsa-per-namespace-per-minute <n>', 'with --sealed-secrets-compat: RSA private operations one namespace\'s SealedSecrets may cost a minute; beyond it their unseal waits (status says so); 0 for no limit', 'SEALBOX_COMPAT_RSA_PER_NAMESPACE_PER_MINUTE').default(6000).argParser(parseIntOption),
     opt('--kms-allow <list>', 'KMS keys the controller may call: default, azure:.SUFFIX, azure:HOST[:PORT], aws:ACCOUNT:REGION (* for any); comma-separated (docs/KMS.md)', 'SEALBOX_KMS_ALLOW').default('default'),
   ];
 }
@@ -99,6 +101,7 @@ async function optionsFrom(f: ControllerFlags): Promise<ControllerOptions> {
     kmsTimeoutMs: f.kmsTimeout,
     kmsAllow: parseKmsAllow(f.kmsAllow, process.env),
     sealedSecretsCompat: f.sealedSecretsCompat,
+    compatRsaPerNamespacePerMinute: f.compatRsaPerNamespacePerMinute,
     onFatal: () => {
       process.exit(1);
     },

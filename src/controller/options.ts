@@ -74,6 +74,13 @@ export interface ControllerOptions {
    */
   readonly sealedSecretsCompat?: boolean;
   /**
+   * RSA private operations the compatibility mode may spend a minute on one
+   * namespace's SealedSecrets (`--compat-rsa-per-namespace-per-minute`,
+   * default 6,000; 0: no limit); beyond it their reconciles are deferred
+   * (src/controller/compat/budget.ts).
+   */
+  readonly compatRsaPerNamespacePerMinute?: number;
+  /**
    * Called when the controller cannot go on: leadership lost, or reconciling
    * could not start (in both modes); the CLI exits so the pod restarts cleanly.
    */

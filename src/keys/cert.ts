@@ -142,16 +142,24 @@ export class CertIdentity implements KeyUnwrapper {
   }
 
   /**
+   * True when {@link CertIdentity.unwrapBitnami} would make an RSA private
+   * operation for `wrapped`: when it is exactly as long as the modulus.
+   * Go's rsa.DecryptOAEP would read a shorter ciphertext as one with
+   * leading zeros, but kubeseal (Go's EncryptOAEP) always writes exactly the
+   * modulus length: anything else is refused before the private-key
+   * operation, or a tenant's 4-byte values would each cost one per key.
+   */
+  costsBitnami(wrapped: Uint8Array): boolean {
+    return wrapped.length === this.#wrappedBytes;
+  }
+
+  /**
    * Unwraps the session key of a Sealed Secrets value (src/crypto/bitnami.ts)
    * off the event loop. Returns null when it does not decrypt with this key
    * and `label`: such values name no key, so a miss is not an error.
    */
   async unwrapBitnami(wrapped: Uint8Array, label: Uint8Array): Promise<Uint8Array | null> {
-    // Go's rsa.DecryptOAEP would read a shorter ciphertext as one with
-    // leading zeros, but kubeseal (Go's EncryptOAEP) always writes exactly the
-    // modulus length: anything else is refused before the private-key
-    // operation, or a tenant's 4-byte values would each cost one per key.
-    if (wrapped.length !== this.#wrappedBytes) return null;
+    if (!this.costsBitnami(wrapped)) return null;
     this.privateOps++;
     try {
       return new Uint8Array(await subtle.decrypt({ name: 'RSA-OAEP', label }, await this.#key, wrapped));

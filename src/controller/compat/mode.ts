@@ -22,13 +22,14 @@ import { WorkQueue } from '../queue.js';
 import { FOREIGN_DELETE_WINDOW_MS, ForeignDeletions, isForeignSecret, isOwnSecret } from './foreign.js';
 import type { CompatSummary } from './cache.js';
 import { COMPAT_COLD_START_BYTES, COMPAT_COLD_START_HOLD, fullSealed, summarizeBitnami } from './cache.js';
+import { COMPAT_RSA_PER_NAMESPACE_PER_MINUTE, UnsealBudget } from './budget.js';
 import { WorkingKeys } from './opener.js';
 import { CompatReconciler } from './reconciler.js';
 
 /** What the compatibility mode needs from the controller. */
 export interface CompatModeOptions {
   /** The controller's options: workers, backoff, cache size, events. */
-  readonly o: Pick<ControllerOptions, 'workers' | 'maxBackoffMs' | 'dataKeyCacheSize' | 'events'>;
+  readonly o: Pick<ControllerOptions, 'workers' | 'maxBackoffMs' | 'dataKeyCacheSize' | 'events' | 'compatRsaPerNamespacePerMinute'>;
   readonly api: KubeApi;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -82,6 +83,7 @@ export class CompatMode {
       keys: () => o.keys.keys, afterUnseal: () => { o.keys.countRsaOps(); },
       cache: new DataKeyCache(o.o.dataKeyCacheSize), getSealed: (ns, name) => this.#whole(ns, name),
       waitToCreate: (key) => this.#waitToCreate(key),
+      budget: new UnsealBudget(o.o.compatRsaPerNamespacePerMinute ?? COMPAT_RSA_PER_NAMESPACE_PER_MINUTE),
     });
     // A held object of the initial list never outlives its work item.
     const queue = new WorkQueue((key) => reconciler.reconcile(key).finally(() => this.#coldStart.take(key)), { workers: o.o.workers, baseDelayMs: 1000, maxDelayMs: o.o.maxBackoffMs });

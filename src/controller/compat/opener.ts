@@ -4,7 +4,8 @@
  * the event loop); the key that worked is remembered per SealedSecret and
  * tried first next time, and each unwrapped session key is cached by its
  * wrapped bytes and label, so a resync of an unchanged SealedSecret costs
- * no RSA operation at all.
+ * no RSA operation at all. Each RSA operation may be charged to a budget
+ * (budget.ts).
  */
 import { createHash } from 'node:crypto';
 import { openBitnamiValue, splitBitnamiValue } from '../../crypto/bitnami.js';
@@ -49,8 +50,10 @@ function ordered(keys: readonly OpenerKey[], preferred: string | undefined): Ope
 /**
  * Returns an opener for one SealedSecret (`objectKey`): session keys come
  * from `cache` when they were unwrapped before, else from each key in turn.
+ * `charge` is called before each RSA private operation and throws to stop
+ * (the namespace's budget, budget.ts); what was unwrapped stays cached.
  */
-export function bitnamiOpener(objectKey: string, keys: readonly OpenerKey[], working: WorkingKeys, cache: DataKeyCache): BitnamiOpener {
+export function bitnamiOpener(objectKey: string, keys: readonly OpenerKey[], working: WorkingKeys, cache: DataKeyCache, charge?: () => void): BitnamiOpener {
   return async (value, label) => {
     const parts = splitBitnamiValue(value);
     if (parts === null) return null;
@@ -58,6 +61,7 @@ export function bitnamiOpener(objectKey: string, keys: readonly OpenerKey[], wor
     const cached = cache.get(ck);
     if (cached !== undefined) return openBitnamiValue(cached, parts.sealed);
     for (const k of ordered(keys, working.get(objectKey))) {
+      if (k.identity.costsBitnami(parts.wrapped)) charge?.();
       const sessionKey = await k.identity.unwrapBitnami(parts.wrapped, label);
       if (sessionKey === null) continue;
       const plain = openBitnamiValue(sessionKey, parts.sealed);

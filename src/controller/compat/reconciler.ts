@@ -2,7 +2,9 @@
  * Reconciles one Sealed Secrets SealedSecret in compatibility mode
  * (`--sealed-secrets-compat`): unseal (every key tried, the working one
  * remembered) → planCompat → apply, then the `Synced` status and the events
- * Sealed Secrets records: `Unsealed`, `ErrUnsealFailed`, `ErrUpdateFailed`.
+ * Sealed Secrets records: `Unsealed`, `ErrUnsealFailed`, `ErrUpdateFailed`;
+ * and `UnsealDeferred` when its namespace is over its budget of RSA
+ * operations (budget.ts).
  */
 import type { DataKeyCache } from '../../crypto/key-cache.js';
 import { SealboxError, isSealboxError, truncate } from '../../errors.js';
@@ -13,6 +15,8 @@ import type { EventRecorder } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { MESSAGE_CHARS } from '../status.js';
+import type { UnsealBudget } from './budget.js';
+import { OverBudget } from './budget.js';
 import type { OpenerKey, WorkingKeys } from './opener.js';
 import { bitnamiOpener } from './opener.js';
 import type { BitnamiOwner } from './plan.js';
@@ -35,6 +39,8 @@ export interface CompatDeps {
   readonly waitToCreate?: (key: string) => number;
   /** Called after unsealing, to move RSA counters into metrics. */
   readonly afterUnseal?: () => void;
+  /** RSA private operations each namespace may spend a minute; absent: no limit. */
+  readonly budget?: UnsealBudget;
 }
 
 function ownerOf(obj: SealedSecretObject, namespace: string): BitnamiOwner {
@@ -77,6 +83,7 @@ export class CompatReconciler {
   /** Reconciles `namespace/name`; throws to ask the work queue for a retry. */
   async reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
+    this.#checkBudget(namespace, name);
     const obj = await this.#d.getSealed(namespace, name);
     if (obj === undefined) {
       this.#d.working.delete(key);
@@ -92,6 +99,10 @@ export class CompatReconciler {
         this.#d.log.info({ namespace, name, retryInMs: err.retryAfterMs }, err.message);
         throw err;
       }
+      if (err instanceof OverBudget) {
+        await this.#deferred(obj, err);
+        throw err;
+      }
       await this.#failed(obj, err);
       if (err instanceof ImmutableTarget) return;
       throw err;
@@ -104,7 +115,7 @@ export class CompatReconciler {
     const what = `sealedsecret "${key}"`;
     try {
       const sealed = parseBitnamiSealed({ ...obj, metadata: { ...obj.metadata, namespace } }, what);
-      const open = bitnamiOpener(key, this.#d.keys(), this.#d.working, this.#d.cache);
+      const open = bitnamiOpener(key, this.#d.keys(), this.#d.working, this.#d.cache, this.#d.budget?.charger(namespace));
       return desiredSecret(ownerOf(obj, namespace), await unsealBitnami(sealed, open, what));
     } finally {
       this.#d.afterUnseal?.();
@@ -129,6 +140,30 @@ export class CompatReconciler {
     const wait = this.#d.waitToCreate?.(`${owner.namespace}/${owner.name}`) ?? 0;
     if (wait > 0) throw new CreateDeferred('another writer deleted its secret of this name a moment ago; creating it later, unless that writer re-creates it', wait);
     await this.#d.api.createSecret(secret);
+  }
+
+  /**
+   * Defers `namespace/name` while its namespace is over its budget, before
+   * any API request (the GET of a SealedSecret may cost a megabyte): no
+   * status or event, as for a SealedSecret still waiting in the queue.
+   */
+  #checkBudget(namespace: string, name: string): void {
+    try {
+      this.#d.budget?.check(namespace);
+    } catch (err) {
+      this.#d.metrics.reconciles.inc({ result: 'deferred' });
+      this.#d.log.debug({ namespace, name, retryInMs: err instanceof OverBudget ? err.retryAfterMs : undefined }, 'sealedsecret (bitnami) unseal deferred: namespace over its unseal budget');
+      throw err;
+    }
+  }
+
+  /** Records a SealedSecret whose unseal ran out of its namespace's budget: a Warning event and `Synced=False`, no value. */
+  async #deferred(obj: SealedSecretObject, err: OverBudget): Promise<void> {
+    const { namespace, name } = obj.metadata ?? {};
+    this.#d.metrics.reconciles.inc({ result: 'deferred' });
+    this.#d.log.info({ namespace, name, retryInMs: err.retryAfterMs }, 'sealedsecret (bitnami) unseal deferred: namespace over its unseal budget');
+    await this.#d.events.warning(obj, 'UnsealDeferred', err.message);
+    await this.#setStatus(obj, err.message);
   }
 
   async #failed(obj: SealedSecretObject, err: unknown): Promise<void> {

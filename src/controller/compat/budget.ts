@@ -1,0 +1,118 @@
+/**
+ * The compatibility mode's budget of RSA private operations per namespace
+ * (`--compat-rsa-per-namespace-per-minute`, docs/SECURITY.md 1a.8). Each
+ * Sealed Secrets value wraps a session key of its own and names no key, so
+ * a SealedSecret of ~2,000 values that open costs ~2,000 RSA operations at
+ * its first reconcile and whenever its session keys leave the data-key
+ * cache; the work queue's turns over namespaces bound the workers one
+ * namespace holds, not the RSA time it takes. Here each namespace has a
+ * token bucket (src/kube/token-bucket.ts): `perMinute` tokens a minute, at
+ * most `perMinute` at once, one taken before each RSA private operation of
+ * its compat reconciles. A namespace without tokens has its reconciles
+ * deferred until its bucket has refilled; other namespaces go on at full
+ * speed. Session keys already unwrapped stay in the data-key cache, so a
+ * deferred SealedSecret resumes where it stopped.
+ */
+import { SealboxError } from '../../errors.js';
+import { TokenBucket } from '../../kube/token-bucket.js';
+
+/**
+ * Default of `--compat-rsa-per-namespace-per-minute`: 6,000, half of one
+ * core's RSA time (an RSA-4096 private operation takes ~5 ms here: 3.3 ms
+ * idle, 7 ms under load), so a tenant cannot take more than that, and a
+ * namespace whose SealedSecrets all need unsealing at once at start-up
+ * (e.g. 500 of 10 values with two keys to try) is not slowed.
+ */
+export const COMPAT_RSA_PER_NAMESPACE_PER_MINUTE = 6000;
+
+/** Shortest wait before a deferred SealedSecret is tried again. */
+const MIN_RETRY_MS = 1000;
+
+/** How often buckets that have refilled (a full bucket is a new one) are forgotten. */
+const SWEEP_MS = 60_000;
+
+/** The status, event and error message of a deferred SealedSecret: no value, no key. */
+export function overBudgetMessage(namespace: string, perMinute: number): string {
+  return `namespace "${namespace}" is over its unseal budget of ${String(perMinute)} RSA operations a minute (--compat-rsa-per-namespace-per-minute); this SealedSecret is unsealed again once the budget has refilled, within a minute`;
+}
+
+/**
+ * A compat reconcile deferred because its namespace is over its budget:
+ * the work queue retries it after `retryAfterMs` (the time its namespace's
+ * bucket takes to refill), not after its usual backoff.
+ */
+export class OverBudget extends SealboxError {
+  readonly namespace: string;
+  readonly retryAfterMs: number;
+  /** The queue backs off from here, so a deferral waits `retryAfterMs`, not the base second. */
+  readonly retryBaseMs: number;
+
+  constructor(namespace: string, perMinute: number, retryAfterMs: number) {
+    super('REFUSED', overBudgetMessage(namespace, perMinute));
+    this.namespace = namespace;
+    this.retryAfterMs = retryAfterMs;
+    this.retryBaseMs = retryAfterMs;
+  }
+}
+
+/** The per-namespace budgets of RSA private operations; `perMinute` 0: none. */
+export class UnsealBudget {
+  readonly perMinute: number;
+  readonly #now: () => number;
+  readonly #buckets = new Map<string, TokenBucket>();
+  #swept: number;
+
+  /** `now` is the clock in milliseconds (Date.now unless a test gives its own). */
+  constructor(perMinute: number, now: () => number = Date.now) {
+    this.perMinute = perMinute;
+    this.#now = now;
+    this.#swept = now();
+  }
+
+  /**
+   * Throws OverBudget when `namespace` has less than one token left: called
+   * before a reconcile's first API request, so a deferral costs none.
+   */
+  check(namespace: string): void {
+    const b = this.#buckets.get(namespace);
+    if (this.perMinute > 0 && b !== undefined && b.available() < 1) throw this.#over(namespace, b);
+  }
+
+  /**
+   * Returns the function to call before each RSA private operation for
+   * `namespace`: it takes a token, or throws OverBudget when none is left.
+   */
+  charger(namespace: string): () => void {
+    return () => {
+      if (this.perMinute <= 0) return;
+      const b = this.#bucket(namespace);
+      if (!b.tryTake()) throw this.#over(namespace, b);
+    };
+  }
+
+  /** Namespaces whose bucket is remembered (not full, or not swept yet). */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  #over(namespace: string, b: TokenBucket): OverBudget {
+    const refillMs = Math.ceil(((b.burst - b.available()) * 60_000) / this.perMinute);
+    return new OverBudget(namespace, this.perMinute, Math.max(MIN_RETRY_MS, refillMs));
+  }
+
+  #bucket(namespace: string): TokenBucket {
+    if (this.#now() - this.#swept >= SWEEP_MS) this.#sweep();
+    let b = this.#buckets.get(namespace);
+    if (b === undefined) {
+      b = new TokenBucket(this.perMinute / 60, this.perMinute, this.#now);
+      this.#buckets.set(namespace, b);
+    }
+    return b;
+  }
+
+  /** Forgets full buckets: a namespace with none starts full, so nothing is lost. */
+  #sweep(): void {
+    this.#swept = this.#now();
+    for (const [namespace, b] of this.#buckets) if (b.available() >= b.burst) this.#buckets.delete(namespace);
+  }
+}

@@ -1,0 +1,171 @@
+import { createPublicKey } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { OverBudget, UnsealBudget } from '../../../../src/controller/compat/budget.js';
+import { WorkingKeys } from '../../../../src/controller/compat/opener.js';
+import { CompatReconciler } from '../../../../src/controller/compat/reconciler.js';
+import type { EventSink } from '../../../../src/controller/events.js';
+import { EventRecorder } from '../../../../src/controller/events.js';
+import { Metrics } from '../../../../src/controller/metrics.js';
+import { WorkQueue } from '../../../../src/controller/queue.js';
+import { bitnamiLabel, sealBitnamiValue } from '../../../../src/crypto/bitnami.js';
+import { DataKeyCache } from '../../../../src/crypto/key-cache.js';
+import { isSealboxError } from '../../../../src/errors.js';
+import type { SealedSecretObject } from '../../../../src/kube/types.js';
+import { vectorIdentity, vectorKey } from '../../../helpers/keys.js';
+import { MemorySecrets } from '../memory-secrets.js';
+
+// docs/SECURITY.md 1a.8: Sealed Secrets' values each wrap a session key of
+// their own and name no key, so a SealedSecret of N values that open costs
+// N RSA private operations. The compat mode's budget bounds what one
+// namespace's SealedSecrets spend a minute (budget.ts); the tests use a
+// budget of 20 and a clock moved by hand.
+const BUDGET = 20;
+const PLAIN = 'plaintext-value-';
+
+type Event = Parameters<EventSink['createEvent']>[0];
+
+/** A clock the test moves by hand. */
+function clock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 1_000_000;
+  return { now: () => t, advance: (ms) => { t += ms; } };
+}
+
+/** MemorySecrets with the bitnami status patch, kept like sealbox's own. */
+class CompatSecrets extends MemorySecrets {
+  patchBitnamiStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
+    return this.patchSealedStatus(namespace, name, status);
+  }
+}
+
+/** A bitnami SealedSecret `namespace/name` of `count` values, sealed by kubeseal's rules for test key b. */
+function bitnamiSealed(namespace: string, name: string, count: number): SealedSecretObject {
+  const cert = createPublicKey(vectorKey('b').certPem);
+  const label = bitnamiLabel('strict', namespace, name);
+  const encryptedData = Object.fromEntries(Array.from({ length: count }, (_, i) => [`v${String(i)}`, Buffer.from(sealBitnamiValue(cert, new Uint8Array(Buffer.from(`${PLAIN}${String(i)}`)), label)).toString('base64')]));
+  return { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name, namespace, uid: `uid-${namespace}-${name}`, generation: 1, resourceVersion: '5' }, spec: { encryptedData, template: {} } };
+}
+
+/** A compat reconciler over an in-memory API, trying keys a then b, with a budget of BUDGET on `now`. */
+function world(objects: readonly SealedSecretObject[], now: () => number, budget = new UnsealBudget(BUDGET, now)) {
+  const api = new CompatSecrets();
+  for (const o of objects) api.sealed.set(`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, o);
+  const events: Event[] = [];
+  const sink: EventSink = { createEvent: (e) => { events.push(e); return Promise.resolve(); } };
+  const log = pino({ level: 'info' }, new Writable({ write(_c, _e, done) { done(); } }));
+  const a = vectorIdentity('a');
+  const b = vectorIdentity('b');
+  const keys = [{ fingerprint: a.fingerprint, identity: a }, { fingerprint: b.fingerprint, identity: b }];
+  const reconciler = new CompatReconciler({
+    api, log, metrics: new Metrics(), events: new EventRecorder(sink, log, 'test'), keys: () => keys,
+    cache: new DataKeyCache(1000), working: new WorkingKeys(), getSealed: (ns, name) => api.getSealed(ns, name), budget,
+  });
+  return { api, events, reconciler, ops: () => a.privateOps + b.privateOps };
+}
+
+/** What a reconcile ended with: 'done', or the error. */
+function outcome(p: Promise<void>): Promise<unknown> {
+  return p.then(() => 'done', (err: unknown) => err);
+}
+
+describe('compat mode: the RSA budget of a namespace', () => {
+  it('defers a namespace over its budget, and unseals another namespace meanwhile', async () => {
+    const c = clock();
+    const w = world([bitnamiSealed('tenant', 'big', 30), bitnamiSealed('quiet', 'small', 3)], c.now);
+
+    const first = await outcome(w.reconciler.reconcile('tenant/big'));
+
+    expect(w.ops()).toBeLessThanOrEqual(BUDGET);
+    expect(first).toBeInstanceOf(OverBudget);
+    expect(isSealboxError(first, 'REFUSED')).toBe(true);
+    expect((first as OverBudget).retryAfterMs).toBe(60_000);
+    expect(w.api.peek('tenant', 'big')).toBeUndefined();
+    const status = JSON.stringify(w.api.statuses.at(-1));
+    expect(status).toContain('"status":"False"');
+    expect(status).toContain('namespace \\"tenant\\" is over its unseal budget of 20 RSA operations a minute');
+    expect(w.events.map((e) => [e.type, e.reason])).toEqual([['Warning', 'UnsealDeferred']]);
+    expect(JSON.stringify([w.events, w.api.statuses])).not.toContain(PLAIN);
+
+    // Still over: deferred again before any API request and any RSA operation.
+    const calls = w.api.calls.length;
+    const spent = w.ops();
+    expect(await outcome(w.reconciler.reconcile('tenant/big'))).toBeInstanceOf(OverBudget);
+    expect(w.api.calls.length).toBe(calls);
+    expect(w.ops()).toBe(spent);
+
+    expect(await outcome(w.reconciler.reconcile('quiet/small'))).toBe('done');
+    expect(Object.keys(w.api.peek('quiet', 'small')?.data ?? {})).toHaveLength(3);
+
+    c.advance(60_000);
+    expect(await outcome(w.reconciler.reconcile('tenant/big'))).toBe('done');
+    expect(Buffer.from(w.api.peek('tenant', 'big')?.data?.v29 ?? '', 'base64').toString()).toBe(`${PLAIN}29`);
+    // Resumed where it stopped: the session keys unwrapped before were cached.
+    expect(w.ops()).toBe(30 + 1 + 3 + 1);
+    expect(JSON.stringify(w.api.statuses.at(-1))).toContain('"status":"True"');
+  });
+
+  it('never slows a namespace within its budget, and a resync of what it unsealed costs none', async () => {
+    const c = clock();
+    const objects = ['a', 'b', 'c'].map((n) => bitnamiSealed('team', n, 5));
+    const w = world(objects, c.now);
+
+    for (const n of ['a', 'b', 'c']) expect(await outcome(w.reconciler.reconcile(`team/${n}`))).toBe('done');
+    expect(w.ops()).toBe(3 * (5 + 1)); // each object tries key a first, once
+    for (const n of ['a', 'b', 'c']) expect(await outcome(w.reconciler.reconcile(`team/${n}`))).toBe('done');
+    expect(w.ops()).toBe(18);
+    expect(w.events.filter((e) => e.type === 'Warning')).toEqual([]);
+  });
+
+  it('has no limit at 0', async () => {
+    const c = clock();
+    const w = world([bitnamiSealed('tenant', 'big', 30)], c.now, new UnsealBudget(0, c.now));
+
+    expect(await outcome(w.reconciler.reconcile('tenant/big'))).toBe('done');
+    expect(w.ops()).toBe(31);
+  });
+});
+
+describe('UnsealBudget', () => {
+  it('asks for a retry once the namespace has refilled, at least a second away', () => {
+    const c = clock();
+    const budget = new UnsealBudget(60, c.now); // one a second
+    const charge = budget.charger('ns');
+    for (let i = 0; i < 60; i++) charge();
+    let err: unknown;
+    try {
+      charge();
+    } catch (e) {
+      err = e;
+    }
+    expect((err as OverBudget).retryAfterMs).toBe(60_000);
+    c.advance(59_500);
+    expect(() => { budget.check('ns'); }).not.toThrow();
+    for (let i = 0; i < 59; i++) charge();
+    expect(() => { budget.check('ns'); }).toThrow(OverBudget);
+    expect(() => { budget.charger('other')(); }).not.toThrow();
+  });
+
+  it('forgets namespaces whose bucket has refilled', () => {
+    const c = clock();
+    const budget = new UnsealBudget(60, c.now);
+    for (let i = 0; i < 100; i++) budget.charger(`ns${String(i)}`)();
+    expect(budget.size).toBe(100);
+    c.advance(61_000);
+    budget.charger('last')();
+    expect(budget.size).toBe(1);
+  });
+
+  it('makes the work queue wait out the refill, not its one-second backoff', async () => {
+    const delays: number[] = [];
+    const q = new WorkQueue(() => Promise.reject(new OverBudget('ns', 60, 40_000)), {
+      workers: 2, baseDelayMs: 1000, maxDelayMs: 300_000, onRetry: (_k, _e, _a, delay) => { delays.push(delay); },
+    });
+    q.add('ns/x');
+    await q.idle();
+    q.stop();
+    expect(delays).toHaveLength(1);
+    expect(delays[0]).toBeGreaterThanOrEqual(32_000);
+    expect(delays[0]).toBeLessThanOrEqual(48_000);
+  });
+});
