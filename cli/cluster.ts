@@ -134,9 +134,34 @@ async function postOnce(flags: ClusterFlags, path: string, manifest: string): Pr
     }
   } else {
     const api = await connect(flags);
-    ({ status, body } = await api.serviceProxy('POST', flags.controllerNamespace, `${flags.controllerName}:http`, path, manifest));
+    const service = `${flags.controllerName}:http`;
+    ({ status, body } = await api.serviceProxy('POST', flags.controllerNamespace, service, path, manifest));
+    const refusal = apiServerRefusal(status, body);
+    if (refusal !== undefined) {
+      const need = status === 401 ? 'check your kubeconfig\'s credentials' : `POST needs "create" on services/proxy "${service}" in namespace "${flags.controllerNamespace}" (deploy/rbac-users.yaml, Role sealbox-proxy)`;
+      throw new SealboxError('KUBE', `the API server refused POST ${path} through the service proxy of ${flags.controllerNamespace}/${service} (HTTP ${String(status)}: ${refusal}); ${need}, or pass --controller-url with kubectl port-forward`);
+    }
   }
   return { status, body };
+}
+
+/**
+ * The API server's own message when a service-proxy answer is its refusal
+ * (a Kubernetes Status, reason Unauthorized or Forbidden: the caller may not
+ * use the proxy), not the controller's; undefined otherwise. The controller
+ * never answers 401 or 403.
+ */
+export function apiServerRefusal(status: number, body: string): string | undefined {
+  if (status !== 401 && status !== 403) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const s = typeof parsed === 'object' && parsed !== null ? (parsed as { kind?: unknown; reason?: unknown; message?: unknown }) : {};
+  if (s.kind !== 'Status' || (s.reason !== 'Forbidden' && s.reason !== 'Unauthorized')) return undefined;
+  return printable(typeof s.message === 'string' ? s.message : s.reason, 300);
 }
 
 /** A 422 body `{"error": …, "code": …}`; a code sealbox does not know (or a body that is not JSON) becomes PROVIDER. */
