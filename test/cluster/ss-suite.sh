@@ -6,10 +6,13 @@
 # folder), into a cache outside the clone keyed by version. Prints one JSON
 # object: {"suite", "kubeseal", "crd"}. A second run finds the binaries and
 # returns at once; a lock keeps parallel runs apart. `ss-suite.sh kubeseal`
-# installs and prints only kubeseal's path (for tests that need no suite).
+# installs and prints only kubeseal's path (for tests that need no suite);
+# `ss-suite.sh controller` likewise Sealed Secrets' own controller (the same
+# binary bench/peers.sh installs), for test/integration/migration-rollback.test.ts.
 #
 #   $SEALBOX_CACHE/ss-suite-v<SEALED_SECRETS_VERSION>/bin/integration.test
 #   $SEALBOX_CACHE/peers-sealed-secrets-v<SEALED_SECRETS_VERSION>/bin/kubeseal
+#   $SEALBOX_CACHE/peers-sealed-secrets-v<SEALED_SECRETS_VERSION>/bin/controller
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.sh
@@ -39,24 +42,24 @@ build_suite() {
   rm -rf "$tmp"
 }
 
-install_kubeseal() {
-  echo "sealbox: go install $module/cmd/kubeseal@v$SEALED_SECRETS_VERSION (first time only)" >&2
+install_peer() { # kubeseal | controller
+  echo "sealbox: go install $module/cmd/$1@v$SEALED_SECRETS_VERSION (first time only)" >&2
   mkdir -p "$peers"
   local tmp; tmp="$(mktemp -d "$peers/.gobin.XXXXXX")"
-  if ! GOBIN="$tmp" nice -n 10 go install "$module/cmd/kubeseal@v$SEALED_SECRETS_VERSION" >&2; then rm -rf "$tmp"; exit 1; fi
-  mv "$tmp/kubeseal" "$peers/kubeseal"
+  if ! GOBIN="$tmp" nice -n 10 go install "$module/cmd/$1@v$SEALED_SECRETS_VERSION" >&2; then rm -rf "$tmp"; exit 1; fi
+  mv "$tmp/$1" "$peers/$1"
   rm -rf "$tmp"
 }
 
-if [[ "${1:-}" == kubeseal ]]; then
-  if [[ ! -x "$peers/kubeseal" ]]; then
+if [[ "${1:-}" == kubeseal || "${1:-}" == controller ]]; then
+  if [[ ! -x "$peers/$1" ]]; then
     need_go
     mkdir -p "$dir"
     exec 9>"$dir/.lock"
     flock 9
-    [[ -x "$peers/kubeseal" ]] || install_kubeseal
+    [[ -x "$peers/$1" ]] || install_peer "$1"
   fi
-  echo "$peers/kubeseal"
+  echo "$peers/$1"
   exit 0
 fi
 
@@ -66,7 +69,7 @@ if [[ ! -x "$bin" || ! -x "$peers/kubeseal" ]]; then
   exec 9>"$dir/.lock"
   flock 9
   [[ -x "$bin" ]] || build_suite
-  [[ -x "$peers/kubeseal" ]] || install_kubeseal
+  [[ -x "$peers/kubeseal" ]] || install_peer kubeseal
 fi
 
 # the bitnami.com/v1alpha1 CRD ships in the module zip (helm chart)

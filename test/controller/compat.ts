@@ -37,9 +37,9 @@ export function realKubeseal(): string {
   return kubesealPath;
 }
 
-/** Seals a Secret with the real kubeseal, offline, for test key a, in `scope`. */
-export function kubesealFile(secret: object, scope: string): string {
-  return execFileSync(realKubeseal(), ['--cert', vectorKey('a').certPath, '--scope', scope, '-o', 'yaml'], { input: stringify(secret), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+/** Seals a Secret with the real kubeseal, offline, for test key a (or the certificate file `cert`), in `scope`. */
+export function kubesealFile(secret: object, scope: string, cert = vectorKey('a').certPath): string {
+  return execFileSync(realKubeseal(), ['--cert', cert, '--scope', scope, '-o', 'yaml'], { input: stringify(secret), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 }
 
 /**

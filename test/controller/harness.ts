@@ -52,8 +52,12 @@ export interface ControllerEnv {
   readonly controllers: readonly ControllerProcess[];
   /** Where logs and the token kubeconfig are written. */
   readonly dir: string;
-  /** Starts one more replica with the same flags, and `extraArgs` (e.g. its --shard) after them. */
-  startReplica(name: string, extraArgs?: readonly string[]): Promise<ControllerProcess>;
+  /**
+   * Starts one more replica with the same flags, less the boolean flags in
+   * `dropFlags` (e.g. a redeploy without --sealed-secrets-compat), and
+   * `extraArgs` (e.g. its --shard) after them.
+   */
+  startReplica(name: string, extraArgs?: readonly string[], dropFlags?: readonly string[]): Promise<ControllerProcess>;
 }
 
 interface State {
@@ -160,9 +164,9 @@ export function useController(o: ControllerEnvOptions): ControllerEnv {
     get rbac() { return get().rbac; },
     get controllers() { return get().controllers; },
     get dir() { return get().dir; },
-    async startReplica(name: string, extraArgs: readonly string[] = []): Promise<ControllerProcess> {
+    async startReplica(name: string, extraArgs: readonly string[] = [], dropFlags: readonly string[] = []): Promise<ControllerProcess> {
       const s = get();
-      const c = await startController({ name, logDir: s.dir, args: [...s.args, ...extraArgs] });
+      const c = await startController({ name, logDir: s.dir, args: [...s.args.filter((a) => !dropFlags.includes(a)), ...extraArgs] });
       s.controllers.push(c);
       return c;
     },

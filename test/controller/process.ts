@@ -73,6 +73,18 @@ export function sweepLeftoverControllers(): number {
   return stopped;
 }
 
+/**
+ * Has a detached watchdog (watchdog.js) stop process `pid` when this test
+ * worker dies, and records it for sweepLeftoverControllers in case the
+ * watchdog dies too: for any controller a test starts (sealbox's, or a peer's).
+ */
+export function guardChild(pid: number): void {
+  const start = processStartTime(pid) ?? '';
+  const record = join(recordDir(), `${process.pid}-${pid}.json`);
+  writeFileSync(record, JSON.stringify({ pid, start, ownerPid: process.pid, ownerStart: processStartTime(process.pid) ?? '' } satisfies ControllerRecord));
+  spawn(process.execPath, [WATCHDOG, record], { detached: true, stdio: 'ignore' }).unref();
+}
+
 /** A `sealbox controller` child process. */
 export interface ControllerProcess {
   readonly name: string;
@@ -128,10 +140,7 @@ export async function startController(o: StartControllerOptions): Promise<Contro
   const state = { exited: false };
   const exit = new Promise<void>((resolve) => child.once('exit', () => { state.exited = true; resolve(); }));
   const pid = child.pid ?? 0;
-  const start = processStartTime(pid) ?? '';
-  const record = join(recordDir(), `${process.pid}-${pid}.json`);
-  writeFileSync(record, JSON.stringify({ pid, start, ownerPid: process.pid, ownerStart: processStartTime(process.pid) ?? '' } satisfies ControllerRecord));
-  spawn(process.execPath, [WATCHDOG, record], { detached: true, stdio: 'ignore' }).unref();
+  guardChild(pid);
 
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const deadline = Date.now() + (o.timeoutMs ?? 60_000);
