@@ -102,7 +102,14 @@ describe('parsers on arbitrary input', () => {
     };
     fc.assert(
       fc.property(fc.oneof(mutated(secretDoc), fc.constant(null).chain(() => mutated(sealedDoc)), fc.jsonValue()), (v) => {
-        const docs = parseDocuments(JSON.stringify(v ?? null), 'in');
+        let docs: ReturnType<typeof parseDocuments>;
+        try {
+          docs = parseDocuments(JSON.stringify(v ?? null), 'in');
+        } catch (err) {
+          // the parser may refuse (a "<<" key reads as a merge key): then there is nothing to verify
+          if (err instanceof SealboxError) return;
+          throw err;
+        }
         const findings = verifyDocuments('in', docs);
         for (const want of expected(docs[0]?.value)) expect(findings.map((f) => f.message).join('\n')).toContain(want);
         for (const f of findings) {
@@ -110,7 +117,8 @@ describe('parsers on arbitrary input', () => {
           expect(f.message).not.toContain(MARKER);
         }
       }),
-      { numRuns: 500 },
+      // a "<<" key, which parseDocuments refuses, failed this property once (seed -1146434647)
+      { numRuns: 500, examples: [[[{ '<<': [] }]]] },
     );
     // and the two documents the mutations start from: the plaintext Secret is reported, the sealed resource is clean
     expect(verifyDocuments('in', parseDocuments(JSON.stringify(secretDoc), 'in')).map((f) => f.message)).toEqual([
