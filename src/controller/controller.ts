@@ -213,12 +213,15 @@ export class Controller implements RunningController {
     await this.#startReconciling();
   }
 
-  /** Starts the informers; once they are synced, enqueues every resource this replica reconciles. */
+  /** Starts the informers (compat's beside, not waited for); once sealbox's own are synced (ready), enqueues every resource this replica reconciles. */
   async #startReconciling(): Promise<void> {
     if (this.#isStopped()) return;
+    // compat's list waits on its reconciles (ColdStart): a tenant's costly bitnami
+    // SealedSecrets must delay neither sealbox's resources nor readiness (SECURITY.md 1a.8)
+    if (this.#compat !== undefined) this.#lead(this.#compat.start());
     // Secrets first: a sealed resource reconciled while its list is still
     // coming compares with a complete Secret cache, not an empty one.
-    await Promise.all([this.#secrets.start(), this.#compat?.start()]);
+    await this.#secrets.start();
     if (this.#isStopped()) return;
     await this.#sealed.start();
     if (this.#isStopped()) return;

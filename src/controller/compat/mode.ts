@@ -66,6 +66,7 @@ export function secretMeta(s: V1Secret): V1Secret {
 /** Sealed Secrets' SealedSecrets, reconciled by sealbox. */
 export class CompatMode {
   readonly #api: KubeApi;
+  readonly #log: Logger;
   readonly #queue: WorkQueue;
   readonly #coldStart: ColdStart;
   readonly #sealed: Informers<CompatSummary>;
@@ -74,9 +75,11 @@ export class CompatMode {
   readonly #generations = new Map<string, string>();
   readonly #foreign = new ForeignDeletions();
   #synced = false;
+  #stopped = false;
 
   constructor(o: CompatModeOptions) {
     this.#api = o.api;
+    this.#log = o.log;
     const reconciler = new CompatReconciler({
       api: o.api, log: o.log, metrics: o.metrics, working: new WorkingKeys(),
       events: new EventRecorder(o.api, o.log, o.identity, { types: o.o.events ?? 'all' }),
@@ -151,10 +154,16 @@ export class CompatMode {
     return this.#foreign.waitFor(key);
   }
 
-  /** Starts the informers; once synced, enqueues every SealedSecret. */
+  /**
+   * Starts the informers; once synced, enqueues every SealedSecret. The
+   * initial list waits on their first reconciles (ColdStart), so the
+   * controller does not wait for this (readiness is sealbox's own).
+   */
   async start(): Promise<void> {
     await Promise.all([this.#secrets.start(), this.#sealed.start()]);
+    if (this.#stopped) return;
     this.#synced = true;
+    this.#log.info({}, 'sealed secrets compatibility: informers synced; reconciling');
     this.enqueueAll(true);
   }
 
@@ -168,6 +177,7 @@ export class CompatMode {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#queue.stop();
     this.#coldStart.clear();
     await Promise.all([this.#sealed.stop(), this.#secrets.stop()]);
