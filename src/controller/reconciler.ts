@@ -122,9 +122,10 @@ export class Reconciler {
       this.#d.metrics.reconciles.inc({ result: 'unchanged' });
       return;
     }
-    const obj = listed?.metadata?.resourceVersion === cached.metadata.resourceVersion ? listed : await this.#getSealed(key, cached);
-    if (obj === undefined) return;
-    await this.#sync(key, obj);
+    // the listed object is the version the summary was made of: no second digest of its spec
+    if (listed !== undefined && listed.metadata?.resourceVersion === cached.metadata.resourceVersion) return this.#sync(key, listed, cached);
+    const obj = await this.#getSealed(key, cached);
+    if (obj !== undefined) await this.#sync(key, obj);
   }
 
   #forget(namespace: string, name: string): void {
@@ -146,9 +147,9 @@ export class Reconciler {
     }
   }
 
-  /** The full path: unseal → plan → apply, then status; records the sync when all of it succeeded. */
-  async #sync(key: string, obj: SealedSecretObject): Promise<void> {
-    const current = summarizeSealed(obj);
+  /** The full path: unseal → plan → apply, then status; records the sync when all of it succeeded. `summary`: summarizeSealed(obj), if known. */
+  async #sync(key: string, obj: SealedSecretObject, summary?: SealedSummary): Promise<void> {
+    const current = summary ?? summarizeSealed(obj);
     if (current.deleting) return;
     const { namespace, name, generation } = current.metadata;
     const what = `sealed secret "${namespace}/${name}"`;
