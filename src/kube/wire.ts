@@ -1,11 +1,15 @@
 /**
- * A small HTTP/1.1 client over keep-alive TLS connections for the
- * controller's hot writes (src/kube/transport.ts): one request at a time per
- * connection, written in one piece; replies framed by Content-Length, chunks
- * or the close. Why not node:https: its request and reply objects, header
- * checks and agent bookkeeping cost ~0.3 ms of CPU per request more on this
- * project's 2-core machine, three requests per resource at a cold start
- * (docs/BENCHMARKS.md, "CPU floor"). A proxy or plain HTTP stays on node:https.
+ * A small HTTP/1.1 client over keep-alive TLS connections, for the
+ * controller's hot writes only (src/kube/transport.ts): one request at a time
+ * per connection, the request written in one piece, the reply read with its
+ * Content-Length or chunked framing.
+ *
+ * Why not node:https: at a cold start each resource costs three writes, and
+ * node's HTTP client spent ~0.5 ms of CPU on each on this project's 2-core
+ * machine (request and reply objects, header validation, the agent's socket
+ * bookkeeping) against ~0.2 ms for the same bytes written and parsed here
+ * (docs/BENCHMARKS.md, "CPU floor"). Anything unusual (a proxy, plain HTTP)
+ * stays on node:https.
  */
 import * as tls from 'node:tls';
 
@@ -33,34 +37,31 @@ class ReplyParser {
   #buf: Buffer = Buffer.alloc(0);
   #status = 0;
   #headers: Record<string, string> | undefined;
-  #length = -1; // Content-Length still expected; -1: chunked or until close
+  #length = -1; // Content-Length; -1: chunked or until close
   #chunked = false;
   readonly #body: Buffer[] = [];
-  /** Chunked: bytes of the current chunk still expected; -1 before a size line, -2 before the CRLF after a chunk. */
+  /** Bytes of body still expected in the current chunk (chunked), or -1 before a chunk-size line. */
   #chunkLeft = -1;
   #trailers = false;
   done = false;
   /** The server asked to close the connection after this reply (or framed it by closing). */
   closes = false;
 
-  /** Feeds bytes; throws on a malformed reply. Body bytes are taken as they come: a long reply is never copied again and again. */
+  /** Feeds bytes; throws on a malformed reply. */
   feed(data: Buffer): void {
     this.#buf = this.#buf.length === 0 ? data : Buffer.concat([this.#buf, data]);
     if (this.#headers === undefined && !this.#head()) return;
     if (this.#chunked) this.#chunks();
-    else if (this.#length >= 0) this.#length -= this.#take(this.#length);
-    else this.#take(this.#buf.length);
-    if (this.#length === 0) this.done = true;
-    // bytes beyond the reply: the connection is out of step, never reuse it
-    if (this.done && this.#buf.length > 0) this.closes = true;
-  }
-
-  /** Moves up to `n` bytes of the buffer to the body; returns how many. */
-  #take(n: number): number {
-    const k = Math.min(n, this.#buf.length);
-    if (k > 0) this.#body.push(this.#buf.subarray(0, k));
-    this.#buf = this.#buf.subarray(k);
-    return k;
+    else if (this.#length >= 0) {
+      if (this.#buf.length >= this.#length) {
+        this.#body.push(this.#buf.subarray(0, this.#length));
+        this.#buf = this.#buf.subarray(this.#length);
+        this.done = true;
+      }
+    } else {
+      this.#body.push(this.#buf);
+      this.#buf = Buffer.alloc(0);
+    }
   }
 
   /** The connection ended: completes a reply framed by the close, else throws. */
@@ -114,36 +115,31 @@ class ReplyParser {
     if (this.#length === 0) this.done = true;
   }
 
-  /** Takes chunks (size line, data, CRLF) as far as they have come, then the trailers up to their empty line. */
+  /** Takes whole chunks (size line, data, CRLF) and then the trailers' end. */
   #chunks(): void {
     while (!this.done) {
-      if (this.#chunkLeft > 0) {
-        this.#chunkLeft -= this.#take(this.#chunkLeft);
-        if (this.#chunkLeft > 0) return;
-        this.#chunkLeft = -2; // the CRLF after the data
-      }
-      const end = this.#buf.indexOf(CRLF);
-      if (end < 0) return;
-      const line = this.#buf.subarray(0, end).toString('latin1');
-      this.#buf = this.#buf.subarray(end + CRLF.length);
       if (this.#trailers) {
-        if (line === '') this.done = true;
-      } else if (this.#chunkLeft === -2) {
-        if (line !== '') throw new Error('the reply has a malformed chunk');
-        this.#chunkLeft = -1;
-      } else {
-        this.#chunkSize(line);
+        const end = this.#buf.indexOf(CRLF);
+        if (end < 0) return;
+        this.#buf = this.#buf.subarray(end + CRLF.length);
+        if (end === 0) this.done = true; // the empty line after the last chunk
+        continue;
       }
+      if (this.#chunkLeft < 0) {
+        const end = this.#buf.indexOf(CRLF);
+        if (end < 0) return;
+        const size = Number.parseInt(this.#buf.subarray(0, end).toString('latin1').split(';')[0] ?? '', 16);
+        if (!Number.isSafeInteger(size) || size < 0) throw new Error('the reply has an invalid chunk size');
+        this.#buf = this.#buf.subarray(end + CRLF.length);
+        if (size === 0) this.#trailers = true;
+        else this.#chunkLeft = size;
+        continue;
+      }
+      if (this.#buf.length < this.#chunkLeft + CRLF.length) return;
+      this.#body.push(this.#buf.subarray(0, this.#chunkLeft));
+      this.#buf = this.#buf.subarray(this.#chunkLeft + CRLF.length);
+      this.#chunkLeft = -1;
     }
-  }
-
-  /** Reads a chunk-size line: the last chunk (0) starts the trailers. */
-  #chunkSize(line: string): void {
-    const m = /^([0-9a-fA-F]{1,12})(;.*)?$/.exec(line.trim());
-    if (m === null) throw new Error('the reply has an invalid chunk size');
-    const size = Number.parseInt(m[1] ?? '', 16);
-    if (size === 0) this.#trailers = true;
-    else this.#chunkLeft = size;
   }
 }
 
@@ -274,6 +270,7 @@ export class WirePool {
   close(): void {
     for (const c of this.#idle.splice(0)) c.socket.destroy();
   }
+
   /** The most recently used idle connection that is still open. */
   #take(): Connection | undefined {
     for (let c = this.#idle.pop(); c !== undefined; c = this.#idle.pop()) {
