@@ -12,10 +12,7 @@
  * wire.ts's HTTP/1.1 client, not node:https (half the client CPU per request).
  */
 import * as https from 'node:https';
-import { isIP } from 'node:net';
-import type * as tls from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
-import { WirePool } from './wire.js';
 
 /** A string that identifies one TLS option (CA, certificate, key, ...) of an agent. */
 function tlsOptionId(v: unknown): string {
@@ -32,7 +29,6 @@ function tlsOptionId(v: unknown): string {
  */
 export class AgentPool {
   readonly #agents = new Map<string, https.Agent>();
-  readonly #wires = new Map<https.Agent, WirePool>();
 
   /**
    * The pooled keep-alive agent with the TLS options of `agent`, or `agent`
@@ -49,31 +45,7 @@ export class AgentPool {
     }
     return shared;
   }
-
-  /**
-   * The small HTTP/1.1 client (wire.ts) for `server` over the TLS options of
-   * `agent`, one of this pool's agents; undefined for anything else (a
-   * proxy agent, plain HTTP), which stays on node:https.
-   */
-  wire(agent: unknown, server: URL): WirePool | undefined {
-    if (!(agent instanceof https.Agent) || server.protocol !== 'https:' || ![...this.#agents.values()].includes(agent)) return undefined;
-    let wire = this.#wires.get(agent);
-    if (wire === undefined) {
-      const host = server.hostname.replace(/^\[(.*)\]$/, '$1');
-      const o = agent.options;
-      const options: tls.ConnectionOptions = {};
-      for (const k of TLS_OPTIONS) if (o[k] !== undefined) Object.assign(options, { [k]: o[k] });
-      // as node's https.Agent: SNI with the host's name, none for an address
-      if (options.servername === undefined && isIP(host) === 0) options.servername = host;
-      wire = new WirePool({ host, port: server.port === '' ? 443 : Number(server.port), tls: options });
-      this.#wires.set(agent, wire);
-    }
-    return wire;
-  }
 }
-
-/** The TLS options of an https.Agent that a connection of the wire client takes over. */
-const TLS_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername', 'checkServerIdentity', 'ciphers', 'ecdhCurve', 'minVersion', 'maxVersion', 'secureOptions', 'secureProtocol', 'crl', 'sigalgs'] as const;
 
 /** Longest wait for an answer to one request. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -91,8 +63,6 @@ export const CREDENTIALS_TTL_MS = 1000;
 interface Credentials {
   readonly opts: Readonly<https.RequestOptions>;
   readonly headers: Readonly<Record<string, unknown>>;
-  /** The wire client for the credentials' agent, when it can carry the requests (wire.ts). */
-  readonly wire: WirePool | undefined;
   readonly at: number;
 }
 
@@ -108,13 +78,11 @@ export class JsonTransport {
   readonly #kc: k8s.KubeConfig;
   readonly #server: string;
   readonly #agents: AgentPool;
-  readonly #url: URL;
   #credentials: Promise<Credentials> | undefined;
 
   constructor(kc: k8s.KubeConfig, server: string, agents: AgentPool) {
     this.#kc = kc;
     this.#server = server;
-    this.#url = new URL(server);
     this.#agents = agents;
   }
 
@@ -127,10 +95,8 @@ export class JsonTransport {
    */
   async send(method: 'POST' | 'PUT' | 'PATCH', path: string, body: unknown, contentType = 'application/json', reply: ReplyUse = 'text'): Promise<string> {
     const c = await this.#applied();
-    const headers = { ...c.headers, 'content-type': contentType, accept: 'application/json' };
-    const res = c.wire === undefined
-      ? await request(new URL(path, this.#server), { ...c.opts, method, headers }, JSON.stringify(body), reply)
-      : await viaWire(c.wire, method, path, headers, JSON.stringify(body), reply);
+    const opts: https.RequestOptions = { ...c.opts, method, headers: { ...c.headers, 'content-type': contentType, accept: 'application/json' } };
+    const res = await request(new URL(path, this.#server), opts, JSON.stringify(body), reply);
     if (res.status >= 200 && res.status < 300) return res.body;
     throw new k8s.ApiException(res.status, `HTTP-Code: ${String(res.status)}`, res.body, res.headers);
   }
@@ -159,7 +125,7 @@ export class JsonTransport {
       opts.agent = this.#agents.shared(opts.agent) as https.Agent;
       const headers = { ...opts.headers };
       delete opts.headers;
-      return { opts, headers, wire: this.#agents.wire(opts.agent, this.#url), at: now };
+      return { opts, headers, at: now };
     })();
     this.#credentials = fresh;
     return fresh;
@@ -170,13 +136,6 @@ interface Reply {
   readonly status: number;
   readonly body: string;
   readonly headers: Record<string, string>;
-}
-
-/** One request through the wire client; the reply as request() gives it (a 2xx reply's body dropped for 'none'). */
-async function viaWire(wire: WirePool, method: string, path: string, headers: Readonly<Record<string, unknown>>, body: string, use: ReplyUse): Promise<Reply> {
-  const res = await wire.request(method, path, headers, body, REQUEST_TIMEOUT_MS);
-  const ok = res.status >= 200 && res.status < 300;
-  return { status: res.status, body: ok && use === 'none' ? '' : res.body.toString('utf8'), headers: res.headers };
 }
 
 function request(url: URL, opts: https.RequestOptions, body: string, use: ReplyUse): Promise<Reply> {
