@@ -8,8 +8,7 @@
  * start of thousands of resources that was a third of the controller's CPU
  * beyond the RSA operations (docs/BENCHMARKS.md, "CPU floor"). These writes
  * need neither: their bodies are plain JSON already, and the reconciler uses
- * nothing of the reply. Over a plain https.Agent of the pool they go through
- * wire.ts's HTTP/1.1 client, not node:https (half the client CPU per request).
+ * nothing of the reply.
  */
 import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
