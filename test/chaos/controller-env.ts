@@ -25,6 +25,8 @@ export interface ChaosControllerOptions {
   readonly extraArgs?: readonly string[];
   /** More environment for the controller processes. */
   readonly env?: Readonly<Record<string, string>>;
+  /** More RBAC besides deploy/'s base (e.g. compatRbac), given the controller namespace and the suffix of cluster-scoped names. */
+  readonly extraRbac?: (controllerNamespace: string, suffix: string) => Manifest[];
 }
 
 /** A controller environment on one cluster. */
@@ -71,7 +73,8 @@ export async function setUpControllerEnv(kc: k8s.KubeConfig, o: ChaosControllerO
   const controllerNamespace = await createNamespaceWith(kc, `${o.prefix}-ctrl`);
   const namespaces: string[] = [];
   for (let i = 0; i < (o.watchedNamespaces ?? 1); i++) namespaces.push(await createNamespaceWith(kc, `${o.prefix}-${i}`));
-  const rbac = controllerRbac(controllerNamespace, randomBytes(4).toString('hex'));
+  const suffix = randomBytes(4).toString('hex');
+  const rbac = [...controllerRbac(controllerNamespace, suffix), ...(o.extraRbac?.(controllerNamespace, suffix) ?? [])];
   for (const obj of rbac) {
     const res = await applyObject(kc, obj, { dryRun: false });
     if (res.status >= 300) throw new Error(`apply ${obj.kind} ${obj.metadata.name}: HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);

@@ -28,10 +28,11 @@ export interface PrivateCluster {
   stop(): Promise<void>;
 }
 
-/** CRD files the shared control plane installs too: test/cluster/fixtures and crds/. */
+/** CRD files the shared control plane installs too: test/cluster/fixtures, crds/ and Sealed Secrets' API (deploy/compat/). */
 function crdFiles(): string[] {
+  const compat = join(root, 'deploy', 'compat', 'sealedsecrets.bitnami.com.yaml');
   return [join(root, 'test', 'cluster', 'fixtures'), join(root, 'crds')].filter((d) => existsSync(d)).flatMap((d) =>
-    readdirSync(d).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(d, f)));
+    readdirSync(d).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(d, f))).concat(existsSync(compat) ? [compat] : []);
 }
 
 /**
