@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSealboxError } from '../../../src/errors.js';
+import { expectSealboxError } from '../../helpers/errors.js';
 import { unsealBitnami } from '../../../src/format/bitnami.js';
 import type { BitnamiSealed } from '../../../src/format/bitnami.js';
 import { MAX_TEMPLATE_WORK } from '../../../src/format/go-template-funcs.js';
@@ -15,16 +15,8 @@ import { renderGoTemplate } from '../../../src/format/go-template.js';
 // by spaces was read in quadratic time (20,000 tokens: 16 s).
 const splitCall = '{{len (splitList "" (repeat 500000 "x"))}}';
 
-function refusal(run: () => unknown): Error {
-  let caught: unknown;
-  try {
-    run();
-  } catch (err) {
-    caught = err;
-  }
-  expect(isSealboxError(caught, 'INPUT')).toBe(true);
-  return caught as Error;
-}
+/** `run` is refused as INPUT (any message); returns the error. */
+const refusal = (run: () => unknown): Error => expectSealboxError(run, 'INPUT', '');
 
 describe('Go templates: the work of one SealedSecret is bounded, not only its output', () => {
   it('refuses functions that together read and build more than MAX_TEMPLATE_WORK characters', () => {
