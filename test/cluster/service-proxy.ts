@@ -9,7 +9,8 @@
 // leaves it.
 import { networkInterfaces } from 'node:os';
 import * as k8s from '@kubernetes/client-node';
-import { apiErrorCode, kubeObject } from './helpers.js';
+import { KubeApi } from '../../src/kube/api.js';
+import { apiErrorCode, eventually, kubeObject } from './helpers.js';
 
 /** A Service to expose through the service proxy. */
 export interface ProxiedService {
@@ -92,4 +93,19 @@ export async function exposeService(kc: k8s.KubeConfig, s: ProxiedService): Prom
       subsets: [{ addresses: [{ ip, targetRef: { kind: 'Pod', namespace: s.namespace, name: s.name } }], ports: [{ name: s.portName, port: s.targetPort }] }],
     }),
   });
+}
+
+/**
+ * Exposes a sealbox controller that listens on hostAddress() at `url` as the
+ * Service `name` (port `http`, 8080) in `namespace`, as kubeseal and the CLI
+ * reach it, and waits until the service proxy serves its /v1/cert.pem.
+ * @throws {Error} when the proxy does not reach it within a minute
+ */
+export async function exposeController(kc: k8s.KubeConfig, namespace: string, name: string, url: string): Promise<void> {
+  await exposeService(kc, { namespace, name, portName: 'http', port: 8080, address: hostAddress(), targetPort: Number(new URL(url).port) });
+  const api = new KubeApi(kc, { qps: 50, burst: 50 });
+  await eventually(`the service proxy to reach the controller's /v1/cert.pem (${namespace}/${name})`, async () => {
+    const res = await api.serviceProxy('GET', namespace, `${name}:http`, '/v1/cert.pem');
+    return res.status === 200 ? true : undefined;
+  }, 60_000);
 }

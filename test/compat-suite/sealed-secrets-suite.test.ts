@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeApi } from '../../src/kube/api.js';
 import { eventually, kubeConfig, kubeConfigForToken, kubeconfigPath, serviceAccountToken } from '../cluster/helpers.js';
-import { exposeService, hostAddress, unexposeService } from '../cluster/service-proxy.js';
+import { exposeController, hostAddress, unexposeService } from '../cluster/service-proxy.js';
 import type { ControllerProcess } from '../controller/process.js';
 import { startController, sweepLeftoverControllers } from '../controller/process.js';
 import type { Manifest } from '../controller/manifests.js';
@@ -109,13 +108,7 @@ function summarise(results: readonly SpecResult[]): string {
 beforeAll(async () => {
   await installCrd();
   state.controller = await startCompatController();
-  const port = Number(new URL(state.controller.url).port);
-  await exposeService(kubeConfig(), { namespace: CONTROLLER_NS, name: SERVICE, portName: 'http', port: 8080, address: hostAddress(), targetPort: port });
-  const api = new KubeApi(kubeConfig(), { qps: 50, burst: 50 });
-  await eventually('the service proxy to reach the controller\'s /v1/cert.pem', async () => {
-    const res = await api.serviceProxy('GET', CONTROLLER_NS, `${SERVICE}:http`, '/v1/cert.pem');
-    return res.status === 200 ? true : undefined;
-  }, 60_000);
+  await exposeController(kubeConfig(), CONTROLLER_NS, SERVICE, state.controller.url);
   const skip = [...SKIPPED.keys()].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
   const run = await runSuite({ binary: peers.suite, dir, kubeconfig: kubeconfigPath(), kubesealBin: peers.kubeseal, controllerBin: controllerShim(), namespace: CONTROLLER_NS, ...(skip === '' ? {} : { skip }), timeoutMs: 900_000 });
   for (const r of readReport(run.report)) state.results.set(r.name, r);

@@ -13,9 +13,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { KubeApi } from '../../src/kube/api.js';
 import { createServiceAccount, eventually, kubeConfig, kubeConfigForToken, serviceAccountToken } from '../cluster/helpers.js';
-import { exposeService, hostAddress } from '../cluster/service-proxy.js';
+import { exposeController, hostAddress } from '../cluster/service-proxy.js';
 import { compatRbac, importSealedSecretsKey, kubesealFile, realKubeseal } from '../controller/compat.js';
 import { useController } from '../controller/harness.js';
 import type { Manifest } from '../controller/manifests.js';
@@ -49,13 +48,7 @@ async function convert(file: string): Promise<{ status: number | null; stderr: s
 beforeAll(async () => {
   realKubeseal();
   await importSealedSecretsKey(env, 'sealed-secrets-keyproxy');
-  const url = env.controllers[0]?.url ?? '';
-  await exposeService(kubeConfig(), { namespace: env.controllerNamespace, name: SERVICE, portName: 'http', port: 8080, address: hostAddress(), targetPort: Number(new URL(url).port) });
-  const api = new KubeApi(kubeConfig(), { qps: 50, burst: 50 });
-  await eventually('the service proxy to reach the controller', async () => {
-    const res = await api.serviceProxy('GET', env.controllerNamespace, `${SERVICE}:http`, '/v1/cert.pem');
-    return res.status === 200 ? true : undefined;
-  }, 60_000);
+  await exposeController(kubeConfig(), env.controllerNamespace, SERVICE, env.controllers[0]?.url ?? '');
   await createServiceAccount(env.namespace, 'converter');
   converterKubeconfig = join(env.dir, 'converter-kubeconfig');
   writeFileSync(converterKubeconfig, kubeConfigForToken(await serviceAccountToken(env.namespace, 'converter')).exportConfig(), { mode: 0o600 });

@@ -13,9 +13,8 @@ import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bitnamiLabel, decryptBitnamiValue } from '../../src/crypto/bitnami.js';
 import { SEALED_SECRETS_KEY_LABEL } from '../../src/format/bitnami.js';
-import { KubeApi } from '../../src/kube/api.js';
 import { eventually, kubeConfig, kubeconfigPath } from '../cluster/helpers.js';
-import { exposeService, hostAddress } from '../cluster/service-proxy.js';
+import { exposeController, hostAddress } from '../cluster/service-proxy.js';
 import { useController } from '../controller/harness.js';
 import { ROOT, ok, sealboxAsync } from '../helpers/cli.js';
 import { run } from '../helpers/child.js';
@@ -53,13 +52,7 @@ async function keySecrets(): Promise<k8s.V1Secret[]> {
 }
 
 beforeAll(async () => {
-  const url = env.controllers[0]?.url ?? '';
-  await exposeService(kubeConfig(), { namespace: env.controllerNamespace, name: SERVICE, portName: 'http', port: 8080, address: hostAddress(), targetPort: Number(new URL(url).port) });
-  const api = new KubeApi(kubeConfig(), { qps: 50, burst: 50 });
-  await eventually('the service proxy to reach the controller', async () => {
-    const res = await api.serviceProxy('GET', env.controllerNamespace, `${SERVICE}:http`, '/v1/cert.pem');
-    return res.status === 200 ? true : undefined;
-  }, 60_000);
+  await exposeController(kubeConfig(), env.controllerNamespace, SERVICE, env.controllers[0]?.url ?? '');
 }, 120_000);
 
 describe('kubeseal against sealbox --sealed-secrets-compat', () => {
