@@ -60,6 +60,13 @@ export class UnsealBudget {
   readonly perMinute: number;
   readonly #now: () => number;
   readonly #buckets = new Map<string, TokenBucket>();
+  /**
+   * Namespaces that ran out, and when their bucket is full again: closed
+   * until then (attack20: deferred SealedSecrets that each came back as soon
+   * as one token had refilled GET their whole object, up to 1.5 MB, and
+   * recorded an event about once per token).
+   */
+  readonly #closed = new Map<string, number>();
   #swept: number;
 
   /** `now` is the clock in milliseconds (Date.now unless a test gives its own). */
@@ -75,12 +82,17 @@ export class UnsealBudget {
    */
   check(namespace: string): void {
     const b = this.#buckets.get(namespace);
-    if (this.perMinute > 0 && b !== undefined && b.available() < 1) throw this.#over(namespace, b);
+    if (this.perMinute > 0 && b !== undefined && (b.available() < 1 || this.#isClosed(namespace))) throw this.#over(namespace, b);
+  }
+
+  #isClosed(namespace: string): boolean {
+    return this.#now() < (this.#closed.get(namespace) ?? 0);
   }
 
   /**
    * Returns the function to call before each RSA private operation for
-   * `namespace`: it takes a token, or throws OverBudget when none is left.
+   * `namespace`: it takes a token, or throws OverBudget when none is left;
+   * the namespace is then closed until its bucket is full again.
    */
   charger(namespace: string): () => void {
     return () => {
@@ -95,9 +107,12 @@ export class UnsealBudget {
     return this.#buckets.size;
   }
 
+  /** The deferral of `namespace`, closed until its bucket is full (or as long as it already is). */
   #over(namespace: string, b: TokenBucket): OverBudget {
-    const refillMs = Math.ceil(((b.burst - b.available()) * 60_000) / this.perMinute);
-    return new OverBudget(namespace, this.perMinute, Math.max(MIN_RETRY_MS, refillMs));
+    const now = this.#now();
+    const until = Math.max(this.#closed.get(namespace) ?? 0, now + Math.ceil(((b.burst - b.available()) * 60_000) / this.perMinute));
+    this.#closed.set(namespace, until);
+    return new OverBudget(namespace, this.perMinute, Math.max(MIN_RETRY_MS, until - now));
   }
 
   #bucket(namespace: string): TokenBucket {
@@ -114,5 +129,6 @@ export class UnsealBudget {
   #sweep(): void {
     this.#swept = this.#now();
     for (const [namespace, b] of this.#buckets) if (b.available() >= b.burst) this.#buckets.delete(namespace);
+    for (const [namespace, until] of this.#closed) if (until <= this.#swept) this.#closed.delete(namespace);
   }
 }

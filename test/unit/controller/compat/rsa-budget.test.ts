@@ -139,9 +139,12 @@ describe('UnsealBudget', () => {
       err = e;
     }
     expect((err as OverBudget).retryAfterMs).toBe(60_000);
+    // closed until the bucket is full again, not until one token is back (attack20)
     c.advance(59_500);
+    expect(() => { budget.check('ns'); }).toThrow(OverBudget);
+    c.advance(500);
     expect(() => { budget.check('ns'); }).not.toThrow();
-    for (let i = 0; i < 59; i++) charge();
+    for (let i = 0; i < 60; i++) charge();
     expect(() => { budget.check('ns'); }).toThrow(OverBudget);
     expect(() => { budget.charger('other')(); }).not.toThrow();
   });
