@@ -60,7 +60,9 @@ export function secretMeta(s: V1Secret): V1Secret {
   const ref = (m.ownerReferences ?? []).find((r) => r.controller === true && r.kind === BITNAMI_KIND && r.apiVersion === BITNAMI_API_VERSION && r.uid.length <= MAX_UID);
   const ownerReferences = ref === undefined ? {} : { ownerReferences: [{ apiVersion: BITNAMI_API_VERSION, kind: BITNAMI_KIND, name: '', uid: ref.uid, controller: true }] };
   const managed = m.annotations?.[BITNAMI_MANAGED] === 'true' ? { annotations: { [BITNAMI_MANAGED]: 'true' } } : {};
-  return { metadata: { name: m.name ?? '', namespace: m.namespace ?? '', ...ownerReferences, ...managed } };
+  // the API server's own (an etcd revision): a relist of an unchanged Secret is then no update (InformerCache)
+  const version = typeof m.resourceVersion === 'string' && m.resourceVersion.length <= 64 ? { resourceVersion: m.resourceVersion } : {};
+  return { metadata: { name: m.name ?? '', namespace: m.namespace ?? '', ...version, ...ownerReferences, ...managed } };
 }
 
 /** Sealed Secrets' SealedSecrets, reconciled by sealbox. */

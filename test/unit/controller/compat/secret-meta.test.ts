@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { secretMeta } from '../../../../src/controller/compat/mode.js';
+import { InformerCache } from '../../../../src/kube/informer-cache.js';
 import type { V1Secret } from '../../../../src/kube/types.js';
 
 // Compatibility mode watches the metadata of every Secret of the cluster, to
@@ -29,5 +30,17 @@ describe('compat mode: the Secret metadata kept by the deletion watch', () => {
     });
     const other = secretMeta(secret({ ownerReferences: [{ ...bitnamiRef, kind: 'Deployment' }, { ...bitnamiRef, controller: false }, { ...bitnamiRef, uid: 'u'.repeat(100_000) }] }));
     expect(other.metadata).toEqual({ name: 'db', namespace: 'tenant' });
+  });
+
+  it('keeps the resourceVersion, so that a relist of unchanged Secrets updates nothing (attack20)', () => {
+    const cache = new InformerCache<V1Secret, V1Secret>(secretMeta);
+    const verbs: string[] = [];
+    cache.on('add', () => verbs.push('add'));
+    cache.on('update', () => verbs.push('update'));
+    const s = secret({ resourceVersion: '4711', ownerReferences: [bitnamiRef] });
+    cache.put(s);
+    cache.put(s); // the same version again, as a relist delivers it
+    cache.put(secret({ resourceVersion: '4712', ownerReferences: [bitnamiRef] }));
+    expect(verbs).toEqual(['add', 'update']);
   });
 });
