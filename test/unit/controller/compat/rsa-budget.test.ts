@@ -172,3 +172,63 @@ describe('UnsealBudget', () => {
     expect(delays[0]).toBeLessThanOrEqual(48_000);
   });
 });
+
+// attack20: a namespace was closed only while less than ONE token was left,
+// and each deferred SealedSecret came back on its own after ~retryAfterMs
+// (jittered 0.8-1.2 by the work queue): spread over the minute, each landed
+// once a token or two had refilled, GET its whole object (up to 1.4 MB),
+// spent them and recorded UnsealDeferred again: about one whole read per
+// token (145 reads for 301 tokens). Now it is closed until its bucket is full.
+
+/** queue.ts #delay for an OverBudget (retryBaseMs = retryAfterMs), with a seeded jitter instead of Math.random. */
+function retryDelay(err: OverBudget, attempt: number, maxDelayMs: number, rand: () => number): number {
+  const exp = Math.min(maxDelayMs, err.retryBaseMs * 2 ** Math.min(attempt - 1, 30), err.retryAfterMs);
+  return Math.round(exp * (0.8 + rand() * 0.4));
+}
+
+function seeded(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe('compat mode: the reads of a namespace over its RSA budget (attack20)', () => {
+  it('re-reads its whole SealedSecrets far less often than once per token', async () => {
+    const PER_MINUTE = 60; // one token a second
+    const names = Array.from({ length: 60 }, (_, i) => `s${String(i)}`);
+    const c = clock();
+    const w = world(names.map((n) => bitnamiSealed('tenant', n, 12)), c.now, new UnsealBudget(PER_MINUTE, c.now));
+    const rand = seeded(42);
+    // the work queue on the hand-moved clock: every object queued at once (a cold start)
+    const start = c.now();
+    const due = new Map(names.map((n) => [`tenant/${n}`, start]));
+    const attempts = new Map<string, number>();
+    let reads = 0;
+    let opsAtMinute = -1;
+    while (due.size > 0 && c.now() < start + 6 * 60_000) {
+      const [key, at] = [...due].reduce((x, y) => (y[1] < x[1] ? y : x));
+      c.advance(Math.max(0, at - c.now()));
+      const afterMinute = c.now() >= start + 60_000;
+      if (afterMinute && opsAtMinute < 0) opsAtMinute = w.ops();
+      due.delete(key);
+      const before = w.api.calls.length;
+      const err = await outcome(w.reconciler.reconcile(key));
+      if (afterMinute) reads += w.api.calls.slice(before).filter((call) => call.startsWith('getSealed')).length;
+      if (err instanceof OverBudget) {
+        const attempt = (attempts.get(key) ?? 0) + 1;
+        attempts.set(key, attempt);
+        due.set(key, c.now() + retryDelay(err, attempt, 300_000, rand));
+      } else {
+        expect(err).toBe('done');
+      }
+    }
+    const tokens = w.ops() - opsAtMinute;
+    // the budget holds (about one RSA operation a second)...
+    expect(tokens).toBeLessThanOrEqual(Math.ceil(((c.now() - start - 60_000) / 60_000 + 1) * PER_MINUTE));
+    // ...and each whole read buys a real share of it: a SealedSecret needs 12
+    // operations, so about one read per 12 tokens (plus the few that start together after a refill)
+    expect(reads).toBeLessThanOrEqual(tokens / 4);
+  });
+});
