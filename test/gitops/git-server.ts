@@ -98,6 +98,12 @@ function serve(root: string, req: IncomingMessage, res: ServerResponse, requests
       if (code !== 0 && out.length === 0) res.writeHead(500).end(Buffer.concat(err));
       else writeCgiOutput(Buffer.concat(out), res);
     });
+    // git http-backend may answer and exit before it reads the whole body
+    // (an empty or refused request): its answer is what counts, so a closed
+    // pipe is no error of ours.
+    cgi.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') res.destroy(e);
+    });
     cgi.stdin.end(body);
   });
 }
