@@ -8,6 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { feedStdin } from '../helpers/child.js';
 
 /** A running Git server. */
 export interface GitServer {
@@ -99,12 +100,7 @@ function serve(root: string, req: IncomingMessage, res: ServerResponse, requests
       else writeCgiOutput(Buffer.concat(out), res);
     });
     // git http-backend may answer and exit before it reads the whole body
-    // (an empty or refused request): its answer is what counts, so a closed
-    // pipe is no error of ours.
-    cgi.stdin.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') res.destroy(e);
-    });
-    cgi.stdin.end(body);
+    feedStdin(cgi.stdin, body, (e) => { res.destroy(e); });
   });
 }
 
