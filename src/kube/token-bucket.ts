@@ -5,6 +5,11 @@
  * API client needs it too.
  */
 
+/** Milliseconds on a clock that never goes back (performance.now). */
+export function monotonicMs(): number {
+  return performance.now();
+}
+
 /**
  * Token bucket: `rate` tokens a second on average, at most `burst` at once;
  * it starts full. {@link TokenBucket.take} waits for a token, in the order
@@ -19,8 +24,13 @@ export class TokenBucket {
   #last: number;
   #tail: Promise<void> = Promise.resolve();
 
-  /** `now` is the clock in milliseconds (Date.now unless a test gives its own). */
-  constructor(rate: number, burst: number, now: () => number = Date.now) {
+  /**
+   * `now` is the clock in milliseconds: a monotonic one unless a test gives
+   * its own (attack21: on the wall clock, a step back by NTP or a resumed VM
+   * emptied the bucket for as long as the step, and KubeApi's limiter held
+   * every request of the controller that long).
+   */
+  constructor(rate: number, burst: number, now: () => number = monotonicMs) {
     this.rate = rate;
     this.burst = burst;
     this.#now = now;
@@ -57,7 +67,8 @@ export class TokenBucket {
 
   #refill(): void {
     const now = this.#now();
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.rate);
+    const elapsed = Math.max(0, now - this.#last); // a clock that went back gives nothing, takes nothing
+    this.#tokens = Math.min(this.burst, this.#tokens + (elapsed / 1000) * this.rate);
     this.#last = now;
   }
 }

@@ -14,7 +14,7 @@
  * deferred SealedSecret resumes where it stopped.
  */
 import { SealboxError } from '../../errors.js';
-import { TokenBucket } from '../../kube/token-bucket.js';
+import { TokenBucket, monotonicMs } from '../../kube/token-bucket.js';
 
 /**
  * Default of `--compat-rsa-per-namespace-per-minute`: 6,000, half of one
@@ -69,8 +69,8 @@ export class UnsealBudget {
   readonly #closed = new Map<string, number>();
   #swept: number;
 
-  /** `now` is the clock in milliseconds (Date.now unless a test gives its own). */
-  constructor(perMinute: number, now: () => number = Date.now) {
+  /** `now` is the clock in milliseconds: a monotonic one unless a test gives its own (attack21). */
+  constructor(perMinute: number, now: () => number = monotonicMs) {
     this.perMinute = perMinute;
     this.#now = now;
     this.#swept = now();
@@ -86,7 +86,19 @@ export class UnsealBudget {
   }
 
   #isClosed(namespace: string): boolean {
-    return this.#now() < (this.#closed.get(namespace) ?? 0);
+    return this.#now() < this.#closedUntil(namespace);
+  }
+
+  /**
+   * When `namespace` opens again (0: open). A closure never lasts longer
+   * than a refill from empty, one minute: a later time means the clock went
+   * back, and the closure is dropped rather than kept for the step.
+   */
+  #closedUntil(namespace: string): number {
+    const until = this.#closed.get(namespace) ?? 0;
+    if (until - this.#now() <= 60_000) return until;
+    this.#closed.delete(namespace);
+    return 0;
   }
 
   /**
@@ -110,13 +122,14 @@ export class UnsealBudget {
   /** The deferral of `namespace`, closed until its bucket is full (or as long as it already is). */
   #over(namespace: string, b: TokenBucket): OverBudget {
     const now = this.#now();
-    const until = Math.max(this.#closed.get(namespace) ?? 0, now + Math.ceil(((b.burst - b.available()) * 60_000) / this.perMinute));
+    const until = Math.max(this.#closedUntil(namespace), now + Math.ceil(((b.burst - b.available()) * 60_000) / this.perMinute));
     this.#closed.set(namespace, until);
     return new OverBudget(namespace, this.perMinute, Math.max(MIN_RETRY_MS, until - now));
   }
 
   #bucket(namespace: string): TokenBucket {
-    if (this.#now() - this.#swept >= SWEEP_MS) this.#sweep();
+    const sinceSweep = this.#now() - this.#swept;
+    if (sinceSweep >= SWEEP_MS || sinceSweep < 0) this.#sweep();
     let b = this.#buckets.get(namespace);
     if (b === undefined) {
       b = new TokenBucket(this.perMinute / 60, this.perMinute, this.#now);
