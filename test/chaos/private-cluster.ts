@@ -38,10 +38,14 @@ function crdFiles(): string[] {
 /**
  * Starts a private control plane named `chaos-<prefix>-<random>` (state in
  * $SEALBOX_CACHE/run/<id>, stopped by its watchdog if this process dies).
+ * `controllerManager: false` leaves kube-controller-manager out (see StartOptions).
  * @throws {Error} when the binaries are missing or a component fails to start
  */
-export async function startPrivateCluster(prefix: string): Promise<PrivateCluster> {
-  const cp = await startControlPlane({ id: `chaos-${prefix}-${randomBytes(3).toString('hex')}`, crdFiles: crdFiles(), keepState: process.env.SEALBOX_CLUSTER_KEEP === '1' });
+export async function startPrivateCluster(prefix: string, o: { controllerManager?: boolean } = {}): Promise<PrivateCluster> {
+  const cp = await startControlPlane({
+    id: `chaos-${prefix}-${randomBytes(3).toString('hex')}`, crdFiles: crdFiles(), keepState: process.env.SEALBOX_CLUSTER_KEEP === '1',
+    controllerManager: o.controllerManager,
+  });
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(cp.kubeconfig);
   return { cp, kc, restart: (component) => restartComponent(cp.stateDir, component), stop: () => cp.stop() };

@@ -25,6 +25,13 @@ export interface StartOptions {
   persistent?: boolean;
   /** YAML files whose CustomResourceDefinitions are installed before kube-controller-manager starts */
   crdFiles?: string[];
+  /**
+   * start kube-controller-manager (default true). Without it nothing creates
+   * "default" service accounts or kube-root-ca.crt, deletes namespaces' contents
+   * or collects owned objects: for tests that need none of that and whose
+   * measurements its informers (which watch every object) would disturb
+   */
+  controllerManager?: boolean;
   /** keep the state dir (logs, etcd data) after stop, for debugging */
   keepState?: boolean;
   /** progress messages (stale runs removed, ready time) */
@@ -41,7 +48,7 @@ export interface ControlPlane {
   server: string;
   /** CA that signed the API server's serving certificate */
   caFile: string;
-  /** pid of each process started: etcd, kube-apiserver, kube-controller-manager, watchdog */
+  /** pid of each process started: etcd, kube-apiserver, kube-controller-manager (unless left out), watchdog */
   pids: Record<string, number>;
   /** stops every process and removes the state dir (unless keepState) */
   stop(): Promise<void>;
@@ -51,7 +58,7 @@ export interface ControlPlane {
 export function clusterPaths(): ClusterPaths;
 /** Runs build.sh; throws with the reason when the build fails. */
 export function buildControlPlane(): Promise<void>;
-/** Starts etcd, kube-apiserver and kube-controller-manager; throws with the reason and log tail on failure. */
+/** Starts etcd, kube-apiserver and (unless `controllerManager: false`) kube-controller-manager; throws with the reason and log tail on failure. */
 export function startControlPlane(opts?: StartOptions): Promise<ControlPlane>;
 /** Stops the control plane in `stateDir` by its pid files and removes the dir. */
 export function stopControlPlane(stateDir: string): Promise<void>;

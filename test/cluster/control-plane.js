@@ -62,7 +62,8 @@ export async function buildControlPlane() {
 
 /**
  * Starts a control plane on free loopback ports and waits until it serves
- * requests and kube-controller-manager is working. First stops stale runs
+ * requests and kube-controller-manager (unless `controllerManager: false`)
+ * is working. First stops stale runs
  * left by killed runners. Unless `persistent`, a watchdog stops everything
  * when the calling process dies, however it dies.
  * @param {import('./control-plane.d.ts').StartOptions} [opts]
@@ -88,7 +89,7 @@ export async function startControlPlane(opts = {}) {
     const tls = { ca: readFileSync(pki.caCert, 'utf8'), cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') };
     for (let attempt = 1; ; attempt++) {
       try {
-        const server = await launch(paths, stateDir, pki, tls, opts.crdFiles ?? []);
+        const server = await launch(paths, stateDir, pki, tls, { crdFiles: opts.crdFiles ?? [], controllerManager: opts.controllerManager !== false });
         log(`sealbox: control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${server}`);
         return handle(stateDir, server, pki.caCert, opts.keepState === true);
       } catch (err) {
@@ -117,10 +118,10 @@ export async function stopControlPlane(stateDir) {
  * @param {string} stateDir
  * @param {import('./pki.js').Pki} pki
  * @param {import('./components.js').TlsClient} tls
- * @param {string[]} crdFiles
+ * @param {{ crdFiles: string[], controllerManager: boolean }} o
  * @returns {Promise<string>} the API server URL
  */
-async function launch(paths, stateDir, pki, tls, crdFiles) {
+async function launch(paths, stateDir, pki, tls, o) {
   const [etcdPort = 0, peerPort = 0, port = 0] = await freePorts(3);
   const server = `https://127.0.0.1:${port}`;
   const kubeconfig = join(stateDir, 'kubeconfig');
@@ -135,7 +136,8 @@ async function launch(paths, stateDir, pki, tls, crdFiles) {
 
   // CRDs go in before kube-controller-manager starts, so the garbage collector
   // watches their kinds from the beginning instead of after its next rediscovery
-  await applyCrds(server, tls, crdFiles);
+  await applyCrds(server, tls, o.crdFiles);
+  if (!o.controllerManager) return server;
 
   const kcm = spawnComponent(stateDir, 'kube-controller-manager', paths.controllerManager, controllerManagerArgs({ kubeconfig, pki }));
   await waitReady(kcm, async () => (await request(`${server}/api/v1/namespaces/default/serviceaccounts/default`, { tls })).status === 200,

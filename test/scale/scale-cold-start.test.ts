@@ -56,7 +56,13 @@ function deployMemoryLimitMb(): number {
 }
 
 beforeAll(async () => {
-  pc = await startPrivateCluster('scale');
+  // no kube-controller-manager: its garbage collector and other informers
+  // would list and watch all 80,000 objects beside the controller under test,
+  // and the test needs none of its controllers (namespaces are created, not
+  // deleted; the controller's token comes from kube-apiserver's TokenRequest
+  // API for the ServiceAccount the test applies; ownership is checked on the
+  // Secrets' ownerReferences, not by collecting them)
+  pc = await startPrivateCluster('scale', { controllerManager: false });
   api = new BulkApi(pc.kc);
   env = await setUpControllerEnv(pc.kc, {
     prefix: 'scale',
