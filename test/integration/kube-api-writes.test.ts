@@ -1,7 +1,8 @@
 // KubeApi's hot writes (Secret create/replace, status patch, Event create)
-// go as plain JSON over the keep-alive agent, not through client-node
+// go as plain JSON through undici's pool, not through client-node
 // (src/kube/transport.ts). Against the real API server: what they store, the
 // field manager they name, and the HTTP status their failures keep.
+import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { KubeApi } from '../../src/kube/api.js';
@@ -102,5 +103,22 @@ describe('KubeApi writes', () => {
     await new Promise((r) => setTimeout(r, CREDENTIALS_TTL_MS + 100));
     // the new (invalid) token is sent: 401
     expect((await kubeErrorFrom(api.createEvent(event))).status).toBe(401);
+  });
+
+  it('refuses an API server whose certificate the kubeconfig\'s CA did not sign, and sends nothing', async () => {
+    const cluster = kubeConfig().getCurrentCluster();
+    if (cluster === null) throw new Error('no current cluster');
+    const kc = new k8s.KubeConfig();
+    // A CA that did not sign the API server's certificate (a test vector's self-signed one).
+    const ca = readFileSync(new URL('../vectors/keys/a.cert.pem', import.meta.url)).toString('base64');
+    kc.loadFromClusterAndUser({ ...cluster, caData: ca, caFile: undefined }, { name: 'token-user', token: 'not-sent' });
+    const api = new KubeApi(kc, { qps: 100, burst: 100 });
+    const body: k8s.V1Secret = { metadata: { name: 'unverified', namespace: ns.name }, data: { k: Buffer.from('do-not-log-me').toString('base64') } };
+    const err = await kubeErrorFrom(api.createSecret(body));
+    expect(err.status).toBe(0);
+    expect(err.message).toMatch(new RegExp(`^create secret ${ns.name}/unverified: API server unreachable \\(.*certificate`));
+    expect(err.message).not.toContain(body.data?.k);
+    const stored = await kubeConfig().makeApiClient(k8s.CoreV1Api).listNamespacedSecret({ namespace: ns.name });
+    expect(stored.items.map((s) => s.metadata?.name)).not.toContain('unverified');
   });
 });
