@@ -13,6 +13,7 @@
 //   namespaces 100, qps 1000, burst 2000 (both controllers), resync-period 60 (s),
 //   cold-timeout 7200 (s), key-bits 4096 (sealbox's key; sealed-secrets always 4096),
 //   shards 0 (2: a second sealbox cold start with two sharded replicas)
+//   controllers sealbox,sealed-secrets (which to run; e.g. sealed-secrets alone)
 //   json FILE (default bench/results/scale-latest.json), keep-work
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -27,7 +28,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const DEFAULTS = {
   sizes: '5000,20000,50000,100000', 'peer-max': '20000', namespaces: '100', qps: '1000', burst: '2000',
-  'resync-period': '60', 'cold-timeout': '7200', 'key-bits': '4096', shards: '0', json: join(root, 'bench/results/scale-latest.json'),
+  'resync-period': '60', 'cold-timeout': '7200', 'key-bits': '4096', shards: '0', controllers: 'sealbox,sealed-secrets', json: join(root, 'bench/results/scale-latest.json'),
 };
 function opt(name) {
   const a = argv.find((x) => x.startsWith(`--${name}=`));
@@ -47,6 +48,10 @@ const log = (m) => process.stderr.write(`[${((Date.now() - started) / 1000).toFi
 if (!existsSync(join(root, 'dist/bundle/sealbox.js'))) { console.error('bench:scale: run npm run build first'); process.exit(2); }
 
 const peerMax = num('peer-max');
+const controllers = opt('controllers').split(',');
+if (controllers.length === 0 || controllers.some((c) => c !== 'sealbox' && c !== 'sealed-secrets')) {
+  console.error('bench:scale: --controllers takes sealbox, sealed-secrets or both'); process.exit(2);
+}
 log('installing or finding the peers (bench/peers.sh)');
 const peers = JSON.parse(run('bash', [join(root, 'bench/peers.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop());
 const work = mkdtempSync(join(tmpdir(), 'sealbox-bench-scale-'));
@@ -81,7 +86,7 @@ const save = () => {
 for (const n of sizes) {
   report.sizes[n] = {};
   for (const kind of ['sealbox', 'sealed-secrets']) {
-    if (kind === 'sealed-secrets' && n > peerMax) continue;
+    if (!controllers.includes(kind) || (kind === 'sealed-secrets' && n > peerMax)) continue;
     const key = `${kind} ${n}`;
     const before = loadavg();
     try {
