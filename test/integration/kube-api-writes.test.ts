@@ -1,5 +1,5 @@
 // KubeApi's hot writes (Secret create/replace, status patch, Event create)
-// go as plain JSON through undici's pool, not through client-node
+// go as plain JSON over the keep-alive agent (node:https), not through client-node
 // (src/kube/transport.ts). Against the real API server: what they store, the
 // field manager they name, and the HTTP status their failures keep.
 import { readFileSync } from 'node:fs';
