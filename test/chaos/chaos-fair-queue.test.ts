@@ -11,7 +11,6 @@
 // ~270 s (load 12): the 2,000 are created through BulkApi in ~50 s (through
 // @kubernetes/client-node it was ~210 s); the rest is the controller refusing
 // them at its default QPS, which is what the test is about.
-import { Buffer } from 'node:buffer';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChaosControllerEnv } from '../chaos/controller-env.js';
@@ -23,8 +22,6 @@ import { eventually } from '../cluster/helpers.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import type { ControllerProcess } from '../controller/process.js';
 import { SEALED, fetchCert, seal } from '../controller/sealed.js';
-import { sealSecret } from '../../src/format/seal.js';
-import { sealedManifest } from '../../src/format/sealed.js';
 import { CertRecipient } from '../../src/keys/cert.js';
 
 const REFUSED = Number(process.env.SEALBOX_CHAOS_REFUSED ?? '2000');
@@ -65,13 +62,10 @@ async function createRefused(ns: string, cert: string): Promise<void> {
     await api.createMany(REFUSED, (i) => Promise.resolve({
       collection: `/api/v1/namespaces/${ns}/secrets`, obj: { metadata: { name: `taken-${i}` }, data: { v: 'bm90IHlvdXJz' } },
     }));
-    await api.createMany(REFUSED, async (i) => {
-      const name = `taken-${i}`;
-      const sealed = await sealSecret({
-        name, namespace: ns, type: 'Opaque', labels: {}, annotations: {}, data: new Map([['v', new Uint8Array(Buffer.from(name))]]),
-      }, { scope: 'namespace', wrappers: [recipient] });
-      return { collection: `/apis/${SEALED.group}/${SEALED.version}/namespaces/${ns}/${SEALED.plural}`, obj: sealedManifest(sealed) };
-    });
+    await api.createMany(REFUSED, async (i) => ({
+      collection: `/apis/${SEALED.group}/${SEALED.version}/namespaces/${ns}/${SEALED.plural}`,
+      obj: { ...await seal([recipient], { name: `taken-${i}`, namespace: ns, data: { v: `taken-${i}` }, scope: 'namespace' }) },
+    }));
   } finally {
     api.close();
   }

@@ -7,10 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import type { KeyWrapper } from '../../src/crypto/types.js';
-import { sealSecret } from '../../src/format/seal.js';
-import { sealedManifest } from '../../src/format/sealed.js';
 import type { SealedObject } from '../controller/sealed.js';
-import { SEALED } from '../controller/sealed.js';
+import { SEALED, seal } from '../controller/sealed.js';
 
 /** One sealed resource of a fleet at one generation of its values. */
 export interface FleetItem {
@@ -33,11 +31,7 @@ export async function sealFleet(recipient: KeyWrapper, namespace: string, count:
   for (let i = from; i < from + count; i++) {
     const name = fleetName(i);
     const data = { value: `${generation}-${name}-${randomBytes(6).toString('hex')}` };
-    const sealed = await sealSecret({
-      name, namespace, type: 'Opaque', labels: { fleet: 'chaos' }, annotations: {},
-      data: new Map([['value', new Uint8Array(Buffer.from(data.value))]]),
-    }, { scope: 'strict', wrappers: [recipient] });
-    out.push({ name, data, manifest: sealedManifest(sealed) as unknown as SealedObject });
+    out.push({ name, data, manifest: await seal([recipient], { name, namespace, data, labels: { fleet: 'chaos' } }) });
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // with the library (src/format), reading status, and waiting for the
 // controller's effects with the admin client.
 import * as k8s from '@kubernetes/client-node';
-import type { Scope } from '../../src/crypto/types.js';
+import type { KeyWrapper, Scope } from '../../src/crypto/types.js';
 import { sealSecret } from '../../src/format/seal.js';
 import { sealedManifest } from '../../src/format/sealed.js';
 import { CertRecipient } from '../../src/keys/cert.js';
@@ -31,9 +31,13 @@ export interface SealInput {
   readonly scope?: Scope;
 }
 
-/** Seals `input` for the certificate(s) and returns the SealedSecret manifest. */
-export async function seal(certPems: string | readonly string[], input: SealInput): Promise<SealedObject> {
-  const pems = typeof certPems === 'string' ? [certPems] : certPems;
+/**
+ * Seals `input` for the recipients and returns the SealedSecret manifest. A
+ * recipient is a certificate's PEM or a wrapper already made (a certificate
+ * parsed once for many seals, a KMS key).
+ */
+export async function seal(recipients: string | readonly (string | KeyWrapper)[], input: SealInput): Promise<SealedObject> {
+  const list = typeof recipients === 'string' ? [recipients] : recipients;
   const sealed = await sealSecret({
     name: input.name,
     namespace: input.namespace,
@@ -41,7 +45,7 @@ export async function seal(certPems: string | readonly string[], input: SealInpu
     labels: input.labels ?? {},
     annotations: input.annotations ?? {},
     data: new Map(Object.entries(input.data).map(([k, v]) => [k, new Uint8Array(Buffer.from(v))])),
-  }, { scope: input.scope ?? 'strict', wrappers: pems.map((p, i) => CertRecipient.fromPem(p, `certificate ${i}`)) });
+  }, { scope: input.scope ?? 'strict', wrappers: list.map((r, i) => (typeof r === 'string' ? CertRecipient.fromPem(r, `certificate ${i}`) : r)) });
   return sealedManifest(sealed) as unknown as SealedObject;
 }
 
