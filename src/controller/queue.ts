@@ -80,6 +80,22 @@ interface RetryHints {
   readonly retryBaseMs?: unknown;
 }
 
+/**
+ * The delay before retrying a key after its `attempt`-th failure in a row
+ * with `err`: exponential from the queue's base (or the error's
+ * `retryBaseMs`), capped by `maxDelayMs` and by the error's `retryAfterMs`,
+ * with ±20 % jitter drawn from `random`.
+ */
+export function retryDelay(err: unknown, attempt: number, opts: Pick<QueueOptions, 'baseDelayMs' | 'maxDelayMs'>, random: () => number = Math.random): number {
+  const hints: RetryHints = err instanceof Error ? (err as Error & RetryHints) : {};
+  const base = typeof hints.retryBaseMs === 'number' ? hints.retryBaseMs : opts.baseDelayMs;
+  let exp = Math.min(opts.maxDelayMs, base * 2 ** Math.min(attempt - 1, 30));
+  // A handler may know it should look again sooner (e.g. waiting for a user's annotation).
+  if (typeof hints.retryAfterMs === 'number') exp = Math.min(exp, hints.retryAfterMs);
+  // Jitter spreads retries of many keys failing together (an outage).
+  return Math.round(exp * (0.8 + random() * 0.4));
+}
+
 /** Work queue with dedupe, per-key backoff, per-namespace fairness and N concurrent workers. */
 export class WorkQueue {
   readonly #opts: QueueOptions;
@@ -181,17 +197,6 @@ export class WorkQueue {
     this.#depthChanged();
   }
 
-  /** The delay before retrying `key` after its `attempt`-th failure in a row. */
-  #delay(err: unknown, attempt: number): number {
-    const hints: RetryHints = err instanceof Error ? (err as Error & RetryHints) : {};
-    const base = typeof hints.retryBaseMs === 'number' ? hints.retryBaseMs : this.#opts.baseDelayMs;
-    let exp = Math.min(this.#opts.maxDelayMs, base * 2 ** Math.min(attempt - 1, 30));
-    // A handler may know it should look again sooner (e.g. waiting for a user's annotation).
-    if (typeof hints.retryAfterMs === 'number') exp = Math.min(exp, hints.retryAfterMs);
-    // Jitter spreads retries of many keys failing together (an outage).
-    return Math.round(exp * (0.8 + Math.random() * 0.4));
-  }
-
   async #run(key: string): Promise<void> {
     try {
       await this.#handler(key);
@@ -199,7 +204,7 @@ export class WorkQueue {
     } catch (err) {
       const attempt = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, attempt);
-      const delay = this.#delay(err, attempt);
+      const delay = retryDelay(err, attempt, this.#opts);
       this.#opts.onRetry?.(key, err, attempt, delay);
       if (!this.#stopped && !this.#dirty.has(key)) {
         this.#timers.set(

@@ -8,7 +8,7 @@ import { CompatReconciler } from '../../../../src/controller/compat/reconciler.j
 import type { EventSink } from '../../../../src/controller/events.js';
 import { EventRecorder } from '../../../../src/controller/events.js';
 import { Metrics } from '../../../../src/controller/metrics.js';
-import { WorkQueue } from '../../../../src/controller/queue.js';
+import { WorkQueue, retryDelay } from '../../../../src/controller/queue.js';
 import { bitnamiLabel, sealBitnamiValue } from '../../../../src/crypto/bitnami.js';
 import { DataKeyCache } from '../../../../src/crypto/key-cache.js';
 import { isSealboxError } from '../../../../src/errors.js';
@@ -180,12 +180,6 @@ describe('UnsealBudget', () => {
 // spent them and recorded UnsealDeferred again: about one whole read per
 // token (145 reads for 301 tokens). Now it is closed until its bucket is full.
 
-/** queue.ts #delay for an OverBudget (retryBaseMs = retryAfterMs), with a seeded jitter instead of Math.random. */
-function retryDelay(err: OverBudget, attempt: number, maxDelayMs: number, rand: () => number): number {
-  const exp = Math.min(maxDelayMs, err.retryBaseMs * 2 ** Math.min(attempt - 1, 30), err.retryAfterMs);
-  return Math.round(exp * (0.8 + rand() * 0.4));
-}
-
 function seeded(seed: number): () => number {
   let s = seed;
   return () => {
@@ -219,7 +213,7 @@ describe('compat mode: the reads of a namespace over its RSA budget (attack20)',
       if (err instanceof OverBudget) {
         const attempt = (attempts.get(key) ?? 0) + 1;
         attempts.set(key, attempt);
-        due.set(key, c.now() + retryDelay(err, attempt, 300_000, rand));
+        due.set(key, c.now() + retryDelay(err, attempt, { baseDelayMs: 1000, maxDelayMs: 300_000 }, rand));
       } else {
         expect(err).toBe('done');
       }
