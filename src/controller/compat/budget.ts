@@ -25,6 +25,12 @@ import { TokenBucket, monotonicMs } from '../../kube/token-bucket.js';
  */
 export const COMPAT_RSA_PER_NAMESPACE_PER_MINUTE = 6000;
 
+/**
+ * The budget's period: tokens are granted per minute, and a bucket refills
+ * from empty within one, so no closure outlasts it.
+ */
+const MINUTE_MS = 60_000;
+
 /** Shortest wait before a deferred SealedSecret is tried again. */
 const MIN_RETRY_MS = 1000;
 
@@ -96,7 +102,7 @@ export class UnsealBudget {
    */
   #closedUntil(namespace: string): number {
     const until = this.#closed.get(namespace) ?? 0;
-    if (until - this.#now() <= 60_000) return until;
+    if (until - this.#now() <= MINUTE_MS) return until;
     this.#closed.delete(namespace);
     return 0;
   }
@@ -122,7 +128,7 @@ export class UnsealBudget {
   /** The deferral of `namespace`, closed until its bucket is full (or as long as it already is). */
   #over(namespace: string, b: TokenBucket): OverBudget {
     const now = this.#now();
-    const until = Math.max(this.#closedUntil(namespace), now + Math.ceil(((b.burst - b.available()) * 60_000) / this.perMinute));
+    const until = Math.max(this.#closedUntil(namespace), now + Math.ceil(((b.burst - b.available()) * MINUTE_MS) / this.perMinute));
     this.#closed.set(namespace, until);
     return new OverBudget(namespace, this.perMinute, Math.max(MIN_RETRY_MS, until - now));
   }
