@@ -41,7 +41,7 @@ write_k8s_module() {
 build_k8s() {
   [[ -x "$bin/kube-apiserver" && -x "$bin/kube-controller-manager" ]] && return 0
   write_k8s_module
-  echo "sealbox: building kubernetes v$K8S_VERSION (first time only; ~7 min on 2 cores)" >&2
+  echo "sealbox: building kubernetes v$K8S_VERSION (first time only; ~9.5 min on 2 cores with etcd and kubectl)" >&2
   go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION"
   go build -trimpath -o "$bin/" -ldflags "$ldflags" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
