@@ -153,9 +153,8 @@ export class KubeApi implements SecretApi {
 
   /** Returns the whole sealed resource, or undefined when it does not exist (the informer cache keeps summaries only). */
   async getSealed(namespace: string, name: string): Promise<SealedSecretObject | undefined> {
-    return this.#find('sealedsecrets', `get sealed secret ${namespace}/${name}`, async () =>
-      (await this.#custom.getNamespacedCustomObject({ group: SEALED_GROUP, version: SEALED_VERSION, namespace, plural: SEALED_PLURAL, name })) as SealedSecretObject,
-    );
+    const path = `/apis/${SEALED_GROUP}/${SEALED_VERSION}/namespaces/${encodeURIComponent(namespace)}/${SEALED_PLURAL}/${encodeURIComponent(name)}`;
+    return this.#find('sealedsecrets', `get sealed secret ${namespace}/${name}`, async () => JSON.parse(await this.#json.get(path)) as SealedSecretObject);
   }
 
   /** Merge-patches the status subresource of a sealed resource. */

@@ -1,6 +1,7 @@
 /**
  * Plain JSON requests to the API server for the controller's hot writes
- * (Secret create/replace, status patch, Event create), and the pool of
+ * (Secret create/replace, status patch, Event create) and its GET of a
+ * sealed resource before an unseal, and the pool of
  * keep-alive agents they share with client-node's calls (config.ts).
  *
  * client-node sends every request through its ObjectSerializer (a walk of the
@@ -100,6 +101,17 @@ export class JsonTransport {
     throw new k8s.ApiException(res.status, `HTTP-Code: ${String(res.status)}`, res.body, res.headers);
   }
 
+  /**
+   * GETs `path` and resolves with the reply's text (2xx); rejects as send()
+   * does (k8s.ApiException with the status, e.g. 404, for anything else).
+   */
+  async get(path: string): Promise<string> {
+    const c = await this.#applied();
+    const res = await request(new URL(path, this.#server), { ...c.opts, method: 'GET', headers: { ...c.headers, accept: 'application/json' } }, undefined, 'text');
+    if (res.status >= 200 && res.status < 300) return res.body;
+    throw new k8s.ApiException(res.status, `HTTP-Code: ${String(res.status)}`, res.body, res.headers);
+  }
+
   /** The credentials, applied again once they are older than CREDENTIALS_TTL_MS; a failure is not kept. */
   async #applied(): Promise<Credentials> {
     const now = Date.now();
@@ -137,7 +149,7 @@ interface Reply {
   readonly headers: Record<string, string>;
 }
 
-function request(url: URL, opts: https.RequestOptions, body: string, use: ReplyUse): Promise<Reply> {
+function request(url: URL, opts: https.RequestOptions, body: string | undefined, use: ReplyUse): Promise<Reply> {
   return new Promise<Reply>((resolve, reject) => {
     const req = https.request(url, opts, (res) => {
       const status = res.statusCode ?? 0;
