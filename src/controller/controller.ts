@@ -13,20 +13,23 @@ import { SealboxError } from '../errors.js';
 import { EventRecorder } from './events.js';
 import { CompatMode } from './compat/mode.js';
 import { FIGHT_DEFAULTS, FightDetector } from './fights.js';
-import { type SealingKey, KeyManager } from './keys.js';
+import type { SealingKey } from './keys.js';
+import { KeyManager } from './keys.js';
 import { KubeApi } from '../kube/api.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { LeaderElector } from './leader.js';
 import { Sharding } from './sharding.js';
 import { ShardGate, shardOf } from './shards.js';
-import { type Logger, LogLimiter, SYNC_TALLY_MS, SyncTally, createLogger } from './log.js';
+import { LogLimiter, SYNC_TALLY_MS, SyncTally, createLogger } from './log.js';
+import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './queue.js';
 import { ColdStart } from './cold-start.js';
 import type { SealedSummary } from './sealed-cache.js';
 import type { SecretSummary } from './secret-cache.js';
-import { type Informers, relistReporter } from './informers.js';
+import type { Informers } from './informers.js';
+import { relistReporter } from './informers.js';
 import { keyOf, sealedWatch, secretWatch } from './watches.js';
 import { startServer } from './server.js';
 import { type ControllerOptions, type RunningController, checkShards, kmsUnwrappers } from './options.js';
@@ -43,7 +46,9 @@ const WRITTEN: ReadonlySet<string> = new Set(['created', 'updated', 'recreated']
  */
 const COLD_START_HOLD = 1000;
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 /**
  * The controller: key manager and HTTP server on every replica; informers,
@@ -66,7 +71,6 @@ export class Controller implements RunningController {
   readonly #tally: SyncTally;
   readonly #keys: KeyManager;
   readonly #queue: WorkQueue;
-  readonly #reconciler: Reconciler;
   readonly #sealed: Informers<SealedSummary>;
   readonly #secrets: Informers<SecretSummary>;
   readonly #coldStart: ColdStart;
@@ -95,8 +99,7 @@ export class Controller implements RunningController {
     this.#gate = elector instanceof Sharding ? elector.gate : new ShardGate(1, () => true);
     const coldStart = new ColdStart(COLD_START_HOLD, (key) => { this.#queue.add(key); });
     this.#coldStart = coldStart;
-    this.#reconciler = this.#newReconciler(identity, shards);
-    this.#queue = this.#newQueue(this.#reconciler);
+    this.#queue = this.#newQueue(this.#newReconciler(identity, shards));
     const watch = { api: this.#api, scopes: o.watchNamespaces.length === 0 ? [undefined] : o.watchNamespaces, log: this.log, queue: this.#queue };
     this.#sealed = sealedWatch(watch, coldStart, (ns) => this.#gate.owns(ns));
     this.#secrets = secretWatch(watch);
@@ -224,9 +227,7 @@ export class Controller implements RunningController {
     if (this.#isStopped()) return;
     this.#synced = true;
     this.log.info({ namespaces: this.#o.watchNamespaces.length === 0 ? 'all' : this.#o.watchNamespaces }, 'informers synced; reconciling');
-    // The list enqueued what it handed over; one synced since (a record) is enqueued by any later change of it or its Secret
-    // (a watch event). Again here, its cache still showed the listed version: a GET and an unseal for nothing (issue 17 §3).
-    this.#enqueueAll(true, undefined, (o) => !this.#reconciler.synced(o.metadata.namespace, o.metadata.name));
+    this.#enqueueAll(true);
     this.#every(this.#o.resyncPeriodMs, () => { this.#enqueueAll(); });
     this.#every(SYNC_TALLY_MS, () => void this.#reportSynced());
   }
@@ -257,16 +258,16 @@ export class Controller implements RunningController {
 
   /**
    * Enqueues every sealed resource this replica reconciles (of `shard` only,
-   * when given, and only those `wanted` accepts); `now` also cuts short the
-   * backoff of failing ones (a new key may fix them).
+   * when given); `now` also cuts short the backoff of failing ones (a new
+   * key may fix them).
    */
-  #enqueueAll(now = false, shard?: number, wanted: (obj: SealedSummary) => boolean = () => true): void {
+  #enqueueAll(now = false, shard?: number): void {
     if (!this.#synced) return;
     this.#compat?.enqueueAll(now);
     const shards = this.#o.shards ?? 1;
     for (const obj of this.#sealed.list()) {
       const ns = obj.metadata.namespace;
-      if ((shard === undefined ? !this.#gate.owns(ns) : shardOf(ns, shards) !== shard) || !wanted(obj)) continue;
+      if (shard === undefined ? !this.#gate.owns(ns) : shardOf(ns, shards) !== shard) continue;
       if (now) this.#queue.add(keyOf(obj));
       else this.#queue.resync(keyOf(obj));
     }

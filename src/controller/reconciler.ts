@@ -17,10 +17,14 @@ import type { SealedSecretObject, V1Secret } from '../kube/types.js';
 import { statusMessage } from './hints.js';
 import type { LogLimiter, Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { type Owner, type Plan, type PlanOptions, plan } from './plan.js';
-import { type SealedSummary, summarizeSealed, withStatus } from './sealed-cache.js';
-import { type SecretSummary, secretDigest } from './secret-cache.js';
-import { type StatusResult, type StatusView, MESSAGE_CHARS, isTransientFailure, nextStatus, statusView, usedKeys } from './status.js';
+import type { Owner, Plan, PlanOptions } from './plan.js';
+import { plan } from './plan.js';
+import type { SealedSummary } from './sealed-cache.js';
+import { summarizeSealed, withStatus } from './sealed-cache.js';
+import type { SecretSummary } from './secret-cache.js';
+import { secretDigest } from './secret-cache.js';
+import type { StatusResult, StatusView } from './status.js';
+import { MESSAGE_CHARS, isTransientFailure, nextStatus, statusView, usedKeys } from './status.js';
 import { SyncRecords } from './sync-records.js';
 import { NOT_OWNED_RECHECK_MS, REASONS, ReconcileError, SHARD_NOT_HELD, checkShard, refuseCostlyGroups } from './reconcile-errors.js';
 
@@ -123,9 +127,6 @@ export class Reconciler {
     const obj = await this.#getSealed(key, cached);
     if (obj !== undefined) await this.#sync(key, obj);
   }
-
-  /** True when `namespace/name` has a sync record: its last reconcile synced it, and nothing (no key removed) dropped the record since. */
-  synced(namespace: string, name: string): boolean { return this.#records.has(namespace, name); }
 
   #forget(namespace: string, name: string): void {
     this.#fights.forget(namespace, name);

@@ -51,11 +51,6 @@ export class SyncRecords {
     return record !== undefined && secret !== undefined && secret.digest !== '' && record === recordOf(sealed, secret.digest);
   }
 
-  /** True when `namespace/name` has a record. */
-  has(namespace: string, name: string): boolean {
-    return this.#records.has(namespace, name);
-  }
-
   /** Records a sync: the sealed resource as `sealed` shows it, its Secret with digest `secretDigest`. */
   set(sealed: SealedSummary, secretDigest: string): void {
     const { namespace, name } = sealed.metadata;
