@@ -49,6 +49,18 @@ describe('KubeApi writes', () => {
     expect(err.message).toMatch(new RegExp(`^update status of sealed secret ${ns.name}/missing: HTTP 404`));
   });
 
+  it('reads a sealed resource through the same transport: undefined when it does not exist, a refusal for an unverified API server', async () => {
+    const api = new KubeApi(kubeConfig(), { qps: 100, burst: 100 });
+    expect(await api.getSealed(ns.name, 'missing')).toBeUndefined();
+    const cluster = kubeConfig().getCurrentCluster();
+    if (cluster === null) throw new Error('no current cluster');
+    const kc = new k8s.KubeConfig();
+    const ca = readFileSync(new URL('../vectors/keys/a.cert.pem', import.meta.url)).toString('base64');
+    kc.loadFromClusterAndUser({ ...cluster, caData: ca, caFile: undefined }, { name: 'token-user', token: 'not-sent' });
+    const err = await kubeErrorFrom(new KubeApi(kc, { qps: 100, burst: 100 }).getSealed(ns.name, 'missing'));
+    expect(err.message).toMatch(new RegExp(`^get sealed secret ${ns.name}/missing: API server unreachable \\(.*certificate`));
+  });
+
   it('records an Event with its timestamps as the API server reads them', async () => {
     const api = new KubeApi(kubeConfig(), { qps: 100, burst: 100 });
     const at = new Date('2026-01-02T03:04:05.678Z');
