@@ -57,6 +57,8 @@ export class ShardElector {
   readonly #observedAt: number[];
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
+  /** When start() ran: until a lease duration later, this replica claims only its own shard (decideRound). */
+  #startedAt = 0;
 
   constructor(opts: ShardElectorOptions) {
     this.#o = opts;
@@ -80,6 +82,7 @@ export class ShardElector {
   }
 
   start(): void {
+    this.#startedAt = Date.now();
     void this.#tick();
   }
 
@@ -116,7 +119,8 @@ export class ShardElector {
       const v = views[s];
       if (v !== undefined && v.holder !== o.identity) this.#lose(s, 'taken by another replica');
     }
-    const actions = decideRound({ me: o.identity, shards: o.shards, preferred: o.preferred, leases: views });
+    const settled = now - this.#startedAt >= o.leaseDurationMs;
+    const actions = decideRound({ me: o.identity, shards: o.shards, preferred: o.preferred, leases: views, settled });
     if (this.#isStopped()) return;
     await Promise.all(actions.map((a, s) => this.#apply(s, a, leases[s])));
     for (const s of [...this.#held]) {

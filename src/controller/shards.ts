@@ -91,15 +91,46 @@ export interface Round {
   readonly preferred: number | undefined;
   /** One view per shard, undefined where the Lease could not be read. */
   readonly leases: readonly (LeaseView | undefined)[];
+  /**
+   * This replica has run for a whole lease duration: a peer started with it
+   * has had the time to claim its own shard, so a free shard that is still
+   * free is orphaned and this replica may claim it.
+   */
+  readonly settled: boolean;
 }
 
 const WAIT: ShardAction = { kind: 'wait' };
 
-/** The action on one Lease, before balance; `mismatch` when another shard count holds shard 0. */
-function decideOne(r: Round, s: number, v: LeaseView | undefined, mismatch: boolean): ShardAction {
+/** A Lease no live replica holds: missing, released, or unrenewed for its whole duration. */
+function isFree(v: LeaseView | undefined): boolean {
+  return v !== undefined && (!v.exists || v.holder === '' || v.expired);
+}
+
+/**
+ * The one free shard this replica may claim before it has run for a lease
+ * duration: its preferred shard; without one (a Deployment's replicas), the
+ * first free shard while it holds none, so that replicas started together
+ * take one each (the one that loses the race takes the next free one).
+ */
+function ownShard(r: Round): number | undefined {
+  if (r.preferred !== undefined) return r.preferred;
+  if (r.leases.some((v) => v !== undefined && v.exists && v.holder === r.me && !v.expired)) return undefined;
+  const first = r.leases.findIndex(isFree);
+  return first < 0 ? undefined : first;
+}
+
+/**
+ * The action on one Lease, before balance; `mismatch` when another shard
+ * count holds shard 0; `own` is ownShard(r).
+ */
+function decideOne(r: Round, s: number, v: LeaseView | undefined, mismatch: boolean, own: number | undefined): ShardAction {
   if (v === undefined) return WAIT;
   const mine = v.exists && v.holder === r.me && !v.expired;
   if (mismatch) return mine ? { kind: 'release' } : WAIT;
+  // Another replica's shard that looks free at start-up may only be free
+  // because that replica is still starting: claiming it would unseal its
+  // resources here, to hand them back moments later.
+  if (isFree(v) && v.holder !== r.me && s !== own && !r.settled) return WAIT;
   if (!v.exists) return { kind: 'create' };
   if (v.holder === r.me) {
     // The holder keeps its own preferred shard; any other it hands to a replica that asks.
@@ -133,6 +164,9 @@ function balanceWant(r: Round, actions: readonly ShardAction[]): number | undefi
 /**
  * What this replica does with each shard's Lease this round, by index:
  * - create a missing Lease; acquire one that is free or expired; renew its own;
+ *   before it has run for a lease duration (not `settled`), it creates or
+ *   acquires only its own shard (ownShard), and leaves the others to peers
+ *   that start with it;
  * - hand its own over to the replica that asks for it, unless it is its own
  *   preferred shard;
  * - ask (want) for its preferred shard when another replica holds it, and,
@@ -145,7 +179,8 @@ function balanceWant(r: Round, actions: readonly ShardAction[]): number | undefi
 export function decideRound(r: Round): ShardAction[] {
   const zero = r.leases[KEY_SHARD];
   const mismatch = zero !== undefined && zero.exists && zero.holder !== '' && zero.holder !== r.me && !zero.expired && zero.shards !== r.shards;
-  const actions = r.leases.map((v, s) => decideOne(r, s, v, mismatch));
+  const own = ownShard(r);
+  const actions = r.leases.map((v, s) => decideOne(r, s, v, mismatch, own));
   if (mismatch || actions.some((a) => a.kind === 'want')) return actions;
   const s = balanceWant(r, actions);
   if (s !== undefined) actions[s] = { kind: 'want' };

@@ -3,19 +3,23 @@
 // per guarantee, in order: no resource is written by two replicas; killing a
 // replica hands its shard over within the lease duration; starting it again
 // rebalances without writing any Secret (or status); key rotation has one
-// writer. Each replica says which shards it holds in sealbox_shard_held.
+// writer; and a cold start of two replicas unseals each resource once, on
+// its shard's replica. Each replica says which shards it holds in
+// sealbox_shard_held.
 import { describe, expect, it } from 'vitest';
 import { eventually, kubeconfigPath } from '../cluster/helpers.js';
 import { ok, sealboxAsync } from '../helpers/cli.js';
 import { useController } from '../controller/harness.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import type { ControllerProcess } from '../controller/process.js';
-import { createSealed, fetchCert, getSealed, readSecret, readyCondition, seal, secretText, waitForReady, waitForSecret } from '../controller/sealed.js';
+import { createSealed, fetchCert, getSealed, listSealed, readSecret, readyCondition, seal, secretText, waitForReady, waitForSecret } from '../controller/sealed.js';
 import { shardOf } from '../../src/controller/shards.js';
 
 const SHARDS = 2;
 const LEASE_MS = 4000; // --lease-duration in the harness
 const PER_NAMESPACE = 2;
+/** Sealed resources created while no replica runs, for the cold-start test. */
+const COLD = 200;
 const env = useController({ prefix: 'ctl-shard', replicas: 0, watchedNamespaces: 12, extraArgs: ['--shards', String(SHARDS)] });
 
 /** Replica k runs with --shard k. */
@@ -49,6 +53,11 @@ async function secretVersions(): Promise<Map<string, string>> {
     }
   }
   return out;
+}
+
+/** RSA private-key operations a replica has made (each unseal of a resource sealed to the cluster key is one). */
+async function rsaOps(c: ControllerProcess): Promise<number> {
+  return metricValue(await scrape(c.url), 'sealbox_rsa_private_operations_total');
 }
 
 const secretWrites = (l: Readonly<Record<string, string>>): boolean => l.resource === 'secrets' && ['create', 'update', 'delete'].includes(l.verb ?? '');
@@ -165,4 +174,48 @@ describe('two sharded replicas', () => {
     expect(all.map((r) => r.why).sort()).toEqual(['first start', 'requested']);
     expect(((await (await fetch(`${keyLead.url}/v1/keys`)).json()) as unknown[]).length).toBe(keysBefore.length + 1);
   }, 60_000);
+
+  it('unseals each resource once at a cold start, on its shard\'s replica only, though one replica is up before the other', async () => {
+    const up = replicas.find((c) => c.alive());
+    if (up === undefined) throw new Error('the previous tests left no live replica');
+    const cert = await fetchCert(up.url);
+    // stopped gracefully, the replicas release their Leases: free for whoever comes first
+    await Promise.all(replicas.map((c) => c.kill('SIGTERM')));
+    const created = [0, 0]; // new resources per shard
+    const coldNamespaces = Array.from({ length: COLD }, (_, i) => env.namespaces[i % env.namespaces.length] ?? env.namespace);
+    for (const ns of coldNamespaces) created[shardOf(ns, SHARDS)] = (created[shardOf(ns, SHARDS)] ?? 0) + 1;
+    for (let i = 0; i < COLD; i += 20) {
+      await Promise.all(coldNamespaces.slice(i, i + 20).map(async (ns, j) =>
+        createSealed(ns, await seal(cert, { name: `cold-${String(i + j)}`, namespace: ns, data: { v: String(i + j) } }))));
+    }
+    const perShard = [0, 0]; // all resources per shard, the earlier tests' too
+    for (const ns of env.namespaces) {
+      const k = shardOf(ns, SHARDS);
+      perShard[k] = (perShard[k] ?? 0) + (await listSealed(ns)).length;
+    }
+    // A StatefulSet starts its pods in parallel, yet one is up first: here replica 1 starts once
+    // replica 0 already reconciles (is ready), well within the lease duration of replica 0's start.
+    const lease = ['--lease-duration', '15s', '--renew-deadline', '10s'];
+    const r0 = await env.startReplica('cold-0', ['--shard', '0', ...lease]);
+    await eventually('replica 0 to be ready', async () => ((await fetch(`${r0.url}/readyz`)).status === 200 ? true : undefined), 30_000, 100);
+    const r1 = await env.startReplica('cold-1', ['--shard', '1', ...lease]);
+    const cold = [r0, r1];
+    await eventually('both replicas to create every new Secret', () =>
+      Promise.resolve(cold.flatMap((c) => writesOf(c)).length >= COLD ? true : undefined), 60_000, 200);
+    await waitForShards(new Map([[r0, [0]], [r1, [1]]]));
+    // a few retry periods more: a stray unseal would show by now
+    await new Promise((r) => setTimeout(r, 2000));
+    const ops = await Promise.all(cold.map((c) => rsaOps(c)));
+    const acquired = cold.map((c) => c.logRecords().filter((r) => r.msg === 'shard acquired').map((r) => r.shard));
+    const why = `RSA operations per replica ${JSON.stringify(ops)} for ${JSON.stringify(perShard)} resources per shard; shards acquired per replica ${JSON.stringify(acquired)}`;
+    expect(ops.reduce((a, b) => a + b, 0), why).toBe(perShard.reduce((a, b) => a + b, 0));
+    for (const [k, c] of cold.entries()) {
+      // each resource of shard k unsealed once, by shard k's replica; it created shard k's new Secrets and no other
+      expect(ops[k], why).toBe(perShard[k]);
+      const writes = writesOf(c);
+      expect(writes.filter((w) => shardOf(w.namespace, SHARDS) !== k || w.result !== 'created')).toEqual([]);
+      expect(writes).toHaveLength(created[k] ?? -1);
+      expect(metricValue(await scrape(c.url), 'sealbox_reconciles_total', (l) => l.result === 'failed')).toBe(0);
+    }
+  }, 120_000);
 });

@@ -29,6 +29,8 @@ function replica(store: LeaseStore, identity: string, shards: number, o: Partial
   return { elector, events, lines };
 }
 
+/** The replicas' --lease-duration. */
+const LEASE_MS = 4000;
 const at = async (ms: number): Promise<void> => { await vi.advanceTimersByTimeAsync(ms); };
 
 describe('ShardElector', () => {
@@ -37,7 +39,7 @@ describe('ShardElector', () => {
 
   it('creates one Lease per shard, shard 0 under the leader Lease name, each marked with the shard count', async () => {
     const a = start(replica(store, 'a', 3));
-    await at(0);
+    await at(LEASE_MS);
     expect([...a.elector.held].sort()).toEqual([0, 1, 2]);
     expect(a.events.sort()).toEqual(['+0', '+1', '+2']);
     for (const name of ['lease', 'lease-shard-1', 'lease-shard-2']) {
@@ -48,7 +50,7 @@ describe('ShardElector', () => {
 
   it('hands a shard to the replica that prefers it, stopping and draining before the Lease changes hands', async () => {
     const c0 = start(replica(store, 'c-0', 2, { preferred: 0 }));
-    await at(0);
+    await at(LEASE_MS); // alone for a lease duration: it takes the orphaned shard 1 too
     expect([...c0.elector.held].sort()).toEqual([0, 1]);
     const c1 = start(replica(store, 'c-1', 2, { preferred: 1 }));
     await at(0);
@@ -67,9 +69,37 @@ describe('ShardElector', () => {
     expect([...c1.elector.held]).toEqual([1]);
   });
 
+  it('lets a replica started within the lease duration of another take its own shard: the first never holds it', async () => {
+    const c0 = start(replica(store, 'c-0', 2, { preferred: 0 }));
+    await at(0);
+    expect([...c0.elector.held]).toEqual([0]);
+    await at(LEASE_MS - 1000);
+    expect([...c0.elector.held]).toEqual([0]); // shard 1 is free, but its replica may still be starting
+    const c1 = start(replica(store, 'c-1', 2, { preferred: 1 }));
+    await at(10_000);
+    expect(c0.events).toEqual(['+0']);
+    expect(c1.events).toEqual(['+1']);
+  });
+
+  it('takes a shard whose Lease is missing once it has run alone for a lease duration', async () => {
+    const c0 = start(replica(store, 'c-0', 2, { preferred: 0 }));
+    await at(LEASE_MS - 1000);
+    expect([...c0.elector.held]).toEqual([0]);
+    await at(1000);
+    expect([...c0.elector.held].sort()).toEqual([0, 1]);
+  });
+
+  it('gives replicas that prefer no shard and start together one shard each, with no hand-over', async () => {
+    const a = start(replica(store, 'deploy-abc12', 2));
+    const b = start(replica(store, 'deploy-def34', 2));
+    await at(10_000);
+    expect([a.elector.held.size, b.elector.held.size]).toEqual([1, 1]);
+    expect([...a.events, ...b.events].sort()).toEqual(['+0', '+1']);
+  });
+
   it('balances replicas that prefer no shard (a Deployment): two replicas, four shards, two each', async () => {
     const a = start(replica(store, 'deploy-abc12', 4));
-    await at(0);
+    await at(LEASE_MS);
     expect(a.elector.held.size).toBe(4);
     const b = start(replica(store, 'deploy-def34', 4));
     await at(15_000);
@@ -93,7 +123,7 @@ describe('ShardElector', () => {
 
   it('stops writing for its shards once it has failed to renew for the renew deadline, not before', async () => {
     const a = start(replica(store, 'a', 2));
-    await at(0);
+    await at(LEASE_MS);
     store.down = true;
     await at(3000);
     expect(a.elector.held.size).toBe(2);
@@ -104,7 +134,7 @@ describe('ShardElector', () => {
 
   it('may not write for a shard once the renew deadline has passed since its last renewal, even before a round notices', async () => {
     const a = start(replica(store, 'a', 2));
-    await at(0);
+    await at(LEASE_MS);
     expect([a.elector.holds(0), a.elector.holds(1)]).toEqual([true, true]);
     // the event loop stalls: the clock moves on, no timer runs
     vi.setSystemTime(Date.now() + 3001);

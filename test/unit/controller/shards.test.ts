@@ -67,9 +67,10 @@ const free: View = { exists: true, holder: '', expired: true, wantedBy: '' };
 const missing: View = { exists: false, holder: '', expired: true, wantedBy: '' };
 const held = (holder: string, o: Partial<LeaseView> = {}): View => ({ exists: true, holder, expired: false, wantedBy: '', ...o });
 
-function round(me: string, views: (View | undefined)[], preferred?: number): ShardAction[] {
+/** One round of `me`; `settled`: it has run for a lease duration (default). */
+function round(me: string, views: (View | undefined)[], preferred?: number, settled = true): ShardAction[] {
   const leases = views.map((v) => (v === undefined ? undefined : { shards: views.length, ...v }));
-  const r: Round = { me, shards: views.length, preferred, leases };
+  const r: Round = { me, shards: views.length, preferred, leases, settled };
   return decideRound(r);
 }
 const kinds = (actions: ShardAction[]): string[] => actions.map((a) => (a.kind === 'handover' ? `handover:${a.to}` : a.kind));
@@ -77,6 +78,23 @@ const kinds = (actions: ShardAction[]): string[] => actions.map((a) => (a.kind =
 describe('decideRound', () => {
   it('creates missing Leases, acquires free and expired ones and renews its own', () => {
     expect(kinds(round('a', [missing, free, held('a'), held('gone', { expired: true })]))).toEqual(['create', 'acquire', 'renew', 'acquire']);
+  });
+
+  it('claims only its preferred shard before it has run for a lease duration: a peer starting with it takes its own', () => {
+    expect(kinds(round('c-0', [missing, missing, free], 0, false))).toEqual(['create', 'wait', 'wait']);
+    expect(kinds(round('c-1', [free, free, held('gone', { expired: true })], 1, false))).toEqual(['wait', 'acquire', 'wait']);
+    expect(kinds(round('c-1', [free, free, held('gone', { expired: true })], 1, true))).toEqual(['acquire', 'acquire', 'acquire']);
+  });
+
+  it('keeps renewing and handing over what it holds before it has run for a lease duration', () => {
+    expect(kinds(round('c-0', [held('c-0'), held('c-0', { wantedBy: 'c-1' })], 0, false))).toEqual(['renew', 'handover:c-1']);
+  });
+
+  it('without a preferred shard, claims the first free shard while it holds none, and no other before it has run for a lease duration', () => {
+    expect(kinds(round('d-x', [held('d-a'), missing, free], undefined, false))).toEqual(['wait', 'create', 'wait']);
+    expect(kinds(round('d-x', [free, missing], undefined, false))).toEqual(['acquire', 'wait']);
+    expect(kinds(round('d-x', [held('d-x'), missing, free], undefined, false))).toEqual(['renew', 'wait', 'wait']);
+    expect(kinds(round('d-x', [held('d-x'), missing, free], undefined, true))).toEqual(['renew', 'create', 'acquire']);
   });
 
   it('leaves a Lease another replica renews alone, and one it could not read', () => {
