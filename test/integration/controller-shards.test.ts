@@ -19,7 +19,7 @@ const SHARDS = 2;
 const LEASE_MS = 4000; // --lease-duration in the harness
 const PER_NAMESPACE = 2;
 /** Sealed resources created while no replica runs, for the cold-start test. */
-const COLD = 200;
+const COLD = 100;
 const env = useController({ prefix: 'ctl-shard', replicas: 0, watchedNamespaces: 12, extraArgs: ['--shards', String(SHARDS)] });
 
 /** Replica k runs with --shard k. */
