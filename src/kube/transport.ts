@@ -94,20 +94,22 @@ export class JsonTransport {
    * server cannot be reached or does not answer within a minute.
    */
   async send(method: 'POST' | 'PUT' | 'PATCH', path: string, body: unknown, contentType = 'application/json', reply: ReplyUse = 'text'): Promise<string> {
-    const c = await this.#applied();
-    const opts: https.RequestOptions = { ...c.opts, method, headers: { ...c.headers, 'content-type': contentType, accept: 'application/json' } };
-    const res = await request(new URL(path, this.#server), opts, JSON.stringify(body), reply);
-    if (res.status >= 200 && res.status < 300) return res.body;
-    throw new k8s.ApiException(res.status, `HTTP-Code: ${String(res.status)}`, res.body, res.headers);
+    return this.#exchange(method, path, { 'content-type': contentType }, JSON.stringify(body), reply);
   }
 
   /**
    * GETs `path` and resolves with the reply's text (2xx); rejects as send()
    * does (k8s.ApiException with the status, e.g. 404, for anything else).
    */
-  async get(path: string): Promise<string> {
+  get(path: string): Promise<string> {
+    return this.#exchange('GET', path, {}, undefined, 'text');
+  }
+
+  /** One request with the applied credentials; the reply's text on 2xx, k8s.ApiException otherwise. */
+  async #exchange(method: string, path: string, headers: Record<string, string>, body: string | undefined, reply: ReplyUse): Promise<string> {
     const c = await this.#applied();
-    const res = await request(new URL(path, this.#server), { ...c.opts, method: 'GET', headers: { ...c.headers, accept: 'application/json' } }, undefined, 'text');
+    const opts: https.RequestOptions = { ...c.opts, method, headers: { ...c.headers, ...headers, accept: 'application/json' } };
+    const res = await request(new URL(path, this.#server), opts, body, reply);
     if (res.status >= 200 && res.status < 300) return res.body;
     throw new k8s.ApiException(res.status, `HTTP-Code: ${String(res.status)}`, res.body, res.headers);
   }
