@@ -162,7 +162,7 @@ export class Reconciler {
       this.#d.metrics.reconciles.inc({ result: applied.result });
       const status = await this.#setStatus(current, { ok: true, reason: 'Unsealed', message: `the secret matches the sealed resource${this.#d.shardNote?.(namespace) ?? ''}` }, usedKeys(sealed, this.#d.fingerprints()));
       if (status === undefined) this.#records.delete(key);
-      else this.#records.set(withStatus(current, status), applied.digest);
+      else this.#records.set(withStatus(current, status), applied.digest, status === current.status ? undefined : current);
       if (applied.result !== 'unchanged') this.#logLimited(key, (suppressed) => { this.#d.log.debug({ namespace, name, generation, result: applied.result, suppressed }, 'secret synced'); });
     } catch (err) {
       this.#records.delete(key);

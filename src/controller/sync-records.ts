@@ -7,7 +7,8 @@
  * GET, no unseal, no request. Anything else takes the full path.
  *
  * A record is a 22-character digest (about 90 bytes with its map entry:
- * the key is the cached summary's name string, NamespacedMap), never a value.
+ * the key is the cached summary's name string, NamespacedMap), never a value;
+ * longer only while a status write is in flight (below).
  */
 import { NamespacedMap } from '../kube/namespaced-map.js';
 import { shortDigest } from './digest.js';
@@ -29,6 +30,18 @@ function split(key: string): [string, string] {
  * The sync records of the resources a reconciler has synced, stored under
  * the namespace and name strings of the summary each is set with (the
  * cache's, at a cold start), not a key string of their own.
+ *
+ * A sync that wrote the status also keeps in its record, until the cache
+ * shows that write, the sealed resource's resourceVersion and record as
+ * they were before it (issue 17 §3). The write's own MODIFIED event comes
+ * later, on a watch that at a cold start of thousands replays every status
+ * written during the initial list: a reconcile enqueued meanwhile (the
+ * enqueue of every resource when the list ends, a resync) saw the cache one
+ * version behind the record and GET the whole sealed resource only to find
+ * nothing to do (39,505 GETs at 40,000). A cache at exactly that
+ * resourceVersion has changed only by our write, whose event will enqueue
+ * the resource once more. Such a record is `after + before + version`,
+ * about 32 bytes more, and is cut back to `after` once the cache shows it.
  */
 export class SyncRecords {
   readonly #records = new NamespacedMap<string>();
@@ -45,16 +58,37 @@ export class SyncRecords {
     return this.#records.size;
   }
 
-  /** True when `sealed` and `secret` (the cached summaries) are as the last sync of that resource left them. */
+  /**
+   * True when `sealed` and `secret` (the cached summaries) are as the last
+   * sync of that resource left them, or as it found them when the only
+   * change since is that sync's status write, which the cache has not shown
+   * yet (same resourceVersion as before it).
+   */
   matches(sealed: SealedSummary, secret: SecretSummary | undefined): boolean {
-    const record = this.#records.get(sealed.metadata.namespace, sealed.metadata.name);
-    return record !== undefined && secret !== undefined && secret.digest !== '' && record === recordOf(sealed, secret.digest);
+    const { namespace, name, resourceVersion } = sealed.metadata;
+    const record = this.#records.get(namespace, name);
+    if (record === undefined || secret === undefined || secret.digest === '') return false;
+    const now = recordOf(sealed, secret.digest);
+    if (record === now) return true;
+    if (record.length === now.length) return false;
+    // a status write in flight: `after + before + version`
+    if (record.startsWith(now)) {
+      this.#records.set(namespace, name, now); // the cache shows the write: the version before it is no longer needed
+      return true;
+    }
+    return record.slice(now.length) === `${now}${resourceVersion}`;
   }
 
-  /** Records a sync: the sealed resource as `sealed` shows it, its Secret with digest `secretDigest`. */
-  set(sealed: SealedSummary, secretDigest: string): void {
+  /**
+   * Records a sync: the sealed resource as `sealed` shows it (with the status
+   * as written), its Secret with digest `secretDigest`; `before`, when the
+   * sync wrote the status, is the sealed resource as it was read before.
+   */
+  set(sealed: SealedSummary, secretDigest: string, before?: SealedSummary): void {
     const { namespace, name } = sealed.metadata;
-    this.#records.set(namespace, name, recordOf(sealed, secretDigest));
+    const after = recordOf(sealed, secretDigest);
+    // join, not a template: one flat string (a template's concatenations stay ropes, ~128 bytes, not ~32)
+    this.#records.set(namespace, name, before === undefined ? after : [after, recordOf(before, secretDigest), before.metadata.resourceVersion].join(''));
     this.#onSize(this.#records.size);
   }
 

@@ -109,3 +109,59 @@ describe('patch mode', () => {
     expect(w.api.calls).toEqual([]);
   });
 });
+
+describe('a status write the watch has not delivered yet', () => {
+  it('costs no GET: the cache one version behind, at the version read before the write, is that write in flight', async () => {
+    const obj = await sealedObject({ password: 'hunter2' });
+    const w = world(obj);
+    w.listed.set('prod/db', structuredClone(obj));
+    w.sealedCache = 'frozen'; // the status write's MODIFIED has not come (a watch replaying the initial list's writes)
+    await w.reconciler.reconcile('prod/db');
+    expect(w.api.calls).toEqual(['create prod/db', 'status prod/db']);
+    w.api.calls.length = 0;
+    await w.reconciler.reconcile('prod/db'); // the enqueue of every resource when the list ends, or a resync
+    expect(w.api.calls).toEqual([]);
+    w.sealedCache = 'follows';
+    await w.reconciler.reconcile('prod/db'); // the MODIFIED comes
+    expect(w.api.calls).toEqual([]);
+  });
+
+  it('is no excuse once the cache has shown it: a status set back to the old one later is written again', async () => {
+    const obj = await sealedObject({ password: 'hunter2' });
+    const w = world(obj);
+    w.listed.set('prod/db', structuredClone(obj));
+    await w.reconciler.reconcile('prod/db');
+    await w.reconciler.reconcile('prod/db'); // the MODIFIED comes: the cache shows the write
+    // someone sets the status back to what it was (no status), a new version
+    w.api.sealed.set('prod/db', { ...obj, metadata: { ...obj.metadata, resourceVersion: '50' } });
+    w.api.calls.length = 0;
+    await w.reconciler.reconcile('prod/db');
+    expect(w.api.calls).toEqual(['getSealed prod/db', 'status prod/db']);
+  });
+
+  it('is no excuse for a later version: a status set back before the cache showed the write is written again', async () => {
+    const obj = await sealedObject({ password: 'hunter2' });
+    const w = world(obj);
+    w.listed.set('prod/db', structuredClone(obj));
+    w.sealedCache = 'frozen';
+    await w.reconciler.reconcile('prod/db');
+    // both MODIFIED events are in the cache before the next reconcile: ours, then someone's who set the status back
+    w.api.sealed.set('prod/db', { ...obj, metadata: { ...obj.metadata, resourceVersion: '50' } });
+    w.sealedCache = 'follows';
+    w.api.calls.length = 0;
+    await w.reconciler.reconcile('prod/db');
+    expect(w.api.calls).toEqual(['getSealed prod/db', 'status prod/db']);
+  });
+
+  it('does not hide a Secret changed meanwhile: it is put back', async () => {
+    const obj = await sealedObject({ password: 'hunter2' });
+    const w = world(obj);
+    w.listed.set('prod/db', structuredClone(obj));
+    w.sealedCache = 'frozen';
+    await w.reconciler.reconcile('prod/db');
+    edit(w, (s) => { s.data = { password: b64('edited') }; });
+    w.api.calls.length = 0;
+    await w.reconciler.reconcile('prod/db');
+    expect(w.api.calls).toEqual(['getSealed prod/db', 'get prod/db', 'update prod/db']);
+  });
+});
