@@ -110,13 +110,23 @@ describe('patch mode', () => {
   });
 });
 
+/**
+ * A world whose resource `prod/db` was synced once from the initial list,
+ * its status write's MODIFIED not in the cache yet (a watch replaying the
+ * initial list's writes).
+ */
+async function syncedOneVersionBehind(): Promise<{ obj: Awaited<ReturnType<typeof sealedObject>>; w: ReturnType<typeof world> }> {
+  const obj = await sealedObject({ password: 'hunter2' });
+  const w = world(obj);
+  w.listed.set('prod/db', structuredClone(obj));
+  w.sealedCache = 'frozen';
+  await w.reconciler.reconcile('prod/db');
+  return { obj, w };
+}
+
 describe('a status write the watch has not delivered yet', () => {
   it('costs no GET: the cache one version behind, at the version read before the write, is that write in flight', async () => {
-    const obj = await sealedObject({ password: 'hunter2' });
-    const w = world(obj);
-    w.listed.set('prod/db', structuredClone(obj));
-    w.sealedCache = 'frozen'; // the status write's MODIFIED has not come (a watch replaying the initial list's writes)
-    await w.reconciler.reconcile('prod/db');
+    const { w } = await syncedOneVersionBehind();
     expect(w.api.calls).toEqual(['create prod/db', 'status prod/db']);
     w.api.calls.length = 0;
     await w.reconciler.reconcile('prod/db'); // the enqueue of every resource when the list ends, or a resync
@@ -140,11 +150,7 @@ describe('a status write the watch has not delivered yet', () => {
   });
 
   it('is no excuse for a later version: a status set back before the cache showed the write is written again', async () => {
-    const obj = await sealedObject({ password: 'hunter2' });
-    const w = world(obj);
-    w.listed.set('prod/db', structuredClone(obj));
-    w.sealedCache = 'frozen';
-    await w.reconciler.reconcile('prod/db');
+    const { obj, w } = await syncedOneVersionBehind();
     // both MODIFIED events are in the cache before the next reconcile: ours, then someone's who set the status back
     w.api.sealed.set('prod/db', { ...obj, metadata: { ...obj.metadata, resourceVersion: '50' } });
     w.sealedCache = 'follows';
@@ -154,11 +160,7 @@ describe('a status write the watch has not delivered yet', () => {
   });
 
   it('does not hide a Secret changed meanwhile: it is put back', async () => {
-    const obj = await sealedObject({ password: 'hunter2' });
-    const w = world(obj);
-    w.listed.set('prod/db', structuredClone(obj));
-    w.sealedCache = 'frozen';
-    await w.reconciler.reconcile('prod/db');
+    const { w } = await syncedOneVersionBehind();
     edit(w, (s) => { s.data = { password: b64('edited') }; });
     w.api.calls.length = 0;
     await w.reconciler.reconcile('prod/db');
