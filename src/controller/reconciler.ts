@@ -114,10 +114,10 @@ export class Reconciler {
       this.#forget(namespace, name);
       return; // deleted: garbage collection removes the Secret
     }
-    // Being deleted (a finalizer, --cascade=foreground): garbage collection is
-    // removing the Secret, and writing it again would undo that.
+    // Being deleted (a finalizer, --cascade=foreground): garbage collection removes the Secret; a write would undo that.
     if (cached.deleting) return;
     this.#records.keysNow(this.#d.fingerprints());
+    this.#d.cache.keysNow(this.#d.fingerprints());
     if (this.#records.matches(cached, this.#d.getCachedSecret(namespace, name))) {
       this.#d.metrics.reconciles.inc({ result: 'unchanged' });
       return;

@@ -10,6 +10,7 @@
  * the key is the cached summary's name string, NamespacedMap), never a value;
  * longer only while a status write is in flight (below).
  */
+import { keyGone } from '../crypto/key-cache.js';
 import { NamespacedMap } from '../kube/namespaced-map.js';
 import { shortDigest } from './digest.js';
 import type { SealedSummary } from './sealed-cache.js';
@@ -104,12 +105,9 @@ export class SyncRecords {
    * records existed. A key added changes no record.
    */
   keysNow(fingerprints: ReadonlySet<string>): void {
-    for (const f of this.#keys) {
-      if (!fingerprints.has(f)) {
-        this.#records.clear();
-        this.#onSize(0);
-        break;
-      }
+    if (keyGone(this.#keys, fingerprints)) {
+      this.#records.clear();
+      this.#onSize(0);
     }
     this.#keys = fingerprints;
   }

@@ -18,6 +18,12 @@ import type { Binding } from './types.js';
  * replaces it. Keys longer than a slot (none of sealbox's or Sealed
  * Secrets' formats makes one) are not cached.
  */
+/** True when a sealing key (fingerprint) in `before` is not in `now`. */
+export function keyGone(before: ReadonlySet<string>, now: ReadonlySet<string>): boolean {
+  for (const f of before) if (!now.has(f)) return true;
+  return false;
+}
+
 /** Bytes of a slot: a data key (AES-256) or a Sealed Secrets session key. */
 const SLOT = 32;
 
@@ -33,6 +39,8 @@ export class DataKeyCache {
   #lengths = new Uint8Array(0);
   /** Slots handed out so far (the rest of #buf is unused). */
   #next = 0;
+  /** The sealing keys at the last keysNow(). */
+  #fingerprints: ReadonlySet<string> = new Set();
   hits = 0;
   misses = 0;
 
@@ -76,6 +84,18 @@ export class DataKeyCache {
     this.#buf.set(dataKey, slot * SLOT);
     this.#lengths[slot] = dataKey.length;
     this.#slots.set(key, slot);
+  }
+
+  /**
+   * Tells the cache which sealing keys (by fingerprint) exist now. When one
+   * that existed at the last call is gone, every key is dropped: a resource
+   * only the removed key opens must fail to unseal, as after a restart, not
+   * go on being unsealed from here (found by attack23). A key added drops
+   * nothing.
+   */
+  keysNow(fingerprints: ReadonlySet<string>): void {
+    if (keyGone(this.#fingerprints, fingerprints)) this.clear();
+    this.#fingerprints = fingerprints;
   }
 
   /** Drops every key (e.g. when sealing keys are removed). */

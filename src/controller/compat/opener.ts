@@ -58,17 +58,28 @@ export function bitnamiOpener(objectKey: string, keys: readonly OpenerKey[], wor
     const parts = splitBitnamiValue(value);
     if (parts === null) return null;
     const ck = cacheKey(parts.wrapped, label);
+    // every session key is zeroed once used: the cache keeps its own copy (found by attack23)
     const cached = cache.get(ck);
-    if (cached !== undefined) return openBitnamiValue(cached, parts.sealed);
+    if (cached !== undefined) {
+      try {
+        return openBitnamiValue(cached, parts.sealed);
+      } finally {
+        cached.fill(0);
+      }
+    }
     for (const k of ordered(keys, working.get(objectKey))) {
       if (k.identity.costsBitnami(parts.wrapped)) charge?.();
       const sessionKey = await k.identity.unwrapBitnami(parts.wrapped, label);
       if (sessionKey === null) continue;
-      const plain = openBitnamiValue(sessionKey, parts.sealed);
-      if (plain === null) continue;
-      cache.set(ck, sessionKey);
-      working.set(objectKey, k.fingerprint);
-      return plain;
+      try {
+        const plain = openBitnamiValue(sessionKey, parts.sealed);
+        if (plain === null) continue;
+        cache.set(ck, sessionKey);
+        working.set(objectKey, k.fingerprint);
+        return plain;
+      } finally {
+        sessionKey.fill(0);
+      }
     }
     return null;
   };

@@ -115,7 +115,9 @@ export class CompatReconciler {
     const what = `sealedsecret "${key}"`;
     try {
       const sealed = parseBitnamiSealed({ ...obj, metadata: { ...obj.metadata, namespace } }, what);
-      const open = bitnamiOpener(key, this.#d.keys(), this.#d.working, this.#d.cache, this.#d.budget?.charger(namespace));
+      const keys = this.#d.keys();
+      this.#d.cache.keysNow(new Set(keys.map((k) => k.fingerprint)));
+      const open = bitnamiOpener(key, keys, this.#d.working, this.#d.cache, this.#d.budget?.charger(namespace));
       return desiredSecret(ownerOf(obj, namespace), await unsealBitnami(sealed, open, what));
     } finally {
       this.#d.afterUnseal?.();

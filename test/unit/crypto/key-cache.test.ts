@@ -91,6 +91,18 @@ describe('DataKeyCache', () => {
     expect(same(cache.get('after'), keys[5] ?? Buffer.alloc(32))).toBe(true);
   });
 
+  it('drops every key when a sealing key it was told of is gone, and none when one is added (keysNow)', () => {
+    const { cache, buffers } = watched(8);
+    const k = randomBytes(32);
+    cache.keysNow(new Set(['old']));
+    cache.set('a', k);
+    cache.keysNow(new Set(['old', 'new'])); // a key added
+    expect(same(cache.get('a'), k)).toBe(true);
+    cache.keysNow(new Set(['new'])); // the old key removed
+    expect([cache.get('a'), cache.size]).toEqual([undefined, 0]);
+    expect(buffers.every((b) => !holds(b, k))).toBe(true);
+  });
+
   it('costs about a map entry per key beside its slot: under 120 bytes of heap, with 44-character ids', async () => {
     const n = 50_000;
     const ids = Array.from({ length: n }, () => randomBytes(32).toString('base64'));
