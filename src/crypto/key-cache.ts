@@ -3,6 +3,15 @@ import { bindingText } from './binding.js';
 import type { DataKeyGroup } from './group.js';
 import type { Binding } from './types.js';
 
+/** True when a sealing key (fingerprint) in `before` is not in `now`. */
+export function keyGone(before: ReadonlySet<string>, now: ReadonlySet<string>): boolean {
+  for (const f of before) if (!now.has(f)) return true;
+  return false;
+}
+
+/** Bytes of a slot: a data key (AES-256) or a Sealed Secrets session key. */
+const SLOT = 32;
+
 /**
  * Bounded in-memory cache of unwrapped data keys (least recently used goes
  * first). Keyed by the binding, the group id and key commitment and every
@@ -18,15 +27,6 @@ import type { Binding } from './types.js';
  * replaces it. Keys longer than a slot (none of sealbox's or Sealed
  * Secrets' formats makes one) are not cached.
  */
-/** True when a sealing key (fingerprint) in `before` is not in `now`. */
-export function keyGone(before: ReadonlySet<string>, now: ReadonlySet<string>): boolean {
-  for (const f of before) if (!now.has(f)) return true;
-  return false;
-}
-
-/** Bytes of a slot: a data key (AES-256) or a Sealed Secrets session key. */
-const SLOT = 32;
-
 export class DataKeyCache {
   readonly #max: number;
   /** Cache key → slot, least recently used first. */
@@ -41,10 +41,9 @@ export class DataKeyCache {
   #next = 0;
   /** The sealing keys at the last keysNow(). */
   #fingerprints: ReadonlySet<string> = new Set();
+  readonly #alloc: (bytes: number) => Uint8Array;
   hits = 0;
   misses = 0;
-
-  readonly #alloc: (bytes: number) => Uint8Array;
 
   /** `alloc` makes the slot buffers (tests pass one that keeps them, to check they are zeroed). */
   constructor(max: number, alloc: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes)) {
