@@ -2,15 +2,11 @@
 // hide a Secret deleted meanwhile, nor a sealed resource re-created under
 // the same name.
 import { describe, expect, it } from 'vitest';
-import { b64, sealedObject, world } from './reconciler-world.js';
+import { b64, sealedObject, syncedOneVersionBehind } from './reconciler-world.js';
 
 describe('a status write in flight (attack23)', () => {
   it('does not hide a Secret deleted meanwhile: it is created again', async () => {
-    const obj = await sealedObject({ password: 'hunter2' });
-    const w = world(obj);
-    w.listed.set('prod/db', structuredClone(obj));
-    w.sealedCache = 'frozen';
-    await w.reconciler.reconcile('prod/db');
+    const { w } = await syncedOneVersionBehind();
     w.api.remove('prod', 'db');
     w.api.calls.length = 0;
     await w.reconciler.reconcile('prod/db');
@@ -19,11 +15,7 @@ describe('a status write in flight (attack23)', () => {
   });
 
   it('does not take a sealed resource re-created under the same name (new uid, same version string) for the one it wrote', async () => {
-    const obj = await sealedObject({ password: 'hunter2' });
-    const w = world(obj);
-    w.listed.set('prod/db', structuredClone(obj));
-    w.sealedCache = 'frozen';
-    await w.reconciler.reconcile('prod/db');
+    const { w } = await syncedOneVersionBehind();
     const next = await sealedObject({ password: 'other' });
     w.api.sealed.set('prod/db', { ...next, metadata: { ...next.metadata, uid: 'uid-2', resourceVersion: '7' } });
     w.sealedCache = 'follows';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MANAGED_LABEL, MANAGED_VALUE, PATCH_ANNOTATION } from '../../../src/controller/plan.js';
 import type { SealedSecretObject } from '../../../src/kube/types.js';
-import { b64, ownedSecret, sealedObject, unseals, world } from './reconciler-world.js';
+import { b64, ownedSecret, sealedObject, syncedOneVersionBehind, unseals, world } from './reconciler-world.js';
 
 /** A world whose prod/db was synced once from the initial list, with the caches caught up and the calls cleared. */
 async function synced(obj: SealedSecretObject, fingerprints?: ReadonlySet<string>): Promise<ReturnType<typeof world>> {
@@ -109,20 +109,6 @@ describe('patch mode', () => {
     expect(w.api.calls).toEqual([]);
   });
 });
-
-/**
- * A world whose resource `prod/db` was synced once from the initial list,
- * its status write's MODIFIED not in the cache yet (a watch replaying the
- * initial list's writes).
- */
-async function syncedOneVersionBehind(): Promise<{ obj: Awaited<ReturnType<typeof sealedObject>>; w: ReturnType<typeof world> }> {
-  const obj = await sealedObject({ password: 'hunter2' });
-  const w = world(obj);
-  w.listed.set('prod/db', structuredClone(obj));
-  w.sealedCache = 'frozen';
-  await w.reconciler.reconcile('prod/db');
-  return { obj, w };
-}
 
 describe('a status write the watch has not delivered yet', () => {
   it('costs no GET: the cache one version behind, at the version read before the write, is that write in flight', async () => {

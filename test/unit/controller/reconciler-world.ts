@@ -119,3 +119,16 @@ export function ready(status: Record<string, unknown> | undefined): unknown {
   return (status?.conditions as { type: string }[] | undefined)?.find((c) => c.type === 'Ready');
 }
 
+/**
+ * A world whose resource `prod/db` was synced once from the initial list,
+ * its status write's MODIFIED not in the cache yet (a watch replaying the
+ * initial list's writes).
+ */
+export async function syncedOneVersionBehind(): Promise<{ obj: SealedSecretObject; w: ReturnType<typeof world> }> {
+  const obj = await sealedObject({ password: 'hunter2' });
+  const w = world(obj);
+  w.listed.set('prod/db', structuredClone(obj));
+  w.sealedCache = 'frozen';
+  await w.reconciler.reconcile('prod/db');
+  return { obj, w };
+}
