@@ -1,5 +1,6 @@
 import { X509Certificate, constants, createHash, createPrivateKey, createPublicKey, publicEncrypt, webcrypto } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { wrapLabel } from '../crypto/binding.js';
 import type { Binding, KeyUnwrapper, KeyWrapper, RecipientRef, WrappedKey } from '../crypto/types.js';
 import { SealboxError } from '../errors.js';
@@ -96,15 +97,32 @@ export class CertRecipient implements KeyWrapper {
 }
 
 /**
+ * Copies of a private key imported for WebCrypto: one per core, at most one
+ * per thread of libuv's pool (UV_THREADPOOL_SIZE, default 4). Node holds a
+ * lock on an imported key for each operation, so the RSA operations on one
+ * copy run one at a time whatever the cores (3.1 ms wall per RSA-4096
+ * operation with four in flight on 2 cores, 1.6 ms with four copies;
+ * docs/BENCHMARKS.md "RSA lanes").
+ */
+export const RSA_LANES = Math.max(1, Math.min(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE) || 4));
+
+/** One imported copy of the private key, and the operations using it now. */
+interface Lane {
+  readonly key: Promise<CryptoKey>;
+  busy: number;
+}
+
+/**
  * Unwraps data keys wrapped for one RSA private key. RSA runs through
- * WebCrypto, off the event loop, so a controller uses every core.
+ * WebCrypto, off the event loop, on RSA_LANES copies of the key, so a
+ * controller uses every core.
  */
 export class CertIdentity implements KeyUnwrapper {
   readonly fingerprint: string;
   readonly description: string;
   /** RSA private operations performed; counted for metrics and tests. */
   privateOps = 0;
-  readonly #key: Promise<CryptoKey>;
+  readonly #lanes: readonly Lane[];
   /** Bytes of an RSA-OAEP ciphertext for this key: the modulus length. */
   readonly #wrappedBytes: number;
   readonly #publicKey: KeyObject;
@@ -116,7 +134,21 @@ export class CertIdentity implements KeyUnwrapper {
     this.fingerprint = publicKeyFingerprint(this.#publicKey);
     this.description = `cert:${this.fingerprint.slice(0, 12)}`;
     const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
-    this.#key = subtle.importKey('pkcs8', pkcs8, OAEP, false, ['decrypt']);
+    const keys = Array.from({ length: RSA_LANES }, () => subtle.importKey('pkcs8', pkcs8, OAEP, false, ['decrypt']));
+    // The DER copy of the key is not left for the garbage collector to find.
+    void Promise.allSettled(keys).then(() => pkcs8.fill(0));
+    this.#lanes = keys.map((key) => ({ key, busy: 0 }));
+  }
+
+  /** RSA-OAEP decryption of `wrapped` with `label`, on the least busy copy of the key. */
+  async #decrypt(label: Uint8Array, wrapped: Uint8Array): Promise<ArrayBuffer> {
+    const lane = this.#lanes.reduce((a, b) => (b.busy < a.busy ? b : a));
+    lane.busy++;
+    try {
+      return await subtle.decrypt({ name: 'RSA-OAEP', label }, await lane.key, wrapped);
+    } finally {
+      lane.busy--;
+    }
   }
 
   /**
@@ -162,7 +194,7 @@ export class CertIdentity implements KeyUnwrapper {
     if (!this.costsBitnami(wrapped)) return null;
     this.privateOps++;
     try {
-      return new Uint8Array(await subtle.decrypt({ name: 'RSA-OAEP', label }, await this.#key, wrapped));
+      return new Uint8Array(await this.#decrypt(label, wrapped));
     } catch {
       return null;
     }
@@ -180,7 +212,7 @@ export class CertIdentity implements KeyUnwrapper {
     }
     this.privateOps++;
     try {
-      const dataKey = await subtle.decrypt({ name: 'RSA-OAEP', label: wrapLabel(binding) }, await this.#key, stanza.wrapped);
+      const dataKey = await this.#decrypt(wrapLabel(binding), stanza.wrapped);
       return new Uint8Array(dataKey);
     } catch {
       throw new SealboxError(

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { wrapLabel } from '../../../src/crypto/binding.js';
 import type { Binding, WrappedKey } from '../../../src/crypto/types.js';
 import { SealboxError } from '../../../src/errors.js';
-import { CertIdentity, CertRecipient, MIN_RSA_BITS, publicKeyFingerprint } from '../../../src/keys/cert.js';
+import { CertIdentity, CertRecipient, MIN_RSA_BITS, RSA_LANES, publicKeyFingerprint } from '../../../src/keys/cert.js';
 import { vectorIdentity, vectorKey, vectorRecipient } from '../../helpers/keys.js';
 import { expectSealboxError } from '../../helpers/errors.js';
 
@@ -105,6 +105,24 @@ describe('wrapping and unwrapping a data key', () => {
     const id = vectorIdentity('a');
     expect(await id.unwrap(await recipient.wrap(dataKey, binding), binding)).toEqual(dataKey);
     expect(id.privateOps).toBe(1);
+  });
+
+  it('unwraps more stanzas at once than it has copies of the key, each to its own data key', async () => {
+    const id = vectorIdentity('a');
+    const keys = Array.from({ length: 4 * RSA_LANES + 1 }, (_, i) => Uint8Array.from({ length: 32 }, (_, j) => (i * 7 + j) % 256));
+    const bindings = keys.map((_, i): Binding => ({ ...binding, name: `db-${String(i)}` }));
+    const stanzas = await Promise.all(keys.map((k, i) => recipient.wrap(k, bindings[i] ?? binding)));
+    // One tampered stanza in the middle fails alone and leaves its copy of the key usable.
+    const bad = stanzas.length >> 1;
+    const opened = await Promise.allSettled(stanzas.map((s, i) => id.unwrap(s, i === bad ? { ...binding, name: 'other' } : (bindings[i] ?? binding))));
+    opened.forEach((r, i) => {
+      if (i === bad) expect(r.status === 'rejected' && (r.reason as SealboxError).code).toBe('TAMPERED');
+      else expect(r).toEqual({ status: 'fulfilled', value: keys[i] });
+    });
+    expect(id.privateOps).toBe(keys.length);
+    const again = stanzas[bad];
+    if (again === undefined) throw new Error('no stanza');
+    expect(await id.unwrap(again, bindings[bad] ?? binding)).toEqual(keys[bad]);
   });
 
   it.each<[string, Partial<WrappedKey>]>([
