@@ -106,9 +106,9 @@ export class CertRecipient implements KeyWrapper {
  */
 export const RSA_LANES = Math.max(1, Math.min(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE) || 4));
 
-/** One imported copy of the private key, and the operations using it now. */
+/** One copy of the private key for WebCrypto (imported on its first use), and the operations using it now. */
 interface Lane {
-  readonly key: Promise<CryptoKey>;
+  key: Promise<CryptoKey> | undefined;
   busy: number;
 }
 
@@ -122,7 +122,9 @@ export class CertIdentity implements KeyUnwrapper {
   readonly description: string;
   /** RSA private operations performed; counted for metrics and tests. */
   privateOps = 0;
-  readonly #lanes: readonly Lane[];
+  /** Kept to import lanes from; native memory, as an imported CryptoKey is. */
+  readonly #privateKey: KeyObject;
+  readonly #lanes: readonly Lane[] = Array.from({ length: RSA_LANES }, (): Lane => ({ key: undefined, busy: 0 }));
   /** Bytes of an RSA-OAEP ciphertext for this key: the modulus length. */
   readonly #wrappedBytes: number;
   readonly #publicKey: KeyObject;
@@ -133,19 +135,37 @@ export class CertIdentity implements KeyUnwrapper {
     this.#publicKey = createPublicKey(privateKey);
     this.fingerprint = publicKeyFingerprint(this.#publicKey);
     this.description = `cert:${this.fingerprint.slice(0, 12)}`;
-    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
-    const keys = Array.from({ length: RSA_LANES }, () => subtle.importKey('pkcs8', pkcs8, OAEP, false, ['decrypt']));
-    // The DER copy of the key is not left for the garbage collector to find.
-    void Promise.allSettled(keys).then(() => pkcs8.fill(0));
-    this.#lanes = keys.map((key) => ({ key, busy: 0 }));
+    this.#privateKey = privateKey;
   }
 
-  /** RSA-OAEP decryption of `wrapped` with `label`, on the least busy copy of the key. */
-  async #decrypt(label: Uint8Array, wrapped: Uint8Array): Promise<ArrayBuffer> {
+  /**
+   * The lane's imported key, imported now if it is its first use: a key
+   * kept after a rotation and never used costs no import. Rejects with
+   * SealboxError('PROVIDER') naming the key when WebCrypto refuses it.
+   */
+  #laneKey(lane: Lane): Promise<CryptoKey> {
+    if (lane.key === undefined) {
+      const pkcs8 = this.#privateKey.export({ type: 'pkcs8', format: 'der' });
+      lane.key = subtle.importKey('pkcs8', pkcs8, OAEP, false, ['decrypt']).catch(() => {
+        throw new SealboxError('PROVIDER', `private key ${this.description} could not be imported for RSA-OAEP: replace the key Secret holding it`);
+      });
+      // The DER copy of the key is not left for the garbage collector to find.
+      void lane.key.finally(() => pkcs8.fill(0)).catch(() => undefined);
+    }
+    return lane.key;
+  }
+
+  /**
+   * RSA-OAEP decryption of `wrapped` with `label` on the least busy copy of
+   * the key; undefined when it does not decrypt (a wrong key or label, or an
+   * altered ciphertext). Rejects only when the key cannot be imported.
+   */
+  async #decrypt(label: Uint8Array, wrapped: Uint8Array): Promise<ArrayBuffer | undefined> {
     const lane = this.#lanes.reduce((a, b) => (b.busy < a.busy ? b : a));
     lane.busy++;
     try {
-      return await subtle.decrypt({ name: 'RSA-OAEP', label }, await lane.key, wrapped);
+      const key = await this.#laneKey(lane);
+      return await subtle.decrypt({ name: 'RSA-OAEP', label }, key, wrapped).catch(() => undefined);
     } finally {
       lane.busy--;
     }
@@ -193,11 +213,8 @@ export class CertIdentity implements KeyUnwrapper {
   async unwrapBitnami(wrapped: Uint8Array, label: Uint8Array): Promise<Uint8Array | null> {
     if (!this.costsBitnami(wrapped)) return null;
     this.privateOps++;
-    try {
-      return new Uint8Array(await this.#decrypt(label, wrapped));
-    } catch {
-      return null;
-    }
+    const opened = await this.#decrypt(label, wrapped);
+    return opened === undefined ? null : new Uint8Array(opened);
   }
 
   async unwrap(stanza: WrappedKey, binding: Binding): Promise<Uint8Array | null> {
@@ -211,14 +228,13 @@ export class CertIdentity implements KeyUnwrapper {
       );
     }
     this.privateOps++;
-    try {
-      const dataKey = await this.#decrypt(wrapLabel(binding), stanza.wrapped);
-      return new Uint8Array(dataKey);
-    } catch {
+    const dataKey = await this.#decrypt(wrapLabel(binding), stanza.wrapped);
+    if (dataKey === undefined) {
       throw new SealboxError(
         'TAMPERED',
         'the wrapped data key does not decrypt for this resource: it was altered, or copied from a resource with another namespace, name or scope',
       );
     }
+    return new Uint8Array(dataKey);
   }
 }
