@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // RSA lanes: the controller's RSA-4096 unwraps with four in flight (its
 // default --workers), through CertIdentity (one imported copy of the key per
-// core, src/keys/cert.ts RSA_LANES) against one imported copy (as before).
+// libuv pool thread, src/keys/cert.ts RSA_LANES) against one imported copy
+// (as before).
 // Node locks an imported key for each operation, so one copy runs them one
 // at a time. Prints medians of wall and CPU time per operation, and ratios.
 // Needs `npm run build`. See docs/BENCHMARKS.md "RSA lanes".

@@ -1,6 +1,5 @@
 import { X509Certificate, constants, createHash, createPrivateKey, createPublicKey, publicEncrypt, webcrypto } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { wrapLabel } from '../crypto/binding.js';
 import type { Binding, KeyUnwrapper, KeyWrapper, RecipientRef, WrappedKey } from '../crypto/types.js';
 import { SealboxError } from '../errors.js';
@@ -97,14 +96,14 @@ export class CertRecipient implements KeyWrapper {
 }
 
 /**
- * Copies of a private key imported for WebCrypto: one per core, at most one
- * per thread of libuv's pool (UV_THREADPOOL_SIZE, default 4). Node holds a
- * lock on an imported key for each operation, so the RSA operations on one
- * copy run one at a time whatever the cores (3.1 ms wall per RSA-4096
- * operation with four in flight on 2 cores, 1.6 ms with four copies;
- * docs/BENCHMARKS.md "RSA lanes").
+ * Copies of a private key imported for WebCrypto: one per thread of libuv's
+ * pool (UV_THREADPOOL_SIZE, default 4), where the operations run. Node holds
+ * a lock on an imported key for each operation, so the operations on one
+ * copy run one at a time whatever the cores. RSA-4096 with four in flight on
+ * 2 cores: 3.1 ms wall per operation with one copy, 2.0 with two, 1.6 with
+ * four (docs/BENCHMARKS.md "RSA lanes").
  */
-export const RSA_LANES = Math.max(1, Math.min(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE) || 4));
+export const RSA_LANES = Math.max(1, Math.min(1024, Number(process.env.UV_THREADPOOL_SIZE) || 4));
 
 /** One copy of the private key for WebCrypto (imported on its first use), and the operations using it now. */
 interface Lane {
