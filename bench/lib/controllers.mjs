@@ -71,13 +71,16 @@ class Proc {
   }
 }
 
-/** NODE_OPTIONS of the controller container in deploy/deployment.yaml: the bench runs it as deployed. */
-function deployedNodeOptions(root) {
+/**
+ * The environment of the controller container in deploy/deployment.yaml that
+ * shapes its memory (NODE_OPTIONS, MALLOC_ARENA_MAX): the bench runs it as deployed.
+ */
+function deployedEnv(root) {
   const doc = parseAllDocuments(readFileSync(join(root, 'deploy/deployment.yaml'), 'utf8')).map((d) => d.toJS()).find((d) => d?.kind === 'Deployment');
   const container = doc?.spec?.template?.spec?.containers?.find((c) => c.name === 'controller') ?? doc?.spec?.template?.spec?.containers?.[0];
-  const value = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
-  if (typeof value !== 'string') throw new Error('deploy/deployment.yaml: no NODE_OPTIONS on the controller container');
-  return value;
+  const value = (name) => container?.env?.find((e) => e.name === name)?.value;
+  if (typeof value('NODE_OPTIONS') !== 'string') throw new Error('deploy/deployment.yaml: no NODE_OPTIONS on the controller container');
+  return Object.fromEntries(['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].filter((n) => typeof value(n) === 'string').map((n) => [n, value(n)]));
 }
 
 /** sealbox's controller, run from the bundle (what `bin` and the image run), with the token deploy/ RBAC grants. */
@@ -113,7 +116,7 @@ export class SealboxController {
     ];
     const child = spawn(process.execPath, [...prof, this.bin, 'controller', '--kubeconfig', this.tokenKc, '--namespace', 'sealbox-system',
       '--listen', `127.0.0.1:${this.port}`, '--kube-api-qps', String(qps), '--kube-api-burst', String(burst),
-      '--resync-period', `${this.resyncPeriod}s`, ...extraArgs], { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: deployedNodeOptions(this.root) } });
+      '--resync-period', `${this.resyncPeriod}s`, ...extraArgs], { stdio: ['ignore', fd, fd], env: { ...process.env, ...deployedEnv(this.root) } });
     closeSync(fd);
     this.proc = new Proc(child, logFile, 'sealbox controller');
     return this.proc;

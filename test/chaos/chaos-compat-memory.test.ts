@@ -24,7 +24,7 @@ import type { ChaosControllerEnv } from '../chaos/controller-env.js';
 import { setUpControllerEnv } from '../chaos/controller-env.js';
 import type { PrivateCluster } from '../chaos/private-cluster.js';
 import { startPrivateCluster } from '../chaos/private-cluster.js';
-import { deployNodeOptions, peakRssMb, pool } from '../chaos/tenant.js';
+import { deployEnv, peakRssMb, pool } from '../chaos/tenant.js';
 import { eventually } from '../cluster/helpers.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import { compatRbac } from '../controller/compat.js';
@@ -47,7 +47,7 @@ let other = '';
 beforeAll(async () => {
   if (!ENABLED) return;
   pc = await startPrivateCluster('compat-memory');
-  env = await setUpControllerEnv(pc.kc, { prefix: 'compatmem', watchedNamespaces: 2, extraArgs: ['--sealed-secrets-compat'], extraRbac: compatRbac, env: { NODE_OPTIONS: deployNodeOptions() } });
+  env = await setUpControllerEnv(pc.kc, { prefix: 'compatmem', watchedNamespaces: 2, extraArgs: ['--sealed-secrets-compat'], extraRbac: compatRbac, env: deployEnv() });
   ns = env.namespaces[0] ?? '';
   other = env.namespaces[1] ?? '';
 }, 300_000);

@@ -12,7 +12,7 @@ import type { ChaosControllerEnv } from '../chaos/controller-env.js';
 import { setUpControllerEnv } from '../chaos/controller-env.js';
 import type { PrivateCluster } from '../chaos/private-cluster.js';
 import { startPrivateCluster } from '../chaos/private-cluster.js';
-import { deployNodeOptions, editTenant, peakRssMb, pool } from '../chaos/tenant.js';
+import { deployEnv, editTenant, peakRssMb, pool } from '../chaos/tenant.js';
 import { eventually } from '../cluster/helpers.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import { SEALED, fetchCert, seal } from '../controller/sealed.js';
@@ -27,7 +27,7 @@ let ns = '';
 
 beforeAll(async () => {
   pc = await startPrivateCluster('tenant-secrets');
-  env = await setUpControllerEnv(pc.kc, { prefix: 'tenant', env: { NODE_OPTIONS: deployNodeOptions() } });
+  env = await setUpControllerEnv(pc.kc, { prefix: 'tenant', env: deployEnv() });
   ns = env.namespaces[0] ?? '';
 }, 300_000);
 

@@ -26,12 +26,24 @@ export async function editTenant(admin: k8s.KubeConfig, namespace: string): Prom
   return kc;
 }
 
+/** The literal value deploy/deployment.yaml gives the environment variable `name`, or undefined. */
+function deployEnvValue(name: string): string | undefined {
+  const text = readFileSync(new URL('../../deploy/deployment.yaml', import.meta.url), 'utf8');
+  const m = new RegExp(`- name: ${name}\\s*\\n\\s*value: (.+)\\n`).exec(text);
+  return m?.[1]?.trim().replace(/^["']|["']$/g, '');
+}
+
 /** The NODE_OPTIONS that deploy/deployment.yaml gives the controller container. */
 export function deployNodeOptions(): string {
-  const text = readFileSync(new URL('../../deploy/deployment.yaml', import.meta.url), 'utf8');
-  const m = /- name: NODE_OPTIONS\s*\n\s*value: (.+)\n/.exec(text);
-  if (m?.[1] === undefined) throw new Error('deploy/deployment.yaml sets no NODE_OPTIONS');
-  return m[1].trim().replace(/^["']|["']$/g, '');
+  const v = deployEnvValue('NODE_OPTIONS');
+  if (v === undefined) throw new Error('deploy/deployment.yaml sets no NODE_OPTIONS');
+  return v;
+}
+
+/** The environment deploy/deployment.yaml gives the controller that shapes its memory: NODE_OPTIONS and MALLOC_ARENA_MAX. */
+export function deployEnv(): Record<string, string> {
+  const arenas = deployEnvValue('MALLOC_ARENA_MAX');
+  return { NODE_OPTIONS: deployNodeOptions(), ...(arenas === undefined ? {} : { MALLOC_ARENA_MAX: arenas }) };
 }
 
 /** A process's peak resident set size (VmHWM), in MiB. */

@@ -22,7 +22,7 @@ import type { ChaosControllerEnv } from '../chaos/controller-env.js';
 import { setUpControllerEnv } from '../chaos/controller-env.js';
 import type { PrivateCluster } from '../chaos/private-cluster.js';
 import { startPrivateCluster } from '../chaos/private-cluster.js';
-import { deployNodeOptions, peakRssMb } from '../chaos/tenant.js';
+import { deployEnv, deployNodeOptions, peakRssMb } from '../chaos/tenant.js';
 import { cpuSeconds } from './cpu.js';
 import { metricValue, scrape } from '../controller/metrics.js';
 import type { ControllerProcess } from '../controller/process.js';
@@ -69,7 +69,7 @@ beforeAll(async () => {
     watchedNamespaces: NAMESPACES,
     // all namespaces, as deploy/ runs it; the last --watch-namespaces wins
     extraArgs: ['--watch-namespaces', '', '--kube-api-qps', '1000', '--kube-api-burst', '2000'],
-    env: { NODE_OPTIONS: deployNodeOptions() },
+    env: deployEnv(),
   });
 }, 300_000);
 
