@@ -145,11 +145,13 @@ export class CertIdentity implements KeyUnwrapper {
   #laneKey(lane: Lane): Promise<CryptoKey> {
     if (lane.key === undefined) {
       const pkcs8 = this.#privateKey.export({ type: 'pkcs8', format: 'der' });
-      lane.key = subtle.importKey('pkcs8', pkcs8, OAEP, false, ['decrypt']).catch(() => {
-        throw new SealboxError('PROVIDER', `private key ${this.description} could not be imported for RSA-OAEP: replace the key Secret holding it`);
-      });
-      // The DER copy of the key is not left for the garbage collector to find.
-      void lane.key.finally(() => pkcs8.fill(0)).catch(() => undefined);
+      lane.key = subtle
+        .importKey('pkcs8', pkcs8, OAEP, false, ['decrypt'])
+        // The DER copy of the key is not left for the garbage collector to find.
+        .finally(() => pkcs8.fill(0))
+        .catch(() => {
+          throw new SealboxError('PROVIDER', `private key ${this.description} could not be imported for RSA-OAEP: replace the key Secret holding it`);
+        });
     }
     return lane.key;
   }

@@ -23,7 +23,6 @@ describe('a private key that WebCrypto would not import', () => {
   it('fails unwraps as a key problem, not as TAMPERED, and rejects nothing unhandled', async () => {
     vi.spyOn(webcrypto.subtle, 'importKey').mockRejectedValue(new DOMException('forced import failure', 'DataError'));
     const id = CertIdentity.fromPem(vectorKey('a').keyPem, 'key.pem');
-    await new Promise((r) => setTimeout(r, 20));
     const stanza = await vectorRecipient('a').wrap(dataKey, binding);
     const err = await id.unwrap(stanza, binding).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SealboxError);
