@@ -60,7 +60,7 @@ function controllerOptions(): Option[] {
     opt('--retry-period <duration>', 'leader election retry period', 'SEALBOX_RETRY_PERIOD').default(parseDuration('2s'), '2s').argParser(parseDuration),
     opt('--log-level <level>', 'trace | debug | info | warn | error', 'SEALBOX_LOG_LEVEL').default('info'),
     opt('--events <types>', 'Events to record on sealed resources: all, or warnings (no Normal Created/Updated/Recreated events: one API write less per synced Secret)', 'SEALBOX_EVENTS').choices(['all', 'warnings']).default('all'),
-    opt('--data-key-cache-size <n>', 'unwrapped data keys kept in memory', 'SEALBOX_DATA_KEY_CACHE_SIZE').default(100_000).argParser(parseIntOption),
+    opt('--data-key-cache-size <n>', 'unwrapped data keys kept in memory, the least recently used dropped first (docs/DEPLOY.md "Memory per sealed resource")', 'SEALBOX_DATA_KEY_CACHE_SIZE').default(10_000).argParser(parseIntOption),
     opt('--kms-providers <list>', 'cloud key services to unwrap with the pod identity: aws, azure or aws,azure (docs/KMS.md); empty for none', 'SEALBOX_KMS_PROVIDERS').default(''),
     opt('--kms-timeout <duration>', 'time limit of one KMS call, SDK retries included', 'SEALBOX_KMS_TIMEOUT').default(parseDuration('15s'), '15s').argParser(parseDuration),
     opt('--sealed-secrets-compat', 'act as a drop-in for the Sealed Secrets controller: reconcile bitnami.com/v1alpha1 SealedSecrets as it does (needs deploy/compat/: CRD and RBAC), serve kubeseal\'s /v1/verify and /v1/rotate, label new keys as Sealed Secrets does (docs/MIGRATION.md)', 'SEALBOX_SEALED_SECRETS_COMPAT').default(false),

@@ -101,8 +101,8 @@ export class Controller implements RunningController {
     this.#coldStart = coldStart;
     this.#queue = this.#newQueue(this.#newReconciler(identity, shards));
     const watch = { api: this.#api, scopes: o.watchNamespaces.length === 0 ? [undefined] : o.watchNamespaces, log: this.log, queue: this.#queue };
-    this.#sealed = sealedWatch(watch, coldStart, (ns) => this.#gate.owns(ns));
-    this.#secrets = secretWatch(watch);
+    this.#sealed = sealedWatch(watch, coldStart, (ns) => this.#gate.owns(ns), (ns, name) => this.#secrets.get(ns, name)?.metadata.name); // shared names
+    this.#secrets = secretWatch(watch, (ns, name) => this.#sealed.get(ns, name)?.metadata.name);
     this.#elector = elector;
     this.#compat = o.sealedSecretsCompat === true ? new CompatMode({ o, api: this.#api, log: this.log, metrics: this.#metrics, identity, scopes: watch.scopes, keys: this.#keys }) : undefined;
   }

@@ -30,6 +30,35 @@ export function canonicalJson(v: unknown): string {
 }
 
 /**
+ * A resourceVersion as a cache entry keeps it: the number when it is the
+ * decimal text of one below 10^9 (etcd's revisions are, for a long while),
+ * which V8 stores in the entry's own field; the string otherwise. Two per
+ * resource (the sealed resource's and its Secret's) were 48 bytes of heap
+ * as strings (issue 17 §1). versionText gives the exact text back, so a
+ * resourceVersion stays an opaque string to everything that reads it.
+ */
+export type KeptVersion = number | string;
+
+const SMALL_DECIMAL = /^[1-9][0-9]{0,8}$/;
+
+/** Returns `v` as a cache entry keeps it (KeptVersion). */
+export function keepVersion(v: string): KeptVersion {
+  return SMALL_DECIMAL.test(v) ? Number(v) : v;
+}
+
+/** The resourceVersion text of a kept version. */
+export function versionText(v: KeptVersion): string {
+  return typeof v === 'number' ? String(v) : v;
+}
+
+/**
+ * Where a summary looks for the name string the other cache already keeps
+ * for the same namespace and name (a Secret has its sealed resource's
+ * name), so that the two caches and every map keyed by them share one.
+ */
+export type SharedName = (namespace: string, name: string) => string | undefined;
+
+/**
  * Few distinct strings repeat across many summaries (namespaces, condition
  * digests, transition times of one cold start): one copy of each, up to a
  * bound, so that a hostile variety costs at most the bound.

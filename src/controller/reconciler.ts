@@ -163,7 +163,7 @@ export class Reconciler {
       const status = await this.#setStatus(current, { ok: true, reason: 'Unsealed', message: `the secret matches the sealed resource${this.#d.shardNote?.(namespace) ?? ''}` }, usedKeys(sealed, this.#d.fingerprints()));
       if (status === undefined) this.#records.delete(key);
       else this.#records.set(withStatus(current, status), applied.digest, status === current.status ? undefined : current);
-      if (applied.result !== 'unchanged') this.#logLimited(key, (suppressed) => { this.#d.log.debug({ namespace, name, generation, result: applied.result, suppressed }, 'secret synced'); });
+      if (applied.result !== 'unchanged' && this.#d.log.isLevelEnabled('debug')) this.#logLimited(key, (suppressed) => { this.#d.log.debug({ namespace, name, generation, result: applied.result, suppressed }, 'secret synced'); });
     } catch (err) {
       this.#records.delete(key);
       await this.#failed(key, current, err, sealed === undefined ? [] : usedKeys(sealed, this.#d.fingerprints()));
@@ -198,7 +198,7 @@ export class Reconciler {
     await this.#d.events.warning(eventTarget(s), reason, message);
   }
 
-  /** Logs through the per-resource limit; `suppressed` counts the lines dropped before this one. */
+  /** Logs through the per-resource limit (a debug line only when debug is on: else it tracks each resource for nothing); `suppressed` counts lines dropped. */
   #logLimited(key: string, write: (suppressed: number) => void): void {
     const suppressed = this.#d.logLimit === undefined ? 0 : this.#d.logLimit.allow(key);
     if (suppressed !== undefined) write(suppressed);

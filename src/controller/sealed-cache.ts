@@ -7,7 +7,8 @@
  * while that is still in memory, see ColdStart).
  */
 import type { SealedSecretObject } from '../kube/types.js';
-import { canonicalJson, intern, shortDigest } from './digest.js';
+import type { KeptVersion, SharedName } from './digest.js';
+import { canonicalJson, intern, keepVersion, shortDigest, versionText } from './digest.js';
 import { PATCH_ANNOTATION } from './plan.js';
 import type { StatusView } from './status.js';
 import { statusView } from './status.js';
@@ -49,14 +50,14 @@ export interface SealedSummary {
 /**
  * A SealedSummary as one object, its own metadata (a getter), so that an
  * entry costs one object and no key of its own: 96 bytes and its strings
- * (issue 17 §1). Copy it with withStatus(), not a spread: a spread loses
+ * (issue 17 §1); the resourceVersion a KeptVersion. Copy it with withStatus(), not a spread: a spread loses
  * `metadata`.
  */
 class Summary implements SealedSummary, SummaryMetadata {
   readonly name: string;
   readonly namespace: string;
   readonly uid: string;
-  readonly resourceVersion: string;
+  readonly #version: KeptVersion;
   readonly generation: number;
   readonly deleting: boolean;
   readonly patch: boolean;
@@ -67,12 +68,16 @@ class Summary implements SealedSummary, SummaryMetadata {
     this.name = m.name;
     this.namespace = m.namespace;
     this.uid = m.uid;
-    this.resourceVersion = m.resourceVersion;
+    this.#version = keepVersion(m.resourceVersion);
     this.generation = m.generation;
     this.deleting = deleting;
     this.patch = patch;
     this.spec = spec;
     this.status = status;
+  }
+
+  get resourceVersion(): string {
+    return versionText(this.#version);
   }
 
   get metadata(): SummaryMetadata {
@@ -85,7 +90,7 @@ export function specDigest(spec: unknown): string {
   return shortDigest([canonicalJson(spec ?? null)]);
 }
 
-/** `fresh`, or `old` when it is equal: an update's entry keeps the strings of the one it replaces. */
+/** `fresh`, or `old` when it is equal: an entry keeps the strings of the one it replaces, or of the other cache's. */
 function same(fresh: string, old: string | undefined): string {
   return old === fresh ? old : fresh;
 }
@@ -93,13 +98,15 @@ function same(fresh: string, old: string | undefined): string {
 /**
  * Returns the summary of `obj`, a new object; `obj` is left as it is.
  * With `old` (the entry it replaces in a cache), equal strings are taken
- * from `old`, so that maps keyed by the first entry's name share it.
+ * from `old`, so that maps keyed by the first entry's name share it;
+ * without, the name is `shared`'s (the Secret cache's), when it has one.
  */
-export function summarizeSealed(obj: SealedSecretObject, old?: SealedSummary): SealedSummary {
+export function summarizeSealed(obj: SealedSecretObject, old?: SealedSummary, shared?: SharedName): SealedSummary {
   const meta = obj.metadata ?? {};
   const m = summaryMetadata(obj);
   const was = old?.metadata;
-  const metadata = { ...m, name: same(m.name, was?.name), uid: same(m.uid, was?.uid) };
+  const name = same(m.name, was === undefined ? shared?.(m.namespace, m.name) : was.name);
+  const metadata = { ...m, name, uid: same(m.uid, was?.uid) };
   return new Summary(metadata, meta.deletionTimestamp !== undefined, meta.annotations?.[PATCH_ANNOTATION] === 'true', specDigest(obj.spec), statusView(obj.status));
 }
 

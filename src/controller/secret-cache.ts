@@ -22,7 +22,8 @@
  * (test/unit/controller/cache-memory.test.ts, docs/DEPLOY.md).
  */
 import type { V1Secret } from '../kube/types.js';
-import { intern, shortDigest } from './digest.js';
+import type { KeptVersion, SharedName } from './digest.js';
+import { intern, keepVersion, shortDigest, versionText } from './digest.js';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -39,20 +40,27 @@ export interface SecretSummary {
   readonly digest: string;
 }
 
-/** A SecretSummary as one object, its own metadata (a getter): 64 bytes and its strings (issue 17 §1). */
+/**
+ * A SecretSummary as one object, its own metadata (a getter): 64 bytes and
+ * its strings (issue 17 §1); the resourceVersion a KeptVersion.
+ */
 class Summary implements SecretSummary {
   readonly name: string;
   readonly namespace: string;
-  readonly resourceVersion: string;
+  readonly #version: KeptVersion;
   readonly owner: string | undefined;
   readonly digest: string;
 
   constructor(name: string, namespace: string, resourceVersion: string, owner: string | undefined, digest: string) {
     this.name = name;
     this.namespace = namespace;
-    this.resourceVersion = resourceVersion;
+    this.#version = keepVersion(resourceVersion);
     this.owner = owner;
     this.digest = digest;
+  }
+
+  get resourceVersion(): string {
+    return versionText(this.#version);
   }
 
   get metadata(): SecretSummary['metadata'] {
@@ -101,12 +109,15 @@ function claimedOwner(s: V1Secret): string | undefined {
 
 /**
  * Returns the cache entry of `s`, a new object; `s` is left as it is. With
- * `old` (the entry it replaces), its name is taken from `old` when equal.
+ * `old` (the entry it replaces), its name is taken from `old` when equal;
+ * without, from `shared` (the sealed-resource cache), when it has one.
  */
-export function summarizeSecret(s: V1Secret, old?: SecretSummary): SecretSummary {
+export function summarizeSecret(s: V1Secret, old?: SecretSummary, shared?: SharedName): SecretSummary {
   const meta = s.metadata ?? {};
   const fresh = meta.name ?? '';
-  const name = old?.metadata.name === fresh ? old.metadata.name : fresh;
+  const namespace = intern(meta.namespace ?? '');
+  const kept = old === undefined ? shared?.(namespace, fresh) : old.metadata.name;
+  const name = kept === fresh ? kept : fresh;
   const owner = claimedOwner(s);
-  return new Summary(name, intern(meta.namespace ?? ''), meta.resourceVersion ?? '', owner === name ? name : owner, owner === undefined ? '' : secretDigest(s));
+  return new Summary(name, namespace, meta.resourceVersion ?? '', owner === name ? name : owner, owner === undefined ? '' : secretDigest(s));
 }

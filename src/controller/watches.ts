@@ -5,6 +5,7 @@
  */
 import type { KubeApi } from '../kube/api.js';
 import type { ColdStart } from './cold-start.js';
+import type { SharedName } from './digest.js';
 import { Informers } from './informers.js';
 import type { Logger } from './log.js';
 import { MANAGED_LABEL, MANAGED_VALUE } from './plan.js';
@@ -35,13 +36,14 @@ export function keyOf(o: { metadata?: { namespace?: string; name?: string } }): 
  * updates enqueue; a delete drops the held object and backoff and enqueues
  * the key once more, so that its reconcile forgets the sync record and the
  * fight state (with the Secret orphaned nothing else enqueued it, and they
- * stayed for good: found by attack17).
+ * stayed for good: found by attack17). A new entry takes its name string
+ * from `shared` (the Secret cache) when that has one.
  */
-export function sealedWatch(c: WatchContext, coldStart: ColdStart, owns: (namespace: string) => boolean): Informers<SealedSummary> {
+export function sealedWatch(c: WatchContext, coldStart: ColdStart, owns: (namespace: string) => boolean, shared?: SharedName): Informers<SealedSummary> {
   const { queue } = c;
   return new Informers({
     kind: 'sealedsecrets', scopes: c.scopes, log: c.log,
-    open: (ns) => c.api.sealedInformer(ns, summarizeSealed, { onListed: (obj) => (owns(obj.metadata?.namespace ?? '') ? coldStart.offer(obj) : undefined) }),
+    open: (ns) => c.api.sealedInformer(ns, (obj, old) => summarizeSealed(obj, old, shared), { onListed: (obj) => (owns(obj.metadata?.namespace ?? '') ? coldStart.offer(obj) : undefined) }),
     onAdd: (obj) => { if (!coldStart.claimAdded(keyOf(obj))) queue.add(keyOf(obj)); },
     onUpdate: (obj) => { queue.add(keyOf(obj)); },
     onDelete: (obj) => { queue.forget(keyOf(obj)); coldStart.take(keyOf(obj)); queue.add(keyOf(obj)); },
@@ -55,11 +57,15 @@ function enqueueOwner(queue: WorkQueue): (s: SecretSummary) => void {
   };
 }
 
-/** Returns the informers of the Secrets sealbox manages (by label); a change or delete enqueues the owner. */
-export function secretWatch(c: WatchContext): Informers<SecretSummary> {
+/**
+ * Returns the informers of the Secrets sealbox manages (by label); a change
+ * or delete enqueues the owner. A new entry takes its name string from
+ * `shared` (the sealed-resource cache) when that has one.
+ */
+export function secretWatch(c: WatchContext, shared?: SharedName): Informers<SecretSummary> {
   return new Informers({
     kind: 'secrets', scopes: c.scopes, log: c.log,
-    open: (ns) => c.api.secretInformer(`${MANAGED_LABEL}=${MANAGED_VALUE}`, ns, summarizeSecret),
+    open: (ns) => c.api.secretInformer(`${MANAGED_LABEL}=${MANAGED_VALUE}`, ns, (s, old) => summarizeSecret(s, old, shared)),
     onUpdate: enqueueOwner(c.queue),
     onDelete: enqueueOwner(c.queue),
   });

@@ -258,8 +258,8 @@ export class KubeApi implements SecretApi {
    * kubectl's last-applied annotation (trimSealed).
    */
   sealedInformer(namespace?: string): KubeInformer<SealedSecretObject>;
-  sealedInformer<C>(namespace: string | undefined, keep: (s: SealedSecretObject) => C, hooks?: InformerHooks<SealedSecretObject>): KubeInformer<C>;
-  sealedInformer(namespace?: string, keep?: (s: SealedSecretObject) => unknown, hooks?: InformerHooks<SealedSecretObject>): KubeInformer<unknown> {
+  sealedInformer<C>(namespace: string | undefined, keep: (s: SealedSecretObject, old: C | undefined) => C, hooks?: InformerHooks<SealedSecretObject>): KubeInformer<C>;
+  sealedInformer(namespace?: string, keep?: (s: SealedSecretObject, old: unknown) => unknown, hooks?: InformerHooks<SealedSecretObject>): KubeInformer<unknown> {
     return sealedInformer(this.kc, this.#informerClients(), namespace, keep ?? trimSealed, hooks);
   }
 
@@ -269,8 +269,8 @@ export class KubeApi implements SecretApi {
    * less managedFields (withoutManagedFields).
    */
   secretInformer(labelSelector: string, namespace?: string): KubeInformer<k8s.V1Secret>;
-  secretInformer<C>(labelSelector: string, namespace: string | undefined, keep: (s: k8s.V1Secret) => C, hooks?: InformerHooks<k8s.V1Secret>): KubeInformer<C>;
-  secretInformer(labelSelector: string, namespace?: string, keep?: (s: k8s.V1Secret) => unknown, hooks?: InformerHooks<k8s.V1Secret>): KubeInformer<unknown> {
+  secretInformer<C>(labelSelector: string, namespace: string | undefined, keep: (s: k8s.V1Secret, old: C | undefined) => C, hooks?: InformerHooks<k8s.V1Secret>): KubeInformer<C>;
+  secretInformer(labelSelector: string, namespace?: string, keep?: (s: k8s.V1Secret, old: unknown) => unknown, hooks?: InformerHooks<k8s.V1Secret>): KubeInformer<unknown> {
     return secretInformer(this.kc, this.#informerClients(), labelSelector, namespace, keep ?? withoutManagedFields, hooks);
   }
 
@@ -280,7 +280,7 @@ export class KubeApi implements SecretApi {
    * BITNAMI_PAGE objects, as a SealedSecret may hold a Secret's worth of
    * ciphertext and more.
    */
-  bitnamiInformer<C>(namespace: string | undefined, keep: (s: SealedSecretObject) => C, hooks: InformerHooks<SealedSecretObject> = {}): KubeInformer<C> {
+  bitnamiInformer<C>(namespace: string | undefined, keep: (s: SealedSecretObject, old: C | undefined) => C, hooks: InformerHooks<SealedSecretObject> = {}): KubeInformer<C> {
     return sealedInformer(this.kc, this.#informerClients(), namespace, keep, hooks, BITNAMI_RESOURCE, BITNAMI_PAGE);
   }
 

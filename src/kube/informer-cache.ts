@@ -18,6 +18,16 @@ function versionOf(entry: unknown): string | undefined {
   return typeof rv === 'string' ? rv : undefined;
 }
 
+/**
+ * The name string to key a new entry under: the entry's own
+ * `metadata.name` when it equals `name` (a summary may hold another
+ * cache's copy, which the key then shares), else `name`.
+ */
+function keyName(entry: unknown, name: string): string {
+  const own = (entry as { metadata?: { name?: unknown } } | null | undefined)?.metadata?.name;
+  return own === name ? own : name;
+}
+
 function whereOf(obj: k8s.KubernetesObject): [namespace: string, name: string] {
   return [obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''];
 }
@@ -58,7 +68,8 @@ export class InformerCache<F extends k8s.KubernetesObject, C> {
     const old = this.#entries.get(namespace, name);
     if (old !== undefined && rv !== undefined && versionOf(old) === rv) return;
     const entry = this.#keep(obj, old);
-    this.#entries.set(namespace, name, entry);
+    // a new key: the entry's name string (an existing one keeps its first key)
+    this.#entries.set(namespace, old === undefined ? keyName(entry, name) : name, entry);
     this.#emit(old === undefined ? 'add' : 'update', entry);
   }
 

@@ -51,7 +51,7 @@ export interface InformerClients {
 /** Optional hooks of an informer; see ListWatchOptions. */
 export type InformerHooks<F> = Pick<ListWatchOptions<F, unknown>, 'onListed' | 'onExpired' | 'stream'>;
 
-function options<F, C>(c: InformerClients, keep: (obj: F) => C, hooks: InformerHooks<F>, source: { resource: string; namespace?: string }): ListWatchOptions<F, C> {
+function options<F, C>(c: InformerClients, keep: (obj: F, old: C | undefined) => C, hooks: InformerHooks<F>, source: { resource: string; namespace?: string }): ListWatchOptions<F, C> {
   const { onExpired } = c;
   const expired = onExpired === undefined ? hooks.onExpired : (): void => { hooks.onExpired?.(); onExpired(source.resource, source.namespace); };
   return { ...hooks, keep, ...(c.onRequest === undefined ? {} : { onRequest: c.onRequest }), ...(expired === undefined ? {} : { onExpired: expired }) };
@@ -65,7 +65,7 @@ export function sealedInformer<C>(
   kc: k8s.KubeConfig,
   c: InformerClients,
   namespace: string | undefined,
-  keep: (s: SealedSecretObject) => C,
+  keep: (s: SealedSecretObject, old: C | undefined) => C,
   hooks: InformerHooks<SealedSecretObject> = {},
   resource: CustomResource = SEALED_RESOURCE,
   pageSize = SEALED_PAGE,
@@ -103,7 +103,7 @@ export function secretInformer<C>(
   c: InformerClients,
   labelSelector: string,
   namespace: string | undefined,
-  keep: (s: k8s.V1Secret) => C,
+  keep: (s: k8s.V1Secret, old: C | undefined) => C,
   hooks: InformerHooks<k8s.V1Secret> = {},
 ): KubeInformer<C> {
   const where = namespace === undefined ? 'all namespaces' : namespace;

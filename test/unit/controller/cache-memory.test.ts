@@ -129,8 +129,9 @@ async function fill(count: number): Promise<Kept> {
   const server = await watchServer({ count, uids: ids.slice(0, count), owners: ids.slice(count) });
   const api = kubeApi(server.url);
   try {
-    const sealed = api.sealedInformer(undefined, summarizeSealed);
     const secrets = api.secretInformer(`${MANAGED_LABEL}=${MANAGED_VALUE}`, undefined, summarizeSecret);
+    // as the controller wires them (watches.ts): a new entry shares the other cache's name string
+    const sealed = api.sealedInformer(undefined, (obj, old: SealedSummary | undefined) => summarizeSealed(obj, old, (ns, name) => secrets.get(name, ns)?.metadata.name));
     let synced = 0;
     sealed.on('update', (s) => { if (s.status.since.length > 0) synced++; });
     await secrets.start();
