@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { ControllerOptions, RunningController } from '../../src/controller/controller.js';
 import { parseDuration, parseIntOption } from '../options.js';
+import { COMPAT_DATA_KEY_CACHE_SIZE, COMPAT_RSA_PER_NAMESPACE_PER_MINUTE } from '../../src/controller/compat/budget.js';
 
 interface ControllerFlags {
   kubeconfig?: string;
@@ -32,6 +33,7 @@ interface ControllerFlags {
   kmsAllow: string;
   sealedSecretsCompat: boolean;
   compatRsaPerNamespacePerMinute: number;
+  compatDataKeyCacheSize: number;
 }
 
 /** The options of `sealbox controller`, each with its environment variable; see README "Controller flags". */
@@ -64,7 +66,8 @@ function controllerOptions(): Option[] {
     opt('--kms-providers <list>', 'cloud key services to unwrap with the pod identity: aws, azure or aws,azure (docs/KMS.md); empty for none', 'SEALBOX_KMS_PROVIDERS').default(''),
     opt('--kms-timeout <duration>', 'time limit of one KMS call, SDK retries included', 'SEALBOX_KMS_TIMEOUT').default(parseDuration('15s'), '15s').argParser(parseDuration),
     opt('--sealed-secrets-compat', 'act as a drop-in for the Sealed Secrets controller: reconcile bitnami.com/v1alpha1 SealedSecrets as it does (needs deploy/compat/: CRD and RBAC), serve kubeseal\'s /v1/verify and /v1/rotate, label new keys as Sealed Secrets does (docs/MIGRATION.md)', 'SEALBOX_SEALED_SECRETS_COMPAT').default(false),
-    opt('--compat-rsa-per-namespace-per-minute <n>', 'with --sealed-secrets-compat: RSA private operations one namespace\'s SealedSecrets may cost a minute; beyond it their unseal waits (status says so); 0 for no limit', 'SEALBOX_COMPAT_RSA_PER_NAMESPACE_PER_MINUTE').default(6000).argParser(parseIntOption),
+    opt('--compat-rsa-per-namespace-per-minute <n>', 'with --sealed-secrets-compat: RSA private operations one namespace\'s SealedSecrets may cost a minute; beyond it their unseal waits (status says so); 0 for no limit', 'SEALBOX_COMPAT_RSA_PER_NAMESPACE_PER_MINUTE').default(COMPAT_RSA_PER_NAMESPACE_PER_MINUTE).argParser(parseIntOption),
+    opt('--compat-data-key-cache-size <n>', 'with --sealed-secrets-compat: Sealed Secrets session keys kept in memory; a resync unseals every value again and costs no RSA operation while its key is kept', 'SEALBOX_COMPAT_DATA_KEY_CACHE_SIZE').default(COMPAT_DATA_KEY_CACHE_SIZE).argParser(parseIntOption),
     opt('--kms-allow <list>', 'KMS keys the controller may call: default, azure:.SUFFIX, azure:HOST[:PORT], aws:ACCOUNT:REGION (* for any); comma-separated (docs/KMS.md)', 'SEALBOX_KMS_ALLOW').default('default'),
   ];
 }
@@ -102,6 +105,7 @@ async function optionsFrom(f: ControllerFlags): Promise<ControllerOptions> {
     kmsAllow: parseKmsAllow(f.kmsAllow, process.env),
     sealedSecretsCompat: f.sealedSecretsCompat,
     compatRsaPerNamespacePerMinute: f.compatRsaPerNamespacePerMinute,
+    compatDataKeyCacheSize: f.compatDataKeyCacheSize,
     onFatal: () => {
       process.exit(1);
     },

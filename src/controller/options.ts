@@ -81,6 +81,14 @@ export interface ControllerOptions {
    */
   readonly compatRsaPerNamespacePerMinute?: number;
   /**
+   * Session keys the compatibility mode keeps unwrapped
+   * (`--compat-data-key-cache-size`, default COMPAT_DATA_KEY_CACHE_SIZE).
+   * Apart from `dataKeyCacheSize`: that mode has no sync records, so every
+   * resync unseals every value again, and costs no RSA operation only while
+   * its key is still cached (found by attack25).
+   */
+  readonly compatDataKeyCacheSize?: number;
+  /**
    * Called when the controller cannot go on: leadership lost, or reconciling
    * could not start (in both modes); the CLI exits so the pod restarts cleanly.
    */

@@ -26,6 +26,14 @@ import { TokenBucket, monotonicMs } from '../../kube/token-bucket.js';
 export const COMPAT_RSA_PER_NAMESPACE_PER_MINUTE = 6000;
 
 /**
+ * Default session keys the compatibility mode keeps unwrapped: every value
+ * of a resync is a hit below this many values in all, and a tenant at its
+ * budget adds 60,000 between two resyncs of 10 minutes, so other
+ * namespaces' keys outlive that too (docs/SECURITY.md 1a.8).
+ */
+export const COMPAT_DATA_KEY_CACHE_SIZE = 100_000;
+
+/**
  * The budget's period: tokens are granted per minute, and a bucket refills
  * from empty within one, so no closure outlasts it.
  */

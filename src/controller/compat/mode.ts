@@ -22,14 +22,14 @@ import { WorkQueue } from '../queue.js';
 import { FOREIGN_DELETE_WINDOW_MS, ForeignDeletions, isForeignSecret, isOwnSecret } from './foreign.js';
 import type { CompatSummary } from './cache.js';
 import { COMPAT_COLD_START_BYTES, COMPAT_COLD_START_HOLD, fullSealed, summarizeBitnami } from './cache.js';
-import { COMPAT_RSA_PER_NAMESPACE_PER_MINUTE, UnsealBudget } from './budget.js';
+import { COMPAT_DATA_KEY_CACHE_SIZE, COMPAT_RSA_PER_NAMESPACE_PER_MINUTE, UnsealBudget } from './budget.js';
 import { WorkingKeys } from './opener.js';
 import { CompatReconciler } from './reconciler.js';
 
 /** What the compatibility mode needs from the controller. */
 export interface CompatModeOptions {
-  /** The controller's options: workers, backoff, cache size, events. */
-  readonly o: Pick<ControllerOptions, 'workers' | 'maxBackoffMs' | 'dataKeyCacheSize' | 'events' | 'compatRsaPerNamespacePerMinute'>;
+  /** The controller's options: workers, backoff, session-key cache size, events, RSA budget. */
+  readonly o: Pick<ControllerOptions, 'workers' | 'maxBackoffMs' | 'compatDataKeyCacheSize' | 'events' | 'compatRsaPerNamespacePerMinute'>;
   readonly api: KubeApi;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -86,7 +86,7 @@ export class CompatMode {
       api: o.api, log: o.log, metrics: o.metrics, working: new WorkingKeys(),
       events: new EventRecorder(o.api, o.log, o.identity, { types: o.o.events ?? 'all' }),
       keys: () => o.keys.keys, afterUnseal: () => { o.keys.countRsaOps(); },
-      cache: new DataKeyCache(o.o.dataKeyCacheSize), getSealed: (ns, name) => this.#whole(ns, name),
+      cache: new DataKeyCache(o.o.compatDataKeyCacheSize ?? COMPAT_DATA_KEY_CACHE_SIZE), getSealed: (ns, name) => this.#whole(ns, name),
       waitToCreate: (key) => this.#waitToCreate(key),
       budget: new UnsealBudget(o.o.compatRsaPerNamespacePerMinute ?? COMPAT_RSA_PER_NAMESPACE_PER_MINUTE),
     });
