@@ -50,8 +50,9 @@ export interface SealedSummary {
 /**
  * A SealedSummary as one object, its own metadata (a getter), so that an
  * entry costs one object and no key of its own: 96 bytes and its strings
- * (issue 17 §1); the resourceVersion a KeptVersion. Copy it with withStatus(), not a spread: a spread loses
- * `metadata`.
+ * (issue 17 §1); the resourceVersion a KeptVersion. Copy it with
+ * withStatus(), not a spread: a spread loses `metadata` and the
+ * resourceVersion (getters).
  */
 class Summary implements SealedSummary, SummaryMetadata {
   readonly name: string;
