@@ -4,6 +4,7 @@
  * events feed the work queue and the cold start (ColdStart).
  */
 import type { KubeApi } from '../kube/api.js';
+import { trimSealed } from '../kube/informers.js';
 import type { ColdStart } from './cold-start.js';
 import type { SharedName } from './digest.js';
 import { Informers } from './informers.js';
@@ -32,7 +33,10 @@ export function keyOf(o: { metadata?: { namespace?: string; name?: string } }): 
 /**
  * Returns the sealed-resource informers: each object of an initial list
  * whose namespace `owns` says this replica reconciles goes to `coldStart`
- * (held for its reconcile, with back-pressure on the list); adds and
+ * (held for its reconcile, with back-pressure on the list), less its
+ * managedFields and kubectl's last-applied copy of the whole object, which
+ * reconcile never reads (trimSealed: the held objects churn through the
+ * heap, and last-applied doubles what a kubectl-applied one holds); adds and
  * updates enqueue; a delete drops the held object and backoff and enqueues
  * the key once more, so that its reconcile forgets the sync record and the
  * fight state (with the Secret orphaned nothing else enqueued it, and they
@@ -43,7 +47,7 @@ export function sealedWatch(c: WatchContext, coldStart: ColdStart, owns: (namesp
   const { queue } = c;
   return new Informers({
     kind: 'sealedsecrets', scopes: c.scopes, log: c.log,
-    open: (ns) => c.api.sealedInformer(ns, (obj, old) => summarizeSealed(obj, old, shared), { onListed: (obj) => (owns(obj.metadata?.namespace ?? '') ? coldStart.offer(obj) : undefined) }),
+    open: (ns) => c.api.sealedInformer(ns, (obj, old) => summarizeSealed(obj, old, shared), { onListed: (obj) => (owns(obj.metadata?.namespace ?? '') ? coldStart.offer(trimSealed(obj)) : undefined) }),
     onAdd: (obj) => { if (!coldStart.claimAdded(keyOf(obj))) queue.add(keyOf(obj)); },
     onUpdate: (obj) => { queue.add(keyOf(obj)); },
     onDelete: (obj) => { queue.forget(keyOf(obj)); coldStart.take(keyOf(obj)); queue.add(keyOf(obj)); },
