@@ -1,20 +1,13 @@
 import { createPublicKey } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Command } from 'commander';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { registerController } from '../../../../cli/commands/controller.js';
 import { COMPAT_RSA_PER_NAMESPACE_PER_MINUTE, UnsealBudget } from '../../../../src/controller/compat/budget.js';
-import { WorkingKeys } from '../../../../src/controller/compat/opener.js';
-import { CompatReconciler } from '../../../../src/controller/compat/reconciler.js';
-import type { EventSink } from '../../../../src/controller/events.js';
-import { EventRecorder } from '../../../../src/controller/events.js';
-import { Metrics } from '../../../../src/controller/metrics.js';
 import { bitnamiLabel, sealBitnamiValue } from '../../../../src/crypto/bitnami.js';
 import { DataKeyCache } from '../../../../src/crypto/key-cache.js';
 import type { SealedSecretObject } from '../../../../src/kube/types.js';
-import { vectorIdentity, vectorKey } from '../../../helpers/keys.js';
-import { MemorySecrets } from '../memory-secrets.js';
+import { vectorKey } from '../../../helpers/keys.js';
+import { compatWorld } from './compat-world.js';
 
 // attack25 (issue 17 §1, item 3): the compatibility mode has no sync
 // records, so each resync unseals every value again and costs no RSA only
@@ -44,28 +37,12 @@ function controllerDefaults(): { cacheSize: number; resyncMs: number } {
   return { cacheSize: def('--compat-data-key-cache-size'), resyncMs: def('--resync-period') };
 }
 
-class CompatSecrets extends MemorySecrets {
-  patchBitnamiStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
-    return this.patchSealedStatus(namespace, name, status);
-  }
-}
-
 /** A compat reconciler over an in-memory API, its cache at the default size and its budget scaled down by SCALE; RSA operations counted. */
 function world(now: () => number) {
   const { cacheSize } = controllerDefaults();
-  const api = new CompatSecrets();
-  const sink: EventSink = { createEvent: () => Promise.resolve() };
-  const log = pino({ level: 'info' }, new Writable({ write(_c, _e, done) { done(); } }));
-  const a = vectorIdentity('a');
-  const b = vectorIdentity('b');
-  const keys = [{ fingerprint: a.fingerprint, identity: a }, { fingerprint: b.fingerprint, identity: b }];
-  const reconciler = new CompatReconciler({
-    api, log, metrics: new Metrics(), events: new EventRecorder(sink, log, 'test'), keys: () => keys,
-    cache: new DataKeyCache(cacheSize / SCALE), working: new WorkingKeys(), getSealed: (ns, name) => api.getSealed(ns, name),
-    budget: new UnsealBudget(COMPAT_RSA_PER_NAMESPACE_PER_MINUTE / SCALE, now),
-  });
+  const { api, reconciler, ops } = compatWorld({ cache: new DataKeyCache(cacheSize / SCALE), budget: new UnsealBudget(COMPAT_RSA_PER_NAMESPACE_PER_MINUTE / SCALE, now) });
   const put = (o: SealedSecretObject): void => { api.sealed.set(`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, o); };
-  return { reconciler, put, ops: (): number => a.privateOps + b.privateOps };
+  return { reconciler, put, ops };
 }
 
 function bitnamiSealed(namespace: string, name: string, count: number): SealedSecretObject {

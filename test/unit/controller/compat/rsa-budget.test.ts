@@ -1,20 +1,14 @@
 import { createPublicKey } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { OverBudget, UnsealBudget } from '../../../../src/controller/compat/budget.js';
-import { WorkingKeys } from '../../../../src/controller/compat/opener.js';
-import { CompatReconciler } from '../../../../src/controller/compat/reconciler.js';
 import type { EventSink } from '../../../../src/controller/events.js';
-import { EventRecorder } from '../../../../src/controller/events.js';
-import { Metrics } from '../../../../src/controller/metrics.js';
 import { WorkQueue, retryDelay } from '../../../../src/controller/queue.js';
 import { bitnamiLabel, sealBitnamiValue } from '../../../../src/crypto/bitnami.js';
 import { DataKeyCache } from '../../../../src/crypto/key-cache.js';
 import { isSealboxError } from '../../../../src/errors.js';
 import type { SealedSecretObject } from '../../../../src/kube/types.js';
-import { vectorIdentity, vectorKey } from '../../../helpers/keys.js';
-import { MemorySecrets } from '../memory-secrets.js';
+import { vectorKey } from '../../../helpers/keys.js';
+import { compatWorld } from './compat-world.js';
 
 // docs/SECURITY.md 1a.8: Sealed Secrets' values each wrap a session key of
 // their own and name no key, so a SealedSecret of N values that open costs
@@ -32,13 +26,6 @@ function clock(): { now: () => number; advance: (ms: number) => void } {
   return { now: () => t, advance: (ms) => { t += ms; } };
 }
 
-/** MemorySecrets with the bitnami status patch, kept like sealbox's own. */
-class CompatSecrets extends MemorySecrets {
-  patchBitnamiStatus(namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
-    return this.patchSealedStatus(namespace, name, status);
-  }
-}
-
 /** A bitnami SealedSecret `namespace/name` of `count` values, sealed by kubeseal's rules for test key b. */
 function bitnamiSealed(namespace: string, name: string, count: number): SealedSecretObject {
   const cert = createPublicKey(vectorKey('b').certPem);
@@ -49,19 +36,11 @@ function bitnamiSealed(namespace: string, name: string, count: number): SealedSe
 
 /** A compat reconciler over an in-memory API, trying keys a then b, with a budget of BUDGET on `now`. */
 function world(objects: readonly SealedSecretObject[], now: () => number, budget = new UnsealBudget(BUDGET, now)) {
-  const api = new CompatSecrets();
-  for (const o of objects) api.sealed.set(`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, o);
   const events: Event[] = [];
   const sink: EventSink = { createEvent: (e) => { events.push(e); return Promise.resolve(); } };
-  const log = pino({ level: 'info' }, new Writable({ write(_c, _e, done) { done(); } }));
-  const a = vectorIdentity('a');
-  const b = vectorIdentity('b');
-  const keys = [{ fingerprint: a.fingerprint, identity: a }, { fingerprint: b.fingerprint, identity: b }];
-  const reconciler = new CompatReconciler({
-    api, log, metrics: new Metrics(), events: new EventRecorder(sink, log, 'test'), keys: () => keys,
-    cache: new DataKeyCache(1000), working: new WorkingKeys(), getSealed: (ns, name) => api.getSealed(ns, name), budget,
-  });
-  return { api, events, reconciler, ops: () => a.privateOps + b.privateOps };
+  const w = compatWorld({ cache: new DataKeyCache(1000), budget, sink });
+  for (const o of objects) w.api.sealed.set(`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, o);
+  return { ...w, events };
 }
 
 /** What a reconcile ended with: 'done', or the error. */
