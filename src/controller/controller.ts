@@ -40,11 +40,11 @@ export type { ControllerOptions, RunningController } from './options.js';
 const WRITTEN: ReadonlySet<string> = new Set(['created', 'updated', 'recreated']);
 
 /**
- * Whole sealed resources held for their first reconcile (ColdStart), per
- * worker; the initial list waits while more than half are held. Each waits
- * in the heap until a worker takes it: fewer wait less long (issue 17 §1).
+ * Whole sealed resources held for their first reconcile (ColdStart): the
+ * initial list waits while more than half of these are held. Typical ones
+ * are a few KiB each.
  */
-const COLD_START_HOLD_PER_WORKER = 16;
+const COLD_START_HOLD = 1000;
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -97,7 +97,7 @@ export class Controller implements RunningController {
     const shards = checkShards(o);
     const elector = shards > 1 ? this.#newSharding(identity, shards) : this.#newElector(identity);
     this.#gate = elector instanceof Sharding ? elector.gate : new ShardGate(1, () => true);
-    const coldStart = new ColdStart(COLD_START_HOLD_PER_WORKER * o.workers, (key) => { this.#queue.add(key); });
+    const coldStart = new ColdStart(COLD_START_HOLD, (key) => { this.#queue.add(key); });
     this.#coldStart = coldStart;
     this.#queue = this.#newQueue(this.#newReconciler(identity, shards));
     const watch = { api: this.#api, scopes: o.watchNamespaces.length === 0 ? [undefined] : o.watchNamespaces, log: this.log, queue: this.#queue };
