@@ -4,7 +4,7 @@
  * only, so without this every resource would need a GET at start-up: at the
  * default 50 requests a second, 100,000 GETs are 33 minutes. Memory stays
  * bounded: the list waits (back-pressure, the informer's onListed hook)
- * while more than half of `max` objects, or of `maxBytes` of their specs,
+ * while more than half of `max` objects, or of `maxBytes` of their JSON,
  * are held, and an object offered when either is full is not held (its
  * reconcile GETs it). The bytes matter: a sealed resource may be 1.4 MB,
  * and 1,000 of a tenant's such held at once were 1.4 GB against deploy/'s
@@ -19,12 +19,18 @@ function keyOf(o: SealedSecretObject): string {
 /** Offered keys remembered until their 'add' (see #offered). */
 const RECENT_OFFERS = 64;
 
-/** Default bound on the spec bytes held: 1,000 typical resources fit, ~22 of the largest. */
+/** Default bound on the bytes held: 1,000 typical resources fit, ~22 of the largest. */
 export const COLD_START_BYTES = 32 * 1024 * 1024;
 
-/** The size of `o` as held: its spec's JSON text (ciphertext is nearly all of a sealed resource). */
+/**
+ * The size of `o` as held: its whole JSON text. Its spec alone (the
+ * ciphertext, nearly all of a typical one) let a tenant's resources of a
+ * tiny spec and a megabyte of labels (no limit on their total but etcd's
+ * object size) be held 500 at a time at a few hundred bytes each: 500 MB
+ * against deploy/'s 192 MiB heap at every start (found by attack25).
+ */
 function sizeOf(o: SealedSecretObject): number {
-  return JSON.stringify(o.spec ?? null).length;
+  return JSON.stringify(o).length;
 }
 
 /** Full objects from the initial list, by `namespace/name`, waiting for their reconcile. */
@@ -42,7 +48,7 @@ export class ColdStart {
   readonly #enqueue: (key: string) => void;
   #waiters: (() => void)[] = [];
 
-  /** `max`: most objects held at once, `maxBytes` most spec bytes; `enqueue` puts a key on the work queue. */
+  /** `max`: most objects held at once, `maxBytes` most bytes (sizeOf); `enqueue` puts a key on the work queue. */
   constructor(max: number, enqueue: (key: string) => void, maxBytes = COLD_START_BYTES) {
     this.#max = Math.max(1, max);
     this.#maxBytes = Math.max(1, maxBytes);
@@ -54,7 +60,7 @@ export class ColdStart {
     return this.#held.size;
   }
 
-  /** Spec bytes held now (as sizeOf counts them). */
+  /** Bytes held now (as sizeOf counts them). */
   get bytes(): number {
     return this.#bytes;
   }
