@@ -52,6 +52,15 @@ export function versionText(v: KeptVersion): string {
 }
 
 /**
+ * `fresh`, or `kept` when it is equal: a cache entry keeps the strings of
+ * the one it replaces, or of the other cache's, so that equal text is one
+ * string in memory.
+ */
+export function same(fresh: string, kept: string | undefined): string {
+  return kept === fresh ? kept : fresh;
+}
+
+/**
  * Where a summary looks for the name string the other cache already keeps
  * for the same namespace and name (a Secret has its sealed resource's
  * name), so that the two caches and every map keyed by them share one.

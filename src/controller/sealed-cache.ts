@@ -8,7 +8,7 @@
  */
 import type { SealedSecretObject } from '../kube/types.js';
 import type { KeptVersion, SharedName } from './digest.js';
-import { canonicalJson, intern, keepVersion, shortDigest, versionText } from './digest.js';
+import { canonicalJson, intern, keepVersion, same, shortDigest, versionText } from './digest.js';
 import { PATCH_ANNOTATION } from './plan.js';
 import type { StatusView } from './status.js';
 import { statusView } from './status.js';
@@ -89,11 +89,6 @@ class Summary implements SealedSummary, SummaryMetadata {
 /** The digest of a sealed resource's spec that its summary keeps. */
 export function specDigest(spec: unknown): string {
   return shortDigest([canonicalJson(spec ?? null)]);
-}
-
-/** `fresh`, or `old` when it is equal: an entry keeps the strings of the one it replaces, or of the other cache's. */
-function same(fresh: string, old: string | undefined): string {
-  return old === fresh ? old : fresh;
 }
 
 /**

@@ -25,7 +25,7 @@
  */
 import type { V1Secret } from '../kube/types.js';
 import type { KeptVersion, SharedName } from './digest.js';
-import { intern, keepVersion, shortDigest, versionText } from './digest.js';
+import { intern, keepVersion, same, shortDigest, versionText } from './digest.js';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -118,8 +118,7 @@ export function summarizeSecret(s: V1Secret, old?: SecretSummary, shared?: Share
   const meta = s.metadata ?? {};
   const fresh = meta.name ?? '';
   const namespace = intern(meta.namespace ?? '');
-  const kept = old === undefined ? shared?.(namespace, fresh) : old.metadata.name;
-  const name = kept === fresh ? kept : fresh;
+  const name = same(fresh, old === undefined ? shared?.(namespace, fresh) : old.metadata.name);
   const owner = claimedOwner(s);
   return new Summary(name, namespace, meta.resourceVersion ?? '', owner === name ? name : owner, owner === undefined ? '' : secretDigest(s));
 }
