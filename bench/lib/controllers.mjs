@@ -159,6 +159,8 @@ export class SealboxController {
       reconciles: p.sum('sealbox_reconciles_total'),
       unchanged: p.sum('sealbox_reconciles_total', (l) => l.result === 'unchanged'),
       failed: p.sum('sealbox_reconciles_total', (l) => l.result === 'failed'),
+      // lists started again after a 410 (an expired resourceVersion or continue token)
+      relists: Object.fromEntries(p.series.filter((s) => s.name === 'sealbox_watch_relists_total').map((s) => [s.labels.resource, s.value])),
       heapUsedBytes: p.sum('sealbox_nodejs_heap_size_used_bytes'),
       heapTotalBytes: p.sum('sealbox_nodejs_heap_size_total_bytes'),
       externalBytes: p.sum('sealbox_nodejs_external_memory_bytes'),
