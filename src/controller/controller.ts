@@ -25,12 +25,13 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './queue.js';
+import { sweepKeys } from './sweep.js';
 import { ColdStart } from './cold-start.js';
 import type { SealedSummary } from './sealed-cache.js';
 import type { SecretSummary } from './secret-cache.js';
 import type { Informers } from './informers.js';
 import { relistReporter } from './informers.js';
-import { keyOf, sealedWatch, secretWatch } from './watches.js';
+import { sealedWatch, secretWatch } from './watches.js';
 import { startServer } from './server.js';
 import { type ControllerOptions, type RunningController, checkShards, kmsUnwrappers } from './options.js';
 
@@ -265,12 +266,9 @@ export class Controller implements RunningController {
     if (!this.#synced) return;
     this.#compat?.enqueueAll(now);
     const shards = this.#o.shards ?? 1;
-    for (const obj of this.#sealed.list()) {
-      const ns = obj.metadata.namespace;
-      if (shard === undefined ? !this.#gate.owns(ns) : shardOf(ns, shards) !== shard) continue;
-      if (now) this.#queue.add(keyOf(obj));
-      else this.#queue.resync(keyOf(obj));
-    }
+    const mine = (ns: string): boolean => (shard === undefined ? this.#gate.owns(ns) : shardOf(ns, shards) === shard);
+    const all = this.#sealed.list();
+    this.#queue.sweep(shard === undefined ? 'all' : `shard ${String(shard)}`, sweepKeys(all, mine), now, all.length);
   }
 
   /** Stops reconciling, gives up the lease, stops the watches and closes the HTTP server. */

@@ -11,6 +11,9 @@
  * reconciles hang cannot make another wait for them.
  */
 
+/** Keys a sweep keeps waiting per worker (WorkQueue.sweep). */
+const SWEEP_READY_PER_WORKER = 4;
+
 /** Handles one key; throws to ask for a retry with backoff. */
 export type Handler = (key: string) => Promise<void>;
 
@@ -72,6 +75,15 @@ class FairFifo {
   }
 }
 
+/** A sweep (WorkQueue.sweep): keys still to be enqueued, a few at a time. */
+interface Sweep {
+  readonly keys: Iterator<string>;
+  /** Cut a pending backoff short (add) rather than respect it (resync). */
+  now: boolean;
+  /** Keys not yet taken, for `size` (an estimate when `keys` skips some). */
+  left: number;
+}
+
 /** The backoff hints a handler's error may carry. */
 interface RetryHints {
   /** Look again after at most this long, whatever the backoff says. */
@@ -109,6 +121,8 @@ export class WorkQueue {
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Sweeps by id, taken from in insertion order when few keys wait. */
+  readonly #sweeps = new Map<string, Sweep>();
   #running = 0;
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
@@ -121,6 +135,41 @@ export class WorkQueue {
   /** Enqueues `key` now; cancels a pending retry of it. */
   add(key: string): void {
     if (this.#stopped) return;
+    this.#enqueue(key);
+    this.#pump();
+  }
+
+  /**
+   * Enqueues `key` for a periodic re-check, unless it is waiting out a
+   * backoff: a resync must not cut short the backoff of a failing key.
+   */
+  resync(key: string): void {
+    if (this.#timers.has(key)) return;
+    this.add(key);
+  }
+
+  /**
+   * Enqueues every key `keys` yields, as add() (`now`) or resync() would,
+   * but only as workers need them: a few wait in the queue at a time, and
+   * the rest stay in the iterator. Enqueuing 100,000 keys at once (a
+   * resync, the end of the initial list) held a key string and its place
+   * in three collections for each, ~11 MB at once, the peak of the resident
+   * set (issue 17 §1). `keys` is read lazily: what it yields is decided
+   * when it is taken (e.g. whether this replica still owns the shard).
+   *
+   * A sweep replaces the unfinished one of the same `id`, which it covers
+   * (it starts from the first key again); `now` stays set if either had it.
+   * `count`: how many keys `keys` yields at most, for `size`.
+   */
+  sweep(id: string, keys: Iterable<string>, now: boolean, count: number): void {
+    if (this.#stopped) return;
+    const old = this.#sweeps.get(id);
+    this.#sweeps.delete(id);
+    this.#sweeps.set(id, { keys: keys[Symbol.iterator](), now: now || old?.now === true, left: count });
+    this.#pump();
+  }
+
+  #enqueue(key: string): void {
     const t = this.#timers.get(key);
     if (t !== undefined) {
       clearTimeout(t);
@@ -134,16 +183,21 @@ export class WorkQueue {
       this.#queued.add(key);
       this.#ready.push(key);
     }
-    this.#pump();
   }
 
-  /**
-   * Enqueues `key` for a periodic re-check, unless it is waiting out a
-   * backoff: a resync must not cut short the backoff of a failing key.
-   */
-  resync(key: string): void {
-    if (this.#timers.has(key)) return;
-    this.add(key);
+  /** Takes keys from the sweeps until a few more than the workers wait, or the sweeps are done. */
+  #topUp(): void {
+    const want = SWEEP_READY_PER_WORKER * this.#opts.workers;
+    for (const [id, s] of this.#sweeps) {
+      while (this.#ready.length < want) {
+        const r = s.keys.next();
+        if (r.done === true) break;
+        s.left = Math.max(0, s.left - 1);
+        if (s.now || !this.#timers.has(r.value)) this.#enqueue(r.value);
+      }
+      if (this.#ready.length >= want) return;
+      this.#sweeps.delete(id);
+    }
   }
 
   /** Forgets the backoff state of `key` (e.g. when its object is deleted). */
@@ -155,20 +209,23 @@ export class WorkQueue {
     this.#depthChanged();
   }
 
-  /** Number of keys waiting, running or scheduled for retry. */
+  /** Number of keys waiting (in sweeps too), running or scheduled for retry. */
   get size(): number {
-    return this.#queued.size + this.#active.size + this.#timers.size;
+    let swept = 0;
+    for (const s of this.#sweeps.values()) swept += s.left;
+    return this.#queued.size + this.#active.size + this.#timers.size + swept;
   }
 
-  /** Resolves when nothing is queued or running (retries may still be scheduled). */
+  /** Resolves when nothing is queued, swept or running (retries may still be scheduled). */
   async idle(): Promise<void> {
-    if (this.#queued.size === 0 && this.#active.size === 0) return;
+    if (this.#queued.size === 0 && this.#active.size === 0 && this.#sweeps.size === 0) return;
     await new Promise<void>((r) => this.#idleWaiters.push(r));
   }
 
   /** Stops taking work; running handlers finish. */
   stop(): void {
     this.#stopped = true;
+    this.#sweeps.clear();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     this.#depthChanged();
@@ -184,7 +241,9 @@ export class WorkQueue {
     // naming a host that never answers) cannot hold every worker while
     // another namespace waits.
     const cap = Math.max(1, this.#opts.workers - 1);
-    while (!this.#stopped && this.#running < this.#opts.workers && this.#ready.length > 0) {
+    while (!this.#stopped && this.#running < this.#opts.workers) {
+      this.#topUp();
+      if (this.#ready.length === 0) break;
       const key = this.#ready.shift((ns) => (this.#inFlight.get(ns) ?? 0) === 0) ?? this.#ready.shift((ns) => (this.#inFlight.get(ns) ?? 0) < cap);
       if (key === undefined) break;
       this.#queued.delete(key);
@@ -224,7 +283,7 @@ export class WorkQueue {
       else this.#inFlight.set(ns, n);
       if (this.#dirty.delete(key)) this.add(key);
       this.#pump();
-      if (this.#queued.size === 0 && this.#active.size === 0) {
+      if (this.#queued.size === 0 && this.#active.size === 0 && this.#sweeps.size === 0) {
         const waiters = this.#idleWaiters;
         this.#idleWaiters = [];
         for (const w of waiters) w();
