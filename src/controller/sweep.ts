@@ -2,8 +2,11 @@
  * The keys a sweep of every sealed resource enqueues (WorkQueue.sweep): made
  * one at a time as the queue takes them, not all at once (issue 17 §1).
  */
-import type { SealedSummary } from './sealed-cache.js';
+import type { SummaryMetadata } from './sealed-cache.js';
 import { keyOf } from './watches.js';
+
+/** A cache entry: sealbox's summary, or the compatibility mode's. */
+interface Entry { readonly metadata: SummaryMetadata }
 
 /**
  * The items of `groups` taken in turns, one from each group that has any
@@ -28,14 +31,14 @@ export function* roundRobin<T>(groups: Iterable<Iterable<T>>): Generator<T> {
 /**
  * The "namespace/name" keys of `summaries`, namespaces in turns, of those
  * whose namespace `mine` accepts when the key is taken (a shard given up
- * meanwhile is skipped).
+ * meanwhile is skipped; every namespace by default).
  */
-export function* sweepKeys(summaries: readonly SealedSummary[], mine: (namespace: string) => boolean): Generator<string> {
-  const byNamespace = new Map<string, SealedSummary[]>();
+export function* sweepKeys(summaries: readonly Entry[], mine: (namespace: string) => boolean = () => true): Generator<string> {
+  const byNamespace = new Map<string, Entry[]>();
   for (const s of summaries) {
     const group = byNamespace.get(s.metadata.namespace);
     if (group === undefined) byNamespace.set(s.metadata.namespace, [s]);
     else group.push(s);
   }
-  for (const s of roundRobin(byNamespace.values())) if (mine(s.metadata.namespace)) yield keyOf(s);
+  for (const s of roundRobin<Entry>(byNamespace.values())) if (mine(s.metadata.namespace)) yield keyOf(s);
 }

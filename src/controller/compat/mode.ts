@@ -19,6 +19,8 @@ import { Informers } from '../informers.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { WorkQueue } from '../queue.js';
+import { sweepKeys } from '../sweep.js';
+import { keyOf } from '../watches.js';
 import { FOREIGN_DELETE_WINDOW_MS, ForeignDeletions, isForeignSecret, isOwnSecret } from './foreign.js';
 import type { CompatSummary } from './cache.js';
 import { COMPAT_COLD_START_BYTES, COMPAT_COLD_START_HOLD, fullSealed, summarizeBitnami } from './cache.js';
@@ -39,10 +41,6 @@ export interface CompatModeOptions {
   readonly scopes: readonly (string | undefined)[];
   /** The sealing keys (all of them are tried) and their RSA counters. */
   readonly keys: Pick<KeyManager, 'keys' | 'countRsaOps'>;
-}
-
-function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string {
-  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
 /** Longest uid kept: the API server's are 36 characters, but any string is accepted in an owner reference. */
@@ -172,10 +170,8 @@ export class CompatMode {
   /** Enqueues every SealedSecret (`now`: also cut short the backoff of failing ones, e.g. after a key change). */
   enqueueAll(now = false): void {
     if (!this.#synced) return;
-    for (const obj of this.#sealed.list()) {
-      if (now) this.#queue.add(keyOf(obj));
-      else this.#queue.resync(keyOf(obj));
-    }
+    const all = this.#sealed.list();
+    this.#queue.sweep('all', sweepKeys(all), now, all.length);
   }
 
   async stop(): Promise<void> {

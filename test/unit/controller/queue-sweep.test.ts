@@ -10,7 +10,7 @@ import type { SealedSummary } from '../../../src/controller/sealed-cache.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Yields `keys`, counting how many were taken. */
-function counted(keys: readonly string[]): { it: Iterable<string>; taken: () => number } {
+function counted(keys: Iterable<string>): { it: Iterable<string>; taken: () => number } {
   let taken = 0;
   return { it: (function* () { for (const k of keys) { taken++; yield k; } })(), taken: () => taken };
 }
