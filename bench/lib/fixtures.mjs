@@ -19,9 +19,10 @@ export function secretYaml(namespace, name, set) {
     'type: Opaque',
     'stringData:',
     `  username: ${user}`,
-    `  password: ${pw}`,
+    `  password: "${pw}"`,
     `  database-url: postgres://${user}:${pw}@db.${namespace}.svc:5432/app?sslmode=require`,
-    `  api-key: ${randomBytes(20).toString('hex')}`,
+    // quoted: a hex string of digits and one `e` ("1234e5678…") is a YAML number
+    `  api-key: "${randomBytes(20).toString('hex')}"`,
     `  signing-secret: ${randomBytes(48).toString('base64')}`,
     '',
   ].join('\n');
