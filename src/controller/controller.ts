@@ -25,7 +25,7 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './queue.js';
-import { sweepKeys } from './sweep.js';
+import { sweepGroups } from './sweep.js';
 import { ColdStart } from './cold-start.js';
 import type { SealedSummary } from './sealed-cache.js';
 import type { SecretSummary } from './secret-cache.js';
@@ -267,8 +267,7 @@ export class Controller implements RunningController {
     this.#compat?.enqueueAll(now);
     const shards = this.#o.shards ?? 1;
     const mine = (ns: string): boolean => (shard === undefined ? this.#gate.owns(ns) : shardOf(ns, shards) === shard);
-    const all = this.#sealed.list();
-    this.#queue.sweep(shard === undefined ? 'all' : `shard ${String(shard)}`, sweepKeys(all, mine), now, all.length);
+    this.#queue.sweep(sweepGroups(this.#sealed.list(), mine), now);
   }
 
   /** Stops reconciling, gives up the lease, stops the watches and closes the HTTP server. */

@@ -11,11 +11,17 @@
  * reconciles hang cannot make another wait for them.
  */
 
-/** Keys a sweep keeps waiting per worker (WorkQueue.sweep). */
-const SWEEP_READY_PER_WORKER = 4;
+import { FairFifo, namespaceOf } from './fair-fifo.js';
 
 /** Handles one key; throws to ask for a retry with backoff. */
 export type Handler = (key: string) => Promise<void>;
+
+/** A namespace's part of a sweep (WorkQueue.sweep): its keys, read lazily, and how many there are at most. */
+export interface SweepGroup {
+  readonly namespace: string;
+  readonly keys: Iterable<string>;
+  readonly count: number;
+}
 
 /** Options of WorkQueue. */
 export interface QueueOptions {
@@ -26,62 +32,6 @@ export interface QueueOptions {
   readonly onRetry?: (key: string, err: unknown, attempt: number, delayMs: number) => void;
   /** Called with `size` whenever it may have changed (keeps a depth gauge live). */
   readonly onDepth?: (size: number) => void;
-}
-
-/** The namespace part of a "namespace/name" key. */
-function namespaceOf(key: string): string {
-  const slash = key.indexOf('/');
-  return slash < 0 ? '' : key.slice(0, slash);
-}
-
-/** FIFO per namespace; `shift` takes turns over the namespaces that have keys. */
-class FairFifo {
-  readonly #byNamespace = new Map<string, string[]>();
-  /** Namespaces with waiting keys, in the order of their next turn. */
-  #turns: string[] = [];
-  #length = 0;
-
-  get length(): number {
-    return this.#length;
-  }
-
-  push(key: string): void {
-    const ns = namespaceOf(key);
-    let fifo = this.#byNamespace.get(ns);
-    if (fifo === undefined) {
-      fifo = [];
-      this.#byNamespace.set(ns, fifo);
-      this.#turns.push(ns);
-    }
-    fifo.push(key);
-    this.#length++;
-  }
-
-  /**
-   * Takes the next key in turn among the namespaces `mayRun` accepts
-   * (undefined when none); a skipped namespace keeps its turn.
-   */
-  shift(mayRun: (ns: string) => boolean = () => true): string | undefined {
-    const at = this.#turns.findIndex(mayRun);
-    if (at < 0) return undefined;
-    const [ns] = this.#turns.splice(at, 1);
-    if (ns === undefined) return undefined;
-    const fifo = this.#byNamespace.get(ns) ?? [];
-    const key = fifo.shift();
-    if (fifo.length > 0) this.#turns.push(ns);
-    else this.#byNamespace.delete(ns);
-    if (key !== undefined) this.#length--;
-    return key;
-  }
-}
-
-/** A sweep (WorkQueue.sweep): keys still to be enqueued, a few at a time. */
-interface Sweep {
-  readonly keys: Iterator<string>;
-  /** Cut a pending backoff short (add) rather than respect it (resync). */
-  now: boolean;
-  /** Keys not yet taken, for `size` (an estimate when `keys` skips some). */
-  left: number;
 }
 
 /** The backoff hints a handler's error may carry. */
@@ -121,8 +71,6 @@ export class WorkQueue {
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
-  /** Sweeps by id, taken from in insertion order when few keys wait. */
-  readonly #sweeps = new Map<string, Sweep>();
   #running = 0;
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
@@ -149,23 +97,19 @@ export class WorkQueue {
   }
 
   /**
-   * Enqueues every key `keys` yields, as add() (`now`) or resync() would,
-   * but only as workers need them: a few wait in the queue at a time, and
-   * the rest stay in the iterator. Enqueuing 100,000 keys at once (a
-   * resync, the end of the initial list) held a key string and its place
-   * in three collections for each, ~11 MB at once, the peak of the resident
-   * set (issue 17 §1). `keys` is read lazily: what it yields is decided
-   * when it is taken (e.g. whether this replica still owns the shard).
-   *
-   * A sweep replaces the unfinished one of the same `id`, which it covers
-   * (it starts from the first key again); `now` stays set if either had it.
-   * `count`: how many keys `keys` yields at most, for `size`.
+   * Enqueues every key of `groups` (each a namespace, its keys and their
+   * count), as add() (`now`) or resync() would, but lazily: a key is made
+   * and looked at only when its namespace's turn comes (FairFifo), so a
+   * resync or the enqueue of every resource at the end of the initial list
+   * does not hold a key string and three collections' places for each of
+   * 100,000 at once (~11 MB, the peak of the resident set; issue 17 §1).
+   * A namespace's keys are read when taken (e.g. whether this replica still
+   * owns its shard). A pass still running in a namespace goes on to its end
+   * and this one follows it: every key is reached, however often sweeps come.
    */
-  sweep(id: string, keys: Iterable<string>, now: boolean, count: number): void {
+  sweep(groups: Iterable<SweepGroup>, now: boolean): void {
     if (this.#stopped) return;
-    const old = this.#sweeps.get(id);
-    this.#sweeps.delete(id);
-    this.#sweeps.set(id, { keys: keys[Symbol.iterator](), now: now || old?.now === true, left: count });
+    for (const g of groups) this.#ready.sweep(g.namespace, g.keys, now, g.count);
     this.#pump();
   }
 
@@ -185,19 +129,19 @@ export class WorkQueue {
     }
   }
 
-  /** Takes keys from the sweeps until a few more than the workers wait, or the sweeps are done. */
-  #topUp(): void {
-    const want = SWEEP_READY_PER_WORKER * this.#opts.workers;
-    for (const [id, s] of this.#sweeps) {
-      while (this.#ready.length < want) {
-        const r = s.keys.next();
-        if (r.done === true) break;
-        s.left = Math.max(0, s.left - 1);
-        if (s.now || !this.#timers.has(r.value)) this.#enqueue(r.value);
-      }
-      if (this.#ready.length >= want) return;
-      this.#sweeps.delete(id);
+  /** Whether a key a sweep yields runs now: as add() (`now`) or resync() of it would enqueue it. */
+  #admit(key: string, now: boolean): boolean {
+    if (this.#queued.has(key)) return false; // it waits in its lane already
+    if (this.#active.has(key)) {
+      this.#dirty.add(key);
+      return false;
     }
+    const t = this.#timers.get(key);
+    if (t === undefined) return true;
+    if (!now) return false; // a resync waits out the backoff
+    clearTimeout(t);
+    this.#timers.delete(key);
+    return true;
   }
 
   /** Forgets the backoff state of `key` (e.g. when its object is deleted). */
@@ -211,21 +155,19 @@ export class WorkQueue {
 
   /** Number of keys waiting (in sweeps too), running or scheduled for retry. */
   get size(): number {
-    let swept = 0;
-    for (const s of this.#sweeps.values()) swept += s.left;
-    return this.#queued.size + this.#active.size + this.#timers.size + swept;
+    return this.#queued.size + this.#active.size + this.#timers.size + this.#ready.swept;
   }
 
   /** Resolves when nothing is queued, swept or running (retries may still be scheduled). */
   async idle(): Promise<void> {
-    if (this.#queued.size === 0 && this.#active.size === 0 && this.#sweeps.size === 0) return;
+    if (this.#queued.size === 0 && this.#active.size === 0 && this.#ready.empty) return;
     await new Promise<void>((r) => this.#idleWaiters.push(r));
   }
 
   /** Stops taking work; running handlers finish. */
   stop(): void {
     this.#stopped = true;
-    this.#sweeps.clear();
+    this.#ready.dropSweeps();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     this.#depthChanged();
@@ -242,10 +184,10 @@ export class WorkQueue {
     // another namespace waits.
     const cap = Math.max(1, this.#opts.workers - 1);
     while (!this.#stopped && this.#running < this.#opts.workers) {
-      this.#topUp();
-      if (this.#ready.length === 0) break;
-      const key = this.#ready.shift((ns) => (this.#inFlight.get(ns) ?? 0) === 0) ?? this.#ready.shift((ns) => (this.#inFlight.get(ns) ?? 0) < cap);
-      if (key === undefined) break;
+      const turn = this.#ready.shift((ns) => (this.#inFlight.get(ns) ?? 0) === 0) ?? this.#ready.shift((ns) => (this.#inFlight.get(ns) ?? 0) < cap);
+      if (turn === undefined) break;
+      const { key } = turn;
+      if (turn.swept && !this.#admit(key, turn.now)) continue;
       this.#queued.delete(key);
       this.#active.add(key);
       this.#running++;
@@ -283,7 +225,7 @@ export class WorkQueue {
       else this.#inFlight.set(ns, n);
       if (this.#dirty.delete(key)) this.add(key);
       this.#pump();
-      if (this.#queued.size === 0 && this.#active.size === 0 && this.#sweeps.size === 0) {
+      if (this.#queued.size === 0 && this.#active.size === 0 && this.#ready.empty) {
         const waiters = this.#idleWaiters;
         this.#idleWaiters = [];
         for (const w of waiters) w();

@@ -19,7 +19,7 @@ import { Informers } from '../informers.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { WorkQueue } from '../queue.js';
-import { sweepKeys } from '../sweep.js';
+import { sweepGroups } from '../sweep.js';
 import { keyOf } from '../watches.js';
 import { FOREIGN_DELETE_WINDOW_MS, ForeignDeletions, isForeignSecret, isOwnSecret } from './foreign.js';
 import type { CompatSummary } from './cache.js';
@@ -170,8 +170,7 @@ export class CompatMode {
   /** Enqueues every SealedSecret (`now`: also cut short the backoff of failing ones, e.g. after a key change). */
   enqueueAll(now = false): void {
     if (!this.#synced) return;
-    const all = this.#sealed.list();
-    this.#queue.sweep('all', sweepKeys(all), now, all.length);
+    this.#queue.sweep(sweepGroups(this.#sealed.list()), now);
   }
 
   async stop(): Promise<void> {

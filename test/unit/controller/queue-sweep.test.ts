@@ -1,37 +1,41 @@
 // WorkQueue.sweep (issue 17 §1): a resync of every resource, or the enqueue
-// of all of them when the initial list ends, hands the queue an iterator;
-// keys are taken from it as workers need them, so 100,000 keys never wait at
-// once. These tests count what was taken from the iterator.
+// of all of them when the initial list ends, hands the queue each
+// namespace's keys as an iterator; a key is made only when its namespace's
+// turn comes, so 100,000 keys never wait at once. These tests count what
+// was taken from the iterators. The "attack26" ones are an attacker's
+// (a tenant with edit rights in one namespace) against the first version,
+// which kept a few swept keys waiting whatever their namespace: each failed
+// there and passed on the queue that enqueued every key at once.
 import { describe, expect, it } from 'vitest';
+import type { SweepGroup } from '../../../src/controller/queue.js';
 import { WorkQueue } from '../../../src/controller/queue.js';
-import { roundRobin, sweepKeys } from '../../../src/controller/sweep.js';
 import type { SealedSummary } from '../../../src/controller/sealed-cache.js';
+import { sweepGroups } from '../../../src/controller/sweep.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const keys = (ns: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${ns}/k${String(i)}`);
+const summary = (namespace: string, name: string): SealedSummary => ({ metadata: { namespace, name } } as unknown as SealedSummary);
+const summaries = (ns: string, n: number): SealedSummary[] => Array.from({ length: n }, (_, i) => summary(ns, `k${String(i)}`));
 
-/** Yields `keys`, counting how many were taken. */
-function counted(keys: Iterable<string>): { it: Iterable<string>; taken: () => number } {
-  let taken = 0;
-  return { it: (function* () { for (const k of keys) { taken++; yield k; } })(), taken: () => taken };
+/** A sweep group of `list` (keys of one namespace), counting the keys taken from it. */
+function group(namespace: string, list: readonly string[], count: { taken: number } = { taken: 0 }): SweepGroup {
+  return { namespace, count: list.length, keys: (function* () { for (const k of list) { count.taken++; yield k; } })() };
 }
 
-const keys = (ns: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${ns}/k${String(i)}`);
-
 describe('WorkQueue.sweep', () => {
-  it('takes keys only as workers need them, and runs every one', async () => {
+  it('makes a key only when it runs, and runs every one', async () => {
     const release: (() => void)[] = [];
     const runs: string[] = [];
     const q = new WorkQueue((k) => { runs.push(k); return new Promise<void>((r) => release.push(r)); }, { workers: 2, baseDelayMs: 5, maxDelayMs: 50 });
-    const src = counted(roundRobin([keys('a', 1000), keys('b', 1000)]));
-    q.sweep('all', src.it, false, 2000);
-    // two running, a few waiting: not 2,000 keys in the queue
+    const count = { taken: 0 };
+    q.sweep([group('a', keys('a', 1000), count), group('b', keys('b', 1000), count)], false);
     expect(runs).toHaveLength(2);
-    expect(src.taken()).toBeLessThanOrEqual(2 + 4 * 2);
+    expect(count.taken).toBe(2);
     expect(q.size).toBe(2000);
     while (runs.length < 2000) {
       release.splice(0).forEach((r) => { r(); });
       await sleep(0);
-      expect(src.taken() - runs.length).toBeLessThanOrEqual(4 * 2);
+      expect(count.taken).toBe(runs.length);
     }
     release.splice(0).forEach((r) => { r(); });
     await q.idle();
@@ -39,15 +43,34 @@ describe('WorkQueue.sweep', () => {
     expect(q.size).toBe(0);
   });
 
-  it('serves a key added meanwhile before the rest of the sweep', async () => {
+  it('serves a key added meanwhile in another namespace before the rest of the sweep, and in its own behind it', async () => {
     const runs: string[] = [];
     const q = new WorkQueue(async (k) => { runs.push(k); await sleep(1); }, { workers: 1, baseDelayMs: 5, maxDelayMs: 50 });
-    q.sweep('all', keys('a', 200), false, 200);
+    q.sweep([group('a', keys('a', 200))], false);
     await sleep(5);
     q.add('b/urgent');
+    q.add('a/later');
+    q.add('a/k199'); // the pass finds it waiting and leaves it: it runs once
     await q.idle();
-    expect(runs).toHaveLength(201);
-    expect(runs.indexOf('b/urgent')).toBeLessThan(20);
+    expect(runs).toHaveLength(202);
+    expect(runs.indexOf('b/urgent')).toBeLessThan(runs.indexOf('a/k40'));
+    // first in, first out within a namespace, as when a sweep's keys were enqueued at once
+    expect(runs.slice(-2)).toEqual(['a/later', 'a/k199']);
+    expect(runs.filter((k) => k === 'a/k199')).toHaveLength(1);
+  });
+
+  it('runs a swept key that is running once more after it; one already waiting runs for itself and again for the sweep', async () => {
+    let open = (): void => {};
+    const gate = new Promise<void>((r) => { open = r; });
+    const runs: string[] = [];
+    const q = new WorkQueue((k) => { runs.push(k); return k === 'a/k0' && runs.length === 1 ? gate : Promise.resolve(); }, { workers: 1, baseDelayMs: 5, maxDelayMs: 50 });
+    q.add('a/k0'); // runs, waits for the gate
+    q.add('b/k0'); // waits
+    q.sweep([group('a', ['a/k0']), group('b', ['b/k0'])], false);
+    open();
+    await q.idle();
+    // before sweeps, b/k0 ran once: the sweep found it waiting; a pass cannot tell whether it ran since
+    expect(runs.sort()).toEqual(['a/k0', 'a/k0', 'b/k0', 'b/k0']);
   });
 
   it('lets a resync sweep wait out a pending backoff; a sweep with now cuts it short', async () => {
@@ -59,68 +82,136 @@ describe('WorkQueue.sweep', () => {
     q.add('ns/a');
     await q.idle();
     expect(calls).toBe(1);
-    q.sweep('all', ['ns/a'], false, 1);
+    q.sweep([group('ns', ['ns/a'])], false);
     await sleep(20);
     await q.idle();
     expect(calls).toBe(1);
-    q.sweep('all', ['ns/a'], true, 1);
+    q.sweep([group('ns', ['ns/a'])], true);
     await sleep(20);
     await q.idle();
     q.stop();
     expect(calls).toBe(2);
   });
 
-  it('replaces an unfinished sweep of the same id, keeping its now; sweeps of other ids both run', async () => {
+  it('lets a running pass end, and folds sweeps asked for meanwhile into one following pass (now if any was)', async () => {
     let open = (): void => {};
     const gate = new Promise<void>((r) => { open = r; });
     const runs: string[] = [];
-    let calls = 0;
     const q = new WorkQueue((k) => {
       runs.push(k);
-      calls++;
-      if (k === 'x/failing' && calls === 1) return Promise.reject(Object.assign(new Error('later'), { retryBaseMs: 60_000 }));
-      return gate;
+      if (k === 'x/failing' && runs.length === 1) return Promise.reject(Object.assign(new Error('later'), { retryBaseMs: 60_000 }));
+      return k === 'x/other' ? gate : Promise.resolve();
     }, { workers: 1, baseDelayMs: 5, maxDelayMs: 600_000 });
     q.add('x/failing');
     await sleep(5); // failed once: waits out a minute's backoff
-    const first = counted(keys('a', 100));
-    q.sweep('all', first.it, true, 100); // its first key runs and waits for the gate
-    const second = counted([...keys('b', 50), 'x/failing']);
-    q.sweep('all', second.it, false, 51); // replaces the first, which had now
-    q.sweep('shard 1', keys('c', 10), false, 10);
+    const first = { taken: 0 };
+    q.sweep([group('x', ['x/failing', 'x/other', 'x/last'], first)], false); // x/failing skipped; x/other waits for the gate
+    q.sweep([group('x', ['x/failing'])], true); // a key change: follows the running pass
+    q.sweep([group('x', ['x/failing'])], false); // a resync: replaces it, still now
     open();
     await q.idle();
     q.stop();
-    expect(first.taken()).toBeLessThanOrEqual(5);
-    expect(runs.filter((k) => k.startsWith('a/')).length).toBe(first.taken());
-    expect(runs.filter((k) => k.startsWith('b/'))).toHaveLength(50);
-    expect(runs.filter((k) => k.startsWith('c/'))).toHaveLength(10);
-    expect(runs.filter((k) => k === 'x/failing')).toHaveLength(2); // the first sweep's now cut the backoff short
+    expect(first.taken).toBe(3); // the running pass went on to its end
+    expect(runs).toEqual(['x/failing', 'x/other', 'x/last', 'x/failing']);
   });
 
   it('stops taking from its sweeps when stopped', async () => {
     const runs: string[] = [];
     const q = new WorkQueue(async (k) => { runs.push(k); await sleep(2); }, { workers: 1, baseDelayMs: 5, maxDelayMs: 50 });
-    const src = counted(keys('a', 1000));
-    q.sweep('all', src.it, false, 1000);
+    const count = { taken: 0 };
+    q.sweep([group('a', keys('a', 1000), count)], false);
     await sleep(10);
     q.stop();
-    const taken = src.taken();
+    const taken = count.taken;
     await sleep(20);
-    expect(src.taken()).toBe(taken);
+    expect(count.taken).toBe(taken);
     expect(taken).toBeLessThan(100);
+  });
+
+  // attack26, 1: old code: all 200 keys queued, the 4th worker served prod at once
+  it('attack26: a namespace whose reconciles hang does not hold back another namespace\'s resync', async () => {
+    const hung: (() => void)[] = [];
+    const prod: string[] = [];
+    const q = new WorkQueue((k) => {
+      if (k.startsWith('evil/')) return new Promise<void>((r) => hung.push(r));
+      prod.push(k);
+      return Promise.resolve();
+    }, { workers: 4, baseDelayMs: 5, maxDelayMs: 50 });
+    q.sweep(sweepGroups([...summaries('evil', 100), ...summaries('prod', 100)]), false);
+    await sleep(100);
+    const done = prod.length;
+    q.stop();
+    hung.forEach((r) => { r(); });
+    expect(done).toBe(100);
+  });
+
+  // attack26, 2: many of a namespace's keys waiting (its events, its retries) stopped every sweep
+  it('attack26: a namespace with many keys waiting does not stop every sweep', async () => {
+    const hung: (() => void)[] = [];
+    const prod: string[] = [];
+    const q = new WorkQueue((k) => {
+      if (k.startsWith('evil/')) return new Promise<void>((r) => hung.push(r));
+      prod.push(k);
+      return Promise.resolve();
+    }, { workers: 4, baseDelayMs: 5, maxDelayMs: 50 });
+    for (let i = 0; i < 23; i++) q.add(`evil/e${String(i)}`);
+    q.sweep(sweepGroups(summaries('prod', 50)), true);
+    await sleep(100);
+    const done = prod.length;
+    q.stop();
+    hung.forEach((r) => { r(); });
+    expect(done).toBe(50);
+  });
+
+  // attack26, 3: a sweep slower than --resync-period started again from the first key, so the tail never ran
+  it('attack26: a sweep asked for again before it ends still reaches every key', async () => {
+    const runs = new Set<string>();
+    const q = new WorkQueue(async (k) => { runs.add(k); await sleep(2); }, { workers: 1, baseDelayMs: 5, maxDelayMs: 50 });
+    const list = [...summaries('a', 100), ...summaries('b', 100)];
+    const resync = (): void => { q.sweep(sweepGroups(list), false); };
+    resync();
+    for (let i = 0; i < 12; i++) { await sleep(50); resync(); }
+    q.stop();
+    expect(runs.has('a/k99')).toBe(true);
+  });
+
+  // attack26, 4: `now` stuck to every later resync, which then cut every failing key's backoff short
+  it('attack26: a plain resync does not cut short a failing key\'s backoff after a key change\'s sweep', async () => {
+    let failCalls = 0;
+    const q = new WorkQueue(async (k) => {
+      if (k === 'evil/fail') { failCalls++; throw Object.assign(new Error('later'), { retryBaseMs: 60_000 }); }
+      await sleep(2);
+    }, { workers: 2, baseDelayMs: 5, maxDelayMs: 600_000 });
+    const list = [summary('evil', 'fail'), ...summaries('a', 200)];
+    q.sweep(sweepGroups(list), true); // key change
+    for (let i = 0; i < 5; i++) { await sleep(30); q.sweep(sweepGroups(list), false); } // plain resyncs
+    q.stop();
+    expect(failCalls).toBe(1);
+  });
+
+  // attack26, 5: a shard's sweep waited for the end of the running resync's
+  it('attack26: a shard taken over is swept without waiting for the end of the running resync', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue(async (k) => { runs.push(k); await sleep(2); }, { workers: 1, baseDelayMs: 5, maxDelayMs: 50 });
+    q.sweep(sweepGroups([...summaries('a', 100), ...summaries('b', 100)]), false);
+    await sleep(5);
+    q.sweep(sweepGroups(summaries('taken', 5)), true);
+    await sleep(100);
+    q.stop();
+    expect(runs.filter((k) => k.startsWith('taken/'))).toHaveLength(5);
   });
 });
 
-describe('sweepKeys', () => {
-  const summary = (namespace: string, name: string): SealedSummary => ({ metadata: { namespace, name } } as unknown as SealedSummary);
-
-  it('gives namespaces turns and asks whether a namespace is still mine only when its key is taken', () => {
-    const all = [summary('a', '1'), summary('a', '2'), summary('a', '3'), summary('b', '1'), summary('c', '1'), summary('c', '2')];
+describe('sweepGroups', () => {
+  it('groups by namespace and asks whether a namespace is still mine only when its key is taken', () => {
+    const all = [summary('a', '1'), summary('b', '1'), summary('a', '2'), summary('c', '1')];
     let mine = new Set(['a', 'b', 'c']);
-    const it = sweepKeys(all, (ns) => mine.has(ns));
-    expect([it.next().value, it.next().value, it.next().value]).toEqual(['a/1', 'b/1', 'c/1']);
-    mine = new Set(['a']); // shard c given up meanwhile
-    expect([...it]).toEqual(['a/2', 'a/3']);
+    const groups = sweepGroups(all, (ns) => mine.has(ns));
+    expect(groups.map((g) => [g.namespace, g.count])).toEqual([['a', 2], ['b', 1], ['c', 1]]);
+    const [a, , c] = groups.map((g) => g.keys[Symbol.iterator]());
+    expect(a?.next().value).toBe('a/1');
+    mine = new Set(['c']); // shard a given up meanwhile
+    expect(a?.next().done).toBe(true);
+    expect(c?.next().value).toBe('c/1');
   });
 });
