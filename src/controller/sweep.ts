@@ -4,7 +4,6 @@
  */
 import type { SweepGroup } from './queue.js';
 import type { SummaryMetadata } from './sealed-cache.js';
-import { keyOf } from './watches.js';
 
 /** A cache entry: sealbox's summary, or the compatibility mode's. */
 interface Entry { readonly metadata: SummaryMetadata }
@@ -15,15 +14,17 @@ interface Entry { readonly metadata: SummaryMetadata }
  * up meanwhile is skipped; every namespace by default).
  */
 export function sweepGroups(summaries: readonly Entry[], mine: (namespace: string) => boolean = () => true): SweepGroup[] {
-  const byNamespace = new Map<string, Entry[]>();
+  // names only (the cache's own strings): a pass must not keep replaced summaries alive until it ends
+  const byNamespace = new Map<string, string[]>();
   for (const s of summaries) {
-    const group = byNamespace.get(s.metadata.namespace);
-    if (group === undefined) byNamespace.set(s.metadata.namespace, [s]);
-    else group.push(s);
+    const { namespace, name } = s.metadata;
+    const names = byNamespace.get(namespace);
+    if (names === undefined) byNamespace.set(namespace, [name]);
+    else names.push(name);
   }
-  return [...byNamespace].map(([namespace, entries]) => ({ namespace, keys: keysOf(namespace, entries, mine), count: entries.length }));
+  return [...byNamespace].map(([namespace, names]) => ({ namespace, keys: keysOf(namespace, names, mine), count: names.length }));
 }
 
-function* keysOf(namespace: string, entries: readonly Entry[], mine: (namespace: string) => boolean): Generator<string> {
-  for (const e of entries) if (mine(namespace)) yield keyOf(e);
+function* keysOf(namespace: string, names: readonly string[], mine: (namespace: string) => boolean): Generator<string> {
+  for (const name of names) if (mine(namespace)) yield `${namespace}/${name}`;
 }
