@@ -9,9 +9,10 @@ import type { SummaryMetadata } from './sealed-cache.js';
 interface Entry { readonly metadata: SummaryMetadata }
 
 /**
- * The sweep groups of `summaries`, by namespace: "namespace/name" keys of
- * those whose namespace `mine` accepts when the key is taken (a shard given
- * up meanwhile is skipped; every namespace by default).
+ * The sweep groups of `summaries`, by namespace, of the namespaces `mine`
+ * accepts now (every one by default): "namespace/name" keys, yielded while
+ * `mine` still accepts the namespace when a key is taken (a shard given up
+ * meanwhile is skipped).
  */
 export function sweepGroups(summaries: readonly Entry[], mine: (namespace: string) => boolean = () => true): SweepGroup[] {
   // names only (the cache's own strings): a pass must not keep replaced summaries alive until it ends
@@ -19,8 +20,9 @@ export function sweepGroups(summaries: readonly Entry[], mine: (namespace: strin
   for (const s of summaries) {
     const { namespace, name } = s.metadata;
     const names = byNamespace.get(namespace);
-    if (names === undefined) byNamespace.set(namespace, [name]);
-    else names.push(name);
+    if (names !== undefined) names.push(name);
+    // no group for a namespace not mine: its empty pass would replace another sweep's not begun (attack26b)
+    else if (mine(namespace)) byNamespace.set(namespace, [name]);
   }
   return [...byNamespace].map(([namespace, names]) => ({ namespace, keys: keysOf(namespace, names, mine), count: names.length }));
 }

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { SweepGroup } from '../../../src/controller/queue.js';
 import { WorkQueue } from '../../../src/controller/queue.js';
 import type { SealedSummary } from '../../../src/controller/sealed-cache.js';
+import { shardOf } from '../../../src/controller/shards.js';
 import { sweepGroups } from '../../../src/controller/sweep.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -199,6 +200,46 @@ describe('WorkQueue.sweep', () => {
     await sleep(100);
     q.stop();
     expect(runs.filter((k) => k.startsWith('taken/'))).toHaveLength(5);
+  });
+});
+
+// attack26b, against the second version: every namespace had a group whatever
+// `mine` said, so a shard's sweep replaced other shards' passes not yet begun
+// with passes that yielded nothing, and those namespaces were not swept.
+describe('WorkQueue.sweep and shards (attack26b)', () => {
+  const SHARDS = 3;
+  /** The first `n` namespaces "ns<i>" of shard `s`. */
+  const namespacesOf = (s: number, n: number): string[] => {
+    const out: string[] = [];
+    for (let i = 0; out.length < n; i++) if (shardOf(`ns${String(i)}`, SHARDS) === s) out.push(`ns${String(i)}`);
+    return out;
+  };
+  const shardMine = (s: number) => (ns: string): boolean => shardOf(ns, SHARDS) === s;
+  const one = namespacesOf(1, 4);
+  const two = namespacesOf(2, 4);
+  const list = [...one, ...two].flatMap((ns) => summaries(ns, 5));
+  const sweptIn = (runs: string[], nss: string[]): number => runs.filter((k) => nss.some((ns) => k.startsWith(`${ns}/`))).length;
+
+  it('sweeps both of two shards gained one after the other', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue(async (k) => { runs.push(k); await sleep(1); }, { workers: 2, baseDelayMs: 5, maxDelayMs: 50 });
+    q.sweep(sweepGroups(list, shardMine(1)), true); // enqueueShard(1)
+    q.sweep(sweepGroups(list, shardMine(2)), true); // enqueueShard(2)
+    await q.idle();
+    q.stop();
+    expect([sweptIn(runs, one), sweptIn(runs, two)]).toEqual([20, 20]);
+  });
+
+  it('still sweeps the other shards in a resync when a shard is gained during it', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue(async (k) => { runs.push(k); await sleep(1); }, { workers: 2, baseDelayMs: 5, maxDelayMs: 50 });
+    const held = new Set([1]);
+    q.sweep(sweepGroups(list, (ns) => held.has(shardOf(ns, SHARDS))), false); // the periodic resync (gate.owns)
+    held.add(2);
+    q.sweep(sweepGroups(list, shardMine(2)), true); // enqueueShard(2)
+    await q.idle();
+    q.stop();
+    expect([sweptIn(runs, one), sweptIn(runs, two)]).toEqual([20, 20]);
   });
 });
 
