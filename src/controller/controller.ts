@@ -267,7 +267,7 @@ export class Controller implements RunningController {
     this.#compat?.enqueueAll(now);
     const shards = this.#o.shards ?? 1;
     const mine = (ns: string): boolean => (shard === undefined ? this.#gate.owns(ns) : shardOf(ns, shards) === shard);
-    this.#queue.sweep(sweepGroups(this.#sealed.list(), mine), now);
+    this.#queue.sweep(sweepGroups(this.#sealed.list(), mine, shard === undefined ? () => true : mine), now);
   }
 
   /** Stops reconciling, gives up the lease, stops the watches and closes the HTTP server. */

@@ -9,20 +9,22 @@ import type { SummaryMetadata } from './sealed-cache.js';
 interface Entry { readonly metadata: SummaryMetadata }
 
 /**
- * The sweep groups of `summaries`, by namespace, of the namespaces `mine`
- * accepts now (every one by default): "namespace/name" keys, yielded while
- * `mine` still accepts the namespace when a key is taken (a shard given up
- * meanwhile is skipped).
+ * The sweep groups of `summaries`, by namespace, of the namespaces `scope`
+ * accepts now (`mine` by default; every one by default): "namespace/name"
+ * keys, yielded while `mine` accepts the namespace when a key is taken (a
+ * shard given up meanwhile is skipped). A resync's scope is every namespace
+ * and its `mine` the shards held: a shard whose lease renewal is late when
+ * the resync starts is still swept once renewed (attack26c).
  */
-export function sweepGroups(summaries: readonly Entry[], mine: (namespace: string) => boolean = () => true): SweepGroup[] {
+export function sweepGroups(summaries: readonly Entry[], mine: (namespace: string) => boolean = () => true, scope: (namespace: string) => boolean = mine): SweepGroup[] {
   // names only (the cache's own strings): a pass must not keep replaced summaries alive until it ends
   const byNamespace = new Map<string, string[]>();
   for (const s of summaries) {
     const { namespace, name } = s.metadata;
     const names = byNamespace.get(namespace);
     if (names !== undefined) names.push(name);
-    // no group for a namespace not mine: its empty pass would replace another sweep's not begun (attack26b)
-    else if (mine(namespace)) byNamespace.set(namespace, [name]);
+    // no group outside the sweep's scope: its empty pass would replace another sweep's not begun (attack26b)
+    else if (scope(namespace)) byNamespace.set(namespace, [name]);
   }
   return [...byNamespace].map(([namespace, names]) => ({ namespace, keys: keysOf(namespace, names, mine), count: names.length }));
 }

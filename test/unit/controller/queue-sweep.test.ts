@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { SweepGroup } from '../../../src/controller/queue.js';
 import { WorkQueue } from '../../../src/controller/queue.js';
 import type { SealedSummary } from '../../../src/controller/sealed-cache.js';
-import { shardOf } from '../../../src/controller/shards.js';
+import { ShardGate, shardOf } from '../../../src/controller/shards.js';
 import { sweepGroups } from '../../../src/controller/sweep.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -237,6 +237,83 @@ describe('WorkQueue.sweep and shards (attack26b)', () => {
     q.sweep(sweepGroups(list, (ns) => held.has(shardOf(ns, SHARDS))), false); // the periodic resync (gate.owns)
     held.add(2);
     q.sweep(sweepGroups(list, shardMine(2)), true); // enqueueShard(2)
+    await q.idle();
+    q.stop();
+    expect([sweptIn(runs, one), sweptIn(runs, two)]).toEqual([20, 20]);
+  });
+});
+
+// attack26c, against the third version: variations of attack26b that held
+// (lost and regained, a key change's sweep, compat's unfiltered sweep), and
+// one that did not: ShardGate.owns is false while a held shard's renew is
+// overdue (ShardElector.holds), and turns true again with no onGained, so a
+// resync or key change made in that window no longer covered the shard.
+describe('WorkQueue.sweep and shards (attack26c)', () => {
+  const SHARDS = 3;
+  const namespacesOf = (s: number, n: number): string[] => {
+    const out: string[] = [];
+    for (let i = 0; out.length < n; i++) if (shardOf(`ns${String(i)}`, SHARDS) === s) out.push(`ns${String(i)}`);
+    return out;
+  };
+  const shardMine = (s: number) => (ns: string): boolean => shardOf(ns, SHARDS) === s;
+  const one = namespacesOf(1, 4);
+  const two = namespacesOf(2, 4);
+  const list = [...one, ...two].flatMap((ns) => summaries(ns, 5));
+  /** Distinct keys of `nss` that ran (a pass begun at once is followed by the next sweep's: some run twice). */
+  const sweptIn = (runs: string[], nss: string[]): number => new Set(runs.filter((k) => nss.some((ns) => k.startsWith(`${ns}/`)))).size;
+
+  it('sweeps a shard lost and regained before the resync\'s passes began, and the other shard', async () => {
+    const held = new Set([1, 2]);
+    const gate = new ShardGate(SHARDS, (s) => held.has(s));
+    const runs: string[] = [];
+    const q = new WorkQueue((k) => gate.run(k, async () => { runs.push(k); await sleep(1); }), { workers: 2, baseDelayMs: 5, maxDelayMs: 50 });
+    q.sweep(sweepGroups(list, (ns) => gate.owns(ns)), false); // resync
+    held.delete(2);
+    q.sweep(sweepGroups(list, (ns) => gate.owns(ns)), false); // resync while lost
+    held.add(2);
+    q.sweep(sweepGroups(list, shardMine(2)), true); // enqueueShard(2)
+    await q.idle();
+    q.stop();
+    expect([sweptIn(runs, one), sweptIn(runs, two)]).toEqual([20, 20]);
+  });
+
+  it('keeps a key change\'s now for one shard when another is gained during it', async () => {
+    const failing = `${one[0] ?? ''}/k0`;
+    let calls = 0;
+    const q = new WorkQueue(async (k) => {
+      if (k === failing && calls++ === 0) throw Object.assign(new Error('later'), { retryBaseMs: 60_000 });
+      await sleep(1);
+    }, { workers: 1, baseDelayMs: 5, maxDelayMs: 600_000 });
+    q.add(failing);
+    await sleep(5); // failed once: a minute's backoff
+    q.sweep(sweepGroups(list, shardMine(1)), true); // key change, shard 1 held
+    q.sweep(sweepGroups(list, shardMine(2)), true); // shard 2 gained
+    q.sweep(sweepGroups(list, shardMine(1)), false); // resync: folds in, still now
+    await q.idle();
+    q.stop();
+    expect(calls).toBeGreaterThanOrEqual(2); // the backoff was cut short
+  });
+
+  it('compat: unfiltered sweeps asked for again still reach every namespace', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue(async (k) => { runs.push(k); await sleep(1); }, { workers: 2, baseDelayMs: 5, maxDelayMs: 50 });
+    q.sweep(sweepGroups(list), true);
+    q.sweep(sweepGroups(list), false);
+    q.sweep(sweepGroups(list), true);
+    await q.idle();
+    q.stop();
+    expect([sweptIn(runs, one), sweptIn(runs, two)]).toEqual([20, 20]);
+  });
+
+  // attack26c, 1: failed on 21fe5ef (0 of shard 2's 20 keys: the resync had no group for it); a resync's scope is every namespace
+  it('attack26c: a resync made while a held shard\'s renew is overdue still sweeps it once renewed', async () => {
+    let overdue = true; // shard 2's renew is late (a slow API server, a stalled event loop)
+    const gate = new ShardGate(SHARDS, (s) => s === 1 || (s === 2 && !overdue));
+    const runs: string[] = [];
+    const q = new WorkQueue((k) => gate.run(k, async () => { runs.push(k); await sleep(1); }), { workers: 1, baseDelayMs: 5, maxDelayMs: 50 });
+    q.add('busy/x'); // the worker is busy at the resync
+    q.sweep(sweepGroups(list, (ns) => gate.owns(ns), () => true), false); // the resync as controller.ts makes it: every namespace, gate.owns when taken
+    overdue = false; // the renew lands: held all along, so no onGained and no enqueueShard
     await q.idle();
     q.stop();
     expect([sweptIn(runs, one), sweptIn(runs, two)]).toEqual([20, 20]);
