@@ -74,26 +74,6 @@ describe('WorkQueue.sweep', () => {
     expect(runs.sort()).toEqual(['a/k0', 'a/k0', 'b/k0', 'b/k0']);
   });
 
-  it('lets a resync sweep wait out a pending backoff; a sweep with now cuts it short', async () => {
-    let calls = 0;
-    const q = new WorkQueue(() => {
-      calls++;
-      return Promise.reject(Object.assign(new Error('secret not owned'), { retryBaseMs: 60_000 }));
-    }, { workers: 1, baseDelayMs: 5, maxDelayMs: 600_000 });
-    q.add('ns/a');
-    await q.idle();
-    expect(calls).toBe(1);
-    q.sweep([group('ns', ['ns/a'])], false);
-    await sleep(20);
-    await q.idle();
-    expect(calls).toBe(1);
-    q.sweep([group('ns', ['ns/a'])], true);
-    await sleep(20);
-    await q.idle();
-    q.stop();
-    expect(calls).toBe(2);
-  });
-
   it('lets a running pass end, and folds sweeps asked for meanwhile into one following pass (now if any was)', async () => {
     let open = (): void => {};
     const gate = new Promise<void>((r) => { open = r; });
@@ -129,8 +109,8 @@ describe('WorkQueue.sweep', () => {
     expect(taken).toBeLessThan(100);
   });
 
-  // attack26, 1: old code: all 200 keys queued, the 4th worker served prod at once
-  it('attack26: a namespace whose reconciles hang does not hold back another namespace\'s resync', async () => {
+  /** Four workers; reconciles in namespace evil hang until `end()`, the others end at once and are recorded in `prod`. */
+  function evilHangs(): { q: WorkQueue; prod: string[]; end: () => void } {
     const hung: (() => void)[] = [];
     const prod: string[] = [];
     const q = new WorkQueue((k) => {
@@ -138,29 +118,27 @@ describe('WorkQueue.sweep', () => {
       prod.push(k);
       return Promise.resolve();
     }, { workers: 4, baseDelayMs: 5, maxDelayMs: 50 });
+    return { q, prod, end: () => { q.stop(); hung.forEach((r) => { r(); }); } };
+  }
+
+  // attack26, 1: old code: all 200 keys queued, the 4th worker served prod at once
+  it('attack26: a namespace whose reconciles hang does not hold back another namespace\'s resync', async () => {
+    const { q, prod, end } = evilHangs();
     q.sweep(sweepGroups([...summaries('evil', 100), ...summaries('prod', 100)]), false);
     await sleep(100);
     const done = prod.length;
-    q.stop();
-    hung.forEach((r) => { r(); });
+    end();
     expect(done).toBe(100);
   });
 
   // attack26, 2: many of a namespace's keys waiting (its events, its retries) stopped every sweep
   it('attack26: a namespace with many keys waiting does not stop every sweep', async () => {
-    const hung: (() => void)[] = [];
-    const prod: string[] = [];
-    const q = new WorkQueue((k) => {
-      if (k.startsWith('evil/')) return new Promise<void>((r) => hung.push(r));
-      prod.push(k);
-      return Promise.resolve();
-    }, { workers: 4, baseDelayMs: 5, maxDelayMs: 50 });
+    const { q, prod, end } = evilHangs();
     for (let i = 0; i < 23; i++) q.add(`evil/e${String(i)}`);
     q.sweep(sweepGroups(summaries('prod', 50)), true);
     await sleep(100);
     const done = prod.length;
-    q.stop();
-    hung.forEach((r) => { r(); });
+    end();
     expect(done).toBe(50);
   });
 

@@ -152,7 +152,10 @@ describe('WorkQueue', () => {
     expect(Math.max(...delays)).toBeLessThanOrEqual(48);
   });
 
-  it('lets a resync wait out a pending backoff, while add() cuts it short', async () => {
+  it.each([
+    ['resync() and add()', (q: WorkQueue, now: boolean): void => { if (now) q.add('ns/a'); else for (let i = 0; i < 5; i++) q.resync('ns/a'); }],
+    ['a sweep without and with now', (q: WorkQueue, now: boolean): void => { q.sweep([{ namespace: 'ns', keys: ['ns/a'], count: 1 }], now); }],
+  ])('lets a resync wait out a pending backoff, while a change cuts it short: %s', async (_, again) => {
     let calls = 0;
     const q = new WorkQueue(() => {
       calls++;
@@ -161,11 +164,11 @@ describe('WorkQueue', () => {
     q.add('ns/a');
     await q.idle();
     expect(calls).toBe(1);
-    for (let i = 0; i < 5; i++) q.resync('ns/a');
+    again(q, false);
     await sleep(20);
     await q.idle();
     expect(calls).toBe(1);
-    q.add('ns/a');
+    again(q, true);
     await sleep(20);
     await q.idle();
     q.stop();
