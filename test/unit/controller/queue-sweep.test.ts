@@ -181,23 +181,25 @@ describe('WorkQueue.sweep', () => {
   });
 });
 
+/** Shards for the shard tests: three, over namespaces "ns<i>". */
+const SHARDS = 3;
+/** The first `n` namespaces "ns<i>" of shard `s`. */
+function namespacesOf(s: number, n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < n; i++) if (shardOf(`ns${String(i)}`, SHARDS) === s) out.push(`ns${String(i)}`);
+  return out;
+}
+const shardMine = (s: number) => (ns: string): boolean => shardOf(ns, SHARDS) === s;
+const one = namespacesOf(1, 4);
+const two = namespacesOf(2, 4);
+const list = [...one, ...two].flatMap((ns) => summaries(ns, 5));
+/** Distinct keys of `nss` that ran (a pass begun at once is followed by the next sweep's: some run twice). */
+const sweptIn = (runs: string[], nss: string[]): number => new Set(runs.filter((k) => nss.some((ns) => k.startsWith(`${ns}/`)))).size;
+
 // attack26b, against the second version: every namespace had a group whatever
 // `mine` said, so a shard's sweep replaced other shards' passes not yet begun
 // with passes that yielded nothing, and those namespaces were not swept.
 describe('WorkQueue.sweep and shards (attack26b)', () => {
-  const SHARDS = 3;
-  /** The first `n` namespaces "ns<i>" of shard `s`. */
-  const namespacesOf = (s: number, n: number): string[] => {
-    const out: string[] = [];
-    for (let i = 0; out.length < n; i++) if (shardOf(`ns${String(i)}`, SHARDS) === s) out.push(`ns${String(i)}`);
-    return out;
-  };
-  const shardMine = (s: number) => (ns: string): boolean => shardOf(ns, SHARDS) === s;
-  const one = namespacesOf(1, 4);
-  const two = namespacesOf(2, 4);
-  const list = [...one, ...two].flatMap((ns) => summaries(ns, 5));
-  const sweptIn = (runs: string[], nss: string[]): number => runs.filter((k) => nss.some((ns) => k.startsWith(`${ns}/`))).length;
-
   it('sweeps both of two shards gained one after the other', async () => {
     const runs: string[] = [];
     const q = new WorkQueue(async (k) => { runs.push(k); await sleep(1); }, { workers: 2, baseDelayMs: 5, maxDelayMs: 50 });
@@ -227,19 +229,6 @@ describe('WorkQueue.sweep and shards (attack26b)', () => {
 // overdue (ShardElector.holds), and turns true again with no onGained, so a
 // resync or key change made in that window no longer covered the shard.
 describe('WorkQueue.sweep and shards (attack26c)', () => {
-  const SHARDS = 3;
-  const namespacesOf = (s: number, n: number): string[] => {
-    const out: string[] = [];
-    for (let i = 0; out.length < n; i++) if (shardOf(`ns${String(i)}`, SHARDS) === s) out.push(`ns${String(i)}`);
-    return out;
-  };
-  const shardMine = (s: number) => (ns: string): boolean => shardOf(ns, SHARDS) === s;
-  const one = namespacesOf(1, 4);
-  const two = namespacesOf(2, 4);
-  const list = [...one, ...two].flatMap((ns) => summaries(ns, 5));
-  /** Distinct keys of `nss` that ran (a pass begun at once is followed by the next sweep's: some run twice). */
-  const sweptIn = (runs: string[], nss: string[]): number => new Set(runs.filter((k) => nss.some((ns) => k.startsWith(`${ns}/`)))).size;
-
   it('sweeps a shard lost and regained before the resync\'s passes began, and the other shard', async () => {
     const held = new Set([1, 2]);
     const gate = new ShardGate(SHARDS, (s) => held.has(s));
