@@ -41,13 +41,7 @@ export class FairFifo {
   readonly #lanes = new Map<string, Lane>();
   /** Namespaces with work, in the order of their next turn. */
   #turns: string[] = [];
-  #length = 0;
   #swept = 0;
-
-  /** Keys added and waiting. */
-  get length(): number {
-    return this.#length;
-  }
 
   /** Keys the passes may still yield (an upper bound). */
   get swept(): number {
@@ -71,7 +65,6 @@ export class FairFifo {
 
   push(key: string): void {
     this.#lane(namespaceOf(key)).items.push(key);
-    this.#length++;
   }
 
   /**
@@ -133,7 +126,6 @@ export class FairFifo {
     for (let head = lane.items[0]; head !== undefined; head = lane.items[0]) {
       if (typeof head === 'string') {
         lane.items.shift();
-        this.#length--;
         return { key: head, swept: false };
       }
       if (lane.unbegun === head) lane.unbegun = undefined;

@@ -10,9 +10,9 @@ interface Entry { readonly metadata: SummaryMetadata }
 
 /**
  * The sweep groups of `summaries`, by namespace, of the namespaces `scope`
- * accepts now (`mine` by default; every one by default): "namespace/name"
- * keys, yielded while `mine` accepts the namespace when a key is taken (a
- * shard given up meanwhile is skipped). A resync's scope is every namespace
+ * accepts now (`scope` defaults to `mine`, and `mine` to every namespace):
+ * "namespace/name" keys, yielded while `mine` accepts the namespace when a
+ * key is taken (a shard given up meanwhile is skipped). A resync's scope is every namespace
  * and its `mine` the shards held: a shard whose lease renewal is late when
  * the resync starts is still swept once renewed (attack26c).
  */
