@@ -28,7 +28,7 @@ interface Pass {
  * waits behind it, as it did behind a sweep's keys enqueued at once.
  */
 interface Lane {
-  readonly items: (string | Pass)[];
+  items: (string | Pass)[];
   /** The pass no key has been taken from yet, if any: a later sweep goes into it. */
   unbegun?: Pass;
 }
@@ -92,10 +92,10 @@ export class FairFifo {
   /** Forgets every pass (on stop). */
   dropSweeps(): void {
     for (const [ns, lane] of this.#lanes) {
-      const keys = lane.items.filter((i) => typeof i === 'string');
-      lane.items.splice(0, lane.items.length, ...keys);
+      // a new array, not splice(...keys): spreading 200,000 keys as arguments overflows the stack
+      lane.items = lane.items.filter((i) => typeof i === 'string');
       lane.unbegun = undefined;
-      if (keys.length === 0) this.#lanes.delete(ns);
+      if (lane.items.length === 0) this.#lanes.delete(ns);
     }
     this.#turns = this.#turns.filter((ns) => this.#lanes.has(ns));
     this.#swept = 0;

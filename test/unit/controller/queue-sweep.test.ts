@@ -96,6 +96,13 @@ describe('WorkQueue.sweep', () => {
     expect(runs).toEqual(['x/failing', 'x/other', 'x/last', 'x/failing']);
   });
 
+  it('stops with 300,000 keys waiting in one namespace and a sweep behind them', () => {
+    const q = new WorkQueue(() => new Promise<void>(() => {}), { workers: 1, baseDelayMs: 5, maxDelayMs: 50 });
+    for (let i = 0; i < 300_000; i++) q.add(`a/k${String(i)}`);
+    q.sweep([group('a', ['a/x'])], false);
+    expect(() => { q.stop(); }).not.toThrow();
+  });
+
   it('stops taking from its sweeps when stopped', async () => {
     const runs: string[] = [];
     const q = new WorkQueue(async (k) => { runs.push(k); await sleep(2); }, { workers: 1, baseDelayMs: 5, maxDelayMs: 50 });
