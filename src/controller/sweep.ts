@@ -22,11 +22,11 @@ export function sweepGroups(summaries: readonly Entry[], mine: (namespace: strin
   for (const s of summaries) {
     const { namespace, name } = s.metadata;
     const names = byNamespace.get(namespace);
-    if (names !== undefined) names.push(name);
-    // no group outside the sweep's scope: its empty pass would replace another sweep's not begun (attack26b)
-    else if (scope(namespace)) byNamespace.set(namespace, [name]);
+    if (names === undefined) byNamespace.set(namespace, [name]);
+    else names.push(name);
   }
-  return [...byNamespace].map(([namespace, names]) => ({ namespace, keys: keysOf(namespace, names, mine), count: names.length }));
+  // no group outside the sweep's scope (asked once per namespace): its empty pass would replace another sweep's not begun (attack26b)
+  return [...byNamespace].filter(([namespace]) => scope(namespace)).map(([namespace, names]) => ({ namespace, keys: keysOf(namespace, names, mine), count: names.length }));
 }
 
 function* keysOf(namespace: string, names: readonly string[], mine: (namespace: string) => boolean): Generator<string> {
